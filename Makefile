@@ -1,0 +1,36 @@
+# Two commands: `make run` and `make test`. Each creates .venv when missing and installs
+# only when pyproject.toml or constraints.txt changed (the stamp file records the last install).
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export KEDRO_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+export MLFLOW_DISABLE_TELEMETRY := true
+
+.PHONY: install run test viz ui
+
+install: $(STAMP)
+
+$(BIN)/python:
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	# torch first and alone: pip then takes the CPU wheel instead of resolving a CUDA build.
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kedro run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+viz: $(STAMP)
+	$(BIN)/kedro viz run
+
+ui: $(STAMP)
+	$(BIN)/kedro mlflow ui

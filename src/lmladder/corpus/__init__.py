@@ -1,0 +1,1 @@
+"""Text corpora: sources, cleaning, PII masking, dedup, splits, decontamination, tokenizer, packing."""

@@ -1,0 +1,57 @@
+"""Deterministic splits by hashed keys: the same document lands in the same split on every run
+and on every machine, whatever the order the rows arrive in."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+
+from lmladder.corpus.dedup import dedup_key
+from lmladder.errors import ConfigError
+
+
+def hash_fraction(key: str, seed: int) -> float:
+    """A number in [0, 1) fixed by ``key`` and ``seed``."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _check_fractions(**fractions: float) -> None:
+    for name, value in fractions.items():
+        if not 0 <= value < 1:
+            raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
+    if sum(fractions.values()) >= 1:
+        raise ConfigError(f"{' + '.join(fractions)} must leave some data for training, got {sum(fractions.values())}")
+
+
+def split_corpus(docs: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train/val by hashed ``doc_id``."""
+    _check_fractions(val_fraction=val_fraction)
+    in_val = docs["doc_id"].map(lambda doc_id: hash_fraction(doc_id, seed) < val_fraction)
+    return docs[~in_val].reset_index(drop=True), docs[in_val].reset_index(drop=True)
+
+
+def split_labelled(
+    examples: pd.DataFrame, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train/val/test stratified by label.
+
+    Within each label, examples are ordered by the hash of their normalised text and cut at the
+    requested shares; keying on text (not id) keeps identical texts in one split.
+    """
+    _check_fractions(val_fraction=val_fraction, test_fraction=test_fraction)
+    order = examples["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
+    parts: dict[str, list[pd.DataFrame]] = {"train": [], "val": [], "test": []}
+    for _, group in examples.assign(_order=order).groupby("label", sort=True):
+        group = group.sort_values("_order", kind="stable").drop(columns="_order")
+        n_test = round(len(group) * test_fraction)
+        n_val = round(len(group) * val_fraction)
+        parts["test"].append(group.iloc[:n_test])
+        parts["val"].append(group.iloc[n_test : n_test + n_val])
+        parts["train"].append(group.iloc[n_test + n_val :])
+    columns = list(examples.columns)
+    return tuple(  # type: ignore[return-value]
+        pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=columns)
+        for name in ("train", "val", "test")
+    )

@@ -1,0 +1,43 @@
+"""Byte-level BPE tokenizer training (GPT-2 style): any UTF-8 text encodes, nothing is unknown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from lmladder.errors import ConfigError
+
+# Fixed ids 0..3: downstream code (padding, classification pooling, masked LM) relies on them.
+SPECIAL_TOKENS = {"eot": "<|endoftext|>", "pad": "<|pad|>", "cls": "<|cls|>", "mask": "<|mask|>"}
+BYTE_ALPHABET_SIZE = 256
+MIN_VOCAB_SIZE = BYTE_ALPHABET_SIZE + len(SPECIAL_TOKENS)
+
+
+def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> Tokenizer:
+    """Train a byte-level BPE tokenizer with the special tokens first in its vocabulary."""
+    if not isinstance(vocab_size, int) or vocab_size < MIN_VOCAB_SIZE:
+        raise ConfigError(
+            f"tokenizer.vocab_size={vocab_size!r} is too small: a byte-level tokenizer needs "
+            f"{BYTE_ALPHABET_SIZE} byte tokens plus {len(SPECIAL_TOKENS)} special tokens "
+            f"({', '.join(SPECIAL_TOKENS.values())}), so at least {MIN_VOCAB_SIZE}"
+        )
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS.values()),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    return tokenizer
+
+
+def special_token_id(tokenizer: Tokenizer, role: str) -> int:
+    token_id = tokenizer.token_to_id(SPECIAL_TOKENS[role])
+    if token_id is None:
+        raise ConfigError(f"the tokenizer has no {SPECIAL_TOKENS[role]!r} token; retrain it with lmladder")
+    return token_id

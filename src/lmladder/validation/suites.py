@@ -1,0 +1,465 @@
+"""Great Expectations suites for corpus splits, labelled splits, token files and contamination.
+
+Each ``validate_*`` function turns its inputs into one or more small pandas frames, runs the
+expectations on them in a fresh ephemeral GX context, and returns a plain, JSON-safe suite
+result (the format ``report.build_report`` collects):
+
+    {"suite": str, "success": bool, "expectations": [
+        {"expectation", "column", "kwargs", "success", "observed", "examples", "description"}]}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+from great_expectations.data_context.types.base import (
+    DataContextConfig,
+    InMemoryStoreBackendDefaults,
+    ProgressBarsConfig,
+)
+from great_expectations.expectations import (
+    Expectation,
+    ExpectColumnPairValuesAToBeGreaterThanB,
+    ExpectColumnPairValuesToBeEqual,
+    ExpectColumnValueLengthsToBeBetween,
+    ExpectColumnValuesToBeBetween,
+    ExpectColumnValuesToBeInSet,
+    ExpectColumnValuesToBeUnique,
+    ExpectColumnValuesToNotBeNull,
+    ExpectTableColumnsToMatchSet,
+)
+
+from lmladder.corpus.decontamination import contaminated_mask
+from lmladder.errors import ConfigError
+
+MAX_EXAMPLES = 5
+EXAMPLE_MAX_CHARS = 80
+# GX returns duplicates (a repeated doc_id appears once per row), so ask for more than we keep.
+_PARTIAL_UNEXPECTED_COUNT = 20
+_EXAMPLES_FROM = "examples_from"
+
+CORPUS_COLUMNS = ["doc_id", "text"]
+LABELLED_COLUMNS = ["doc_id", "text", "label"]
+
+
+class TokenFileLike(Protocol):
+    path: Path
+    tokens: np.ndarray
+    metadata: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class _FrameCheck:
+    """Expectations run on one frame; ``key_column`` names the offending rows in examples."""
+
+    name: str
+    frame: pd.DataFrame
+    key_column: str
+    expectations: list[Expectation]
+
+
+# --- public suites --------------------------------------------------------------------------
+
+
+def validate_corpus(splits: dict[str, pd.DataFrame], min_chars: int, max_chars: int) -> dict:
+    """Corpus splits have doc_id and text, unique doc_ids, bounded text lengths, no empty split."""
+    stacked = _stack_splits(splits)
+    return _run_suite(
+        "corpus",
+        [
+            _FrameCheck(
+                name="documents",
+                frame=stacked,
+                key_column="doc_id",
+                expectations=[
+                    _columns_present(CORPUS_COLUMNS),
+                    *_not_null(CORPUS_COLUMNS),
+                    ExpectColumnValuesToBeUnique(
+                        column="doc_id",
+                        description="every doc_id appears once across all splits",
+                    ),
+                    _text_length(min_chars, max_chars),
+                ],
+            ),
+            _rows_per_split(splits),
+        ],
+    )
+
+
+def validate_labelled(
+    splits: dict[str, pd.DataFrame],
+    label_set: list[str],
+    min_class_share: float,
+    min_chars: int,
+    max_chars: int,
+    train_split: str = "train",
+) -> dict:
+    """Labelled splits use only declared labels, keep every class in train, and share no text."""
+    stacked = _stack_splits(splits)
+    return _run_suite(
+        "labelled",
+        [
+            _FrameCheck(
+                name="examples",
+                frame=stacked,
+                key_column="doc_id",
+                expectations=[
+                    _columns_present(LABELLED_COLUMNS),
+                    *_not_null(LABELLED_COLUMNS),
+                    ExpectColumnValuesToBeInSet(
+                        column="label",
+                        value_set=list(label_set),
+                        description=f"every label is one of {list(label_set)}",
+                        meta={_EXAMPLES_FROM: "label"},
+                    ),
+                    _text_length(min_chars, max_chars),
+                ],
+            ),
+            _FrameCheck(
+                name="class_shares",
+                frame=_class_shares(splits.get(train_split), label_set),
+                key_column="label",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="share",
+                        min_value=min_class_share,
+                        description=(
+                            f"every label makes up at least {min_class_share:.1%} "
+                            f"of split '{train_split}'"
+                        ),
+                    ),
+                ],
+            ),
+            _FrameCheck(
+                name="text_splits",
+                frame=_splits_per_text(stacked),
+                key_column="text",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="splits",
+                        max_value=1,
+                        description="no text appears in more than one split",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def validate_tokens(token_files: dict[str, TokenFileLike], min_tokens: int) -> dict:
+    """Token files match their metadata, stay inside the vocabulary and fill a training batch."""
+    summary = _token_summary(token_files)
+    # The most common vocab_size stands for "the" vocabulary; files differing from it are named.
+    shared_vocab = summary["vocab_size"].mode().tolist()[:1]
+    return _run_suite(
+        "tokens",
+        [
+            _FrameCheck(
+                name="token_files",
+                frame=summary,
+                key_column="name",
+                expectations=[
+                    ExpectColumnPairValuesToBeEqual(
+                        column_A="length",
+                        column_B="token_count",
+                        description="each token array is as long as its metadata token_count says",
+                    ),
+                    ExpectColumnPairValuesAToBeGreaterThanB(
+                        column_A="vocab_size",
+                        column_B="max_token_id",
+                        description="every token id is below the file's vocab_size",
+                    ),
+                    ExpectColumnValuesToBeBetween(
+                        column="token_count",
+                        min_value=min_tokens,
+                        description=(
+                            f"each file holds at least {min_tokens} tokens, "
+                            "the number one training batch needs"
+                        ),
+                    ),
+                    ExpectColumnValuesToBeInSet(
+                        column="vocab_size",
+                        value_set=shared_vocab,
+                        description=f"all files share one vocab_size ({_format_list(shared_vocab)})",
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def validate_decontamination(
+    corpus_splits: dict[str, pd.DataFrame], eval_texts: list[str], ngram_size: int
+) -> dict:
+    """No corpus document shares an n-gram of ``ngram_size`` units with an evaluation text."""
+    stacked = _stack_splits(corpus_splits)
+    # Null texts are the corpus suite's finding; here they simply cannot be contaminated.
+    texts = _column(stacked, "text").fillna("").astype(str).tolist()
+    flags = pd.DataFrame(
+        {
+            "doc_id": _column(stacked, "doc_id"),
+            "contaminated": contaminated_mask(texts, list(eval_texts), ngram_size),
+        }
+    )
+    return _run_suite(
+        "contamination",
+        [
+            _FrameCheck(
+                name="documents",
+                frame=flags,
+                key_column="doc_id",
+                expectations=[
+                    ExpectColumnValuesToBeInSet(
+                        column="contaminated",
+                        value_set=[False],
+                        description=(
+                            f"no document shares a {ngram_size}-gram with an evaluation text"
+                        ),
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+# --- running a suite ------------------------------------------------------------------------
+
+
+def _run_suite(suite_name: str, checks: Sequence[_FrameCheck]) -> dict:
+    """Run every check in one fresh ephemeral context and collect a JSON-safe suite result."""
+    context = _ephemeral_context()
+    datasource = context.data_sources.add_pandas(f"{suite_name}_frames")
+    expectations = []
+    for check in checks:
+        expectations.extend(_run_check(context, datasource, suite_name, check))
+    return {
+        "suite": suite_name,
+        "success": all(expectation["success"] for expectation in expectations),
+        "expectations": expectations,
+    }
+
+
+def _ephemeral_context():
+    # In-memory stores without temporary docs sites, and no progress bars in pipeline logs.
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _run_check(context, datasource, suite_name: str, check: _FrameCheck) -> list[dict]:
+    name = f"{suite_name}_{check.name}"
+    batch_definition = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in check.expectations:
+        suite.add_expectation(expectation)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
+    )
+    # GX cannot name rows by a column the frame lacks; the column check reports that absence.
+    index_columns = [check.key_column] if check.key_column in check.frame.columns else []
+    result = definition.run(
+        batch_parameters={"dataframe": check.frame},
+        result_format={
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": _PARTIAL_UNEXPECTED_COUNT,
+            "unexpected_index_column_names": index_columns,
+        },
+    )
+    # GX does not keep the suite's order in its results; the report should.
+    by_id = {outcome.expectation_config.id: outcome for outcome in result.results}
+    return [_summarise(by_id[expectation.id], check.key_column) for expectation in check.expectations]
+
+
+def _summarise(outcome, key_column: str) -> dict:
+    config = outcome.expectation_config
+    kwargs = {key: value for key, value in config.kwargs.items() if key != "batch_id"}
+    error = _exception_message(outcome.exception_info)
+    return {
+        "expectation": config.type,
+        "column": _column_label(kwargs),
+        "kwargs": _json_safe(kwargs),
+        "success": bool(outcome.success),
+        "observed": f"error: {error}" if error else _observed(outcome.result),
+        "examples": [] if outcome.success else _examples(outcome.result, config.meta, key_column),
+        "description": config.description,
+    }
+
+
+def _column_label(kwargs: dict) -> str | None:
+    if "column" in kwargs:
+        return kwargs["column"]
+    if "column_A" in kwargs:
+        return f"{kwargs['column_A']}, {kwargs['column_B']}"
+    return None
+
+
+def _observed(result: dict) -> Any:
+    if "observed_value" in result:
+        return _json_safe(result["observed_value"])
+    if "unexpected_count" in result:
+        return f"{result['unexpected_count']} of {result['element_count']} unexpected"
+    return None
+
+
+def _examples(result: dict, meta: dict, key_column: str) -> list:
+    """Up to MAX_EXAMPLES distinct offenders, named by the expectation's chosen column."""
+    if "partial_unexpected_index_list" in result:  # a row-wise expectation: name the rows
+        source_column = (meta or {}).get(_EXAMPLES_FROM, key_column)
+        candidates = [row.get(source_column) for row in result["partial_unexpected_index_list"]]
+    else:  # the columns check: name the missing columns
+        candidates = result.get("details", {}).get("mismatched", {}).get("missing", [])
+    examples: list = []
+    seen: set[str] = set()
+    for candidate in map(_example_value, candidates):
+        fingerprint = json.dumps(candidate, sort_keys=True)
+        if candidate is not None and fingerprint not in seen:
+            seen.add(fingerprint)
+            examples.append(candidate)
+        if len(examples) == MAX_EXAMPLES:
+            break
+    return examples
+
+
+def _example_value(value: Any) -> Any:
+    value = _json_safe(value)
+    if isinstance(value, str) and len(value) > EXAMPLE_MAX_CHARS:
+        return value[: EXAMPLE_MAX_CHARS - 1] + "…"
+    return value
+
+
+def _exception_message(exception_info: dict | None) -> str | None:
+    """GX nests exception info per metric when a metric failed, and keeps it flat otherwise."""
+    if not exception_info:
+        return None
+    if exception_info.get("raised_exception"):
+        return exception_info.get("exception_message")
+    for info in exception_info.values():
+        if isinstance(info, dict) and info.get("raised_exception"):
+            return info.get("exception_message")
+    return None
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return [_json_safe(item) for item in value]
+    return str(value)
+
+
+# --- frames and expectations shared by the suites -------------------------------------------
+
+
+def _stack_splits(splits: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    if not splits:
+        raise ConfigError("Data validation got no splits; pass at least one split to validate.")
+    return pd.concat(
+        [frame.assign(split=name) for name, frame in splits.items()], ignore_index=True
+    )
+
+
+def _column(frame: pd.DataFrame | None, name: str) -> pd.Series:
+    # A missing column is reported by the columns check; derived frames treat it as all-null
+    # so that check's finding reaches the report instead of a KeyError.
+    if frame is None or name not in frame.columns:
+        return pd.Series([None] * (0 if frame is None else len(frame)), dtype=object)
+    return frame[name]
+
+
+def _rows_per_split(splits: Mapping[str, pd.DataFrame]) -> _FrameCheck:
+    counts = pd.DataFrame({"split": list(splits), "rows": [len(frame) for frame in splits.values()]})
+    return _FrameCheck(
+        name="split_rows",
+        frame=counts,
+        key_column="split",
+        expectations=[
+            ExpectColumnValuesToBeBetween(
+                column="rows", min_value=1, description="every split holds at least one row"
+            ),
+        ],
+    )
+
+
+def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str]) -> pd.DataFrame:
+    labels = _column(train, "label")
+    counts = labels.value_counts()
+    total = max(len(labels), 1)
+    return pd.DataFrame(
+        {
+            "label": list(label_set),
+            "share": [counts.get(label, 0) / total for label in label_set],
+        }
+    )
+
+
+def _splits_per_text(stacked: pd.DataFrame) -> pd.DataFrame:
+    texts = pd.DataFrame({"text": _column(stacked, "text"), "split": stacked["split"]})
+    return (
+        texts.dropna(subset=["text"])
+        .groupby("text")["split"]
+        .nunique()
+        .rename("splits")
+        .reset_index()
+    )
+
+
+def _token_summary(token_files: Mapping[str, TokenFileLike]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "name": name,
+                "token_count": int(token_file.metadata["token_count"]),
+                "length": len(token_file.tokens),
+                # An empty file has no id that could be out of range.
+                "max_token_id": int(token_file.tokens.max()) if len(token_file.tokens) else -1,
+                "vocab_size": int(token_file.metadata["vocab_size"]),
+            }
+            for name, token_file in token_files.items()
+        ],
+        columns=["name", "token_count", "length", "max_token_id", "vocab_size"],
+    )
+
+
+def _columns_present(columns: list[str]) -> Expectation:
+    return ExpectTableColumnsToMatchSet(
+        column_set=columns,
+        exact_match=False,
+        description=f"columns {_format_list(columns)} are present",
+    )
+
+
+def _not_null(columns: list[str]) -> list[Expectation]:
+    return [
+        ExpectColumnValuesToNotBeNull(column=column, description=f"no {column} is null")
+        for column in columns
+    ]
+
+
+def _text_length(min_chars: int, max_chars: int) -> Expectation:
+    return ExpectColumnValueLengthsToBeBetween(
+        column="text",
+        min_value=min_chars,
+        max_value=max_chars,
+        description=f"every text is {min_chars} to {max_chars} characters long",
+    )
+
+
+def _format_list(values: Sequence) -> str:
+    return ", ".join(str(value) for value in values)
