@@ -117,7 +117,7 @@ def validate_labelled(
                     ExpectColumnValuesToBeInSet(
                         column="label",
                         value_set=list(label_set),
-                        description=f"every label is one of {list(label_set)}",
+                        description=f"every label is one of {_format_list(label_set)}",
                         meta={_EXAMPLES_FROM: "label"},
                     ),
                     _text_length(min_chars, max_chars),
@@ -188,7 +188,9 @@ def validate_tokens(token_files: dict[str, TokenFileLike], min_tokens: int) -> d
                     ExpectColumnValuesToBeInSet(
                         column="vocab_size",
                         value_set=shared_vocab,
-                        description=f"all files share one vocab_size ({_format_list(shared_vocab)})",
+                        description=(
+                            f"all files share one vocab_size ({_format_list(shared_vocab)})"
+                        ),
                     ),
                 ],
             ),
@@ -259,7 +261,8 @@ def _ephemeral_context():
 
 def _run_check(context, datasource, suite_name: str, check: _FrameCheck) -> list[dict]:
     name = f"{suite_name}_{check.name}"
-    batch_definition = datasource.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    asset = datasource.add_dataframe_asset(name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(name)
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for expectation in check.expectations:
         suite.add_expectation(expectation)
@@ -278,7 +281,9 @@ def _run_check(context, datasource, suite_name: str, check: _FrameCheck) -> list
     )
     # GX does not keep the suite's order in its results; the report should.
     by_id = {outcome.expectation_config.id: outcome for outcome in result.results}
-    return [_summarise(by_id[expectation.id], check.key_column) for expectation in check.expectations]
+    return [
+        _summarise(by_id[expectation.id], check.key_column) for expectation in check.expectations
+    ]
 
 
 def _summarise(outcome, key_column: str) -> dict:
@@ -314,9 +319,12 @@ def _observed(result: dict) -> Any:
 
 def _examples(result: dict, meta: dict, key_column: str) -> list:
     """Up to MAX_EXAMPLES distinct offenders, named by the expectation's chosen column."""
-    if "partial_unexpected_index_list" in result:  # a row-wise expectation: name the rows
+    rows = result.get("partial_unexpected_index_list")
+    if rows and isinstance(rows[0], dict):  # a row-wise expectation: name the rows
         source_column = (meta or {}).get(_EXAMPLES_FROM, key_column)
-        candidates = [row.get(source_column) for row in result["partial_unexpected_index_list"]]
+        candidates = [row.get(source_column) for row in rows]
+    elif rows:  # without the key column GX lists row positions; the values say more
+        candidates = result["partial_unexpected_list"]
     else:  # the columns check: name the missing columns
         candidates = result.get("details", {}).get("mismatched", {}).get("missing", [])
     examples: list = []
@@ -384,7 +392,9 @@ def _column(frame: pd.DataFrame | None, name: str) -> pd.Series:
 
 
 def _rows_per_split(splits: Mapping[str, pd.DataFrame]) -> _FrameCheck:
-    counts = pd.DataFrame({"split": list(splits), "rows": [len(frame) for frame in splits.values()]})
+    counts = pd.DataFrame(
+        {"split": list(splits), "rows": [len(frame) for frame in splits.values()]}
+    )
     return _FrameCheck(
         name="split_rows",
         frame=counts,

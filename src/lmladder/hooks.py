@@ -1,0 +1,54 @@
+"""Tags on the MLflow run that kedro-mlflow opens for each ``kedro run``.
+
+kedro-mlflow (a plugin, so its hooks run before the project's) starts the run in its own
+``before_pipeline_run``; these hooks only add to it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+
+
+def git_commit(project_path: Path) -> str:
+    """The checked-out commit, with ``-dirty`` when tracked files changed; ``unknown`` outside git."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_path, capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_path, capture_output=True, text=True, check=True, timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{commit}-dirty" if dirty else commit
+
+
+class MlflowRunTagsHook:
+    def __init__(self) -> None:
+        self._project_path = Path.cwd()
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project_path = Path(context.project_path)
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict) -> None:
+        if mlflow.active_run() is None:  # tracking disabled for this pipeline
+            return
+        mlflow.set_tags(
+            {
+                "git_commit": git_commit(self._project_path),
+                "kedro_env": run_params.get("env") or "local",
+                "kedro_pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
+            }
+        )
+
+    @hook_impl
+    def after_node_run(self, outputs: dict) -> None:
+        if "data_fingerprint" in outputs and mlflow.active_run() is not None:
+            mlflow.set_tag("data_fingerprint", outputs["data_fingerprint"])

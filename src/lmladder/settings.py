@@ -1,0 +1,27 @@
+"""Project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
+
+from pathlib import Path
+
+from kedro.config import OmegaConfigLoader
+from kedro.utils import find_kedro_project
+
+from lmladder.hooks import MlflowRunTagsHook
+
+
+def project_root() -> str:
+    """The project folder, found from the working directory the way ``kedro`` finds it.
+
+    Used in conf as ``${project_root:}`` so that e.g. ``sqlite:///mlflow.db`` does not depend on
+    the directory ``kedro run`` was started from.
+    """
+    return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
+
+
+HOOKS = (MlflowRunTagsHook(),)
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "custom_resolvers": {"project_root": project_root},
+}

@@ -1,0 +1,400 @@
+"""The validation suites against real Great Expectations: good data passes, and each kind of bad
+data fails exactly the expectation meant to catch it, naming the offenders."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmladder.errors import DataValidationError
+from lmladder.validation import (
+    build_report,
+    raise_for_failures,
+    render_markdown,
+    validate_corpus,
+    validate_decontamination,
+    validate_labelled,
+    validate_tokens,
+)
+
+MIN_CHARS, MAX_CHARS = 5, 200
+LABELS = ["positive", "negative"]
+MIN_CLASS_SHARE = 0.2
+VOCAB_SIZE = 64
+MIN_TOKENS = 34  # one batch of 2 sequences of 16 tokens plus their shifted targets
+NGRAM_SIZE = 3
+EVAL_TEXTS = ["the quarterly report shows strong growth", "a recipe for lemon cake"]
+
+
+def corpus_splits() -> dict[str, pd.DataFrame]:
+    return {
+        "train": pd.DataFrame(
+            {
+                "doc_id": ["d1", "d2", "d3"],
+                "source": ["wiki", "wiki", "news"],
+                "text": [
+                    "Rivers carry sediment to the sea.",
+                    "Mountains rise where plates collide.",
+                    "The council met on Tuesday evening.",
+                ],
+            }
+        ),
+        "validation": pd.DataFrame(
+            {"doc_id": ["d4"], "source": ["news"], "text": ["Rain is expected over the weekend."]}
+        ),
+        "test": pd.DataFrame(
+            {"doc_id": ["d5"], "source": ["wiki"], "text": ["Glaciers shape valleys slowly."]}
+        ),
+    }
+
+
+def labelled_splits() -> dict[str, pd.DataFrame]:
+    return {
+        "train": pd.DataFrame(
+            {
+                "doc_id": ["l1", "l2", "l3", "l4"],
+                "text": ["Loved every minute.", "Great value.", "Broke in a day.", "Never again."],
+                "label": ["positive", "positive", "negative", "negative"],
+            }
+        ),
+        "test": pd.DataFrame(
+            {
+                "doc_id": ["l5", "l6"],
+                "text": ["Works as described.", "Arrived damaged."],
+                "label": ["positive", "negative"],
+            }
+        ),
+    }
+
+
+def token_file(tokens, token_count: int | None = None, vocab_size: int = VOCAB_SIZE):
+    tokens = np.asanyarray(tokens).astype(np.uint16, copy=False)  # keeps a memmap a memmap
+    metadata = {
+        "token_count": len(tokens) if token_count is None else token_count,
+        "vocab_size": vocab_size,
+        "dtype": "uint16",
+    }
+    return SimpleNamespace(path=Path("x.bin"), tokens=tokens, metadata=metadata)
+
+
+def token_files() -> dict[str, SimpleNamespace]:
+    return {
+        "train": token_file(np.arange(100) % VOCAB_SIZE),
+        "validation": token_file(np.arange(40) % VOCAB_SIZE),
+    }
+
+
+def failures(suite_result: dict) -> dict[tuple[str, str | None], dict]:
+    return {
+        (expectation["expectation"], expectation["column"]): expectation
+        for expectation in suite_result["expectations"]
+        if not expectation["success"]
+    }
+
+
+def only_failure(suite_result: dict, expectation: str, column: str | None) -> dict:
+    """The suite failed, and on exactly this expectation."""
+    failed = failures(suite_result)
+    assert not suite_result["success"]
+    assert list(failed) == [(expectation, column)]
+    return failed[(expectation, column)]
+
+
+@pytest.fixture(scope="module")
+def memmap_train_tokens(tmp_path_factory) -> np.memmap:
+    path = tmp_path_factory.mktemp("tokens") / "train.bin"
+    (np.arange(100) % VOCAB_SIZE).astype(np.uint16).tofile(path)
+    return np.memmap(path, dtype=np.uint16, mode="r")
+
+
+@pytest.fixture(scope="module")
+def good_results(memmap_train_tokens) -> list[dict]:
+    files = token_files()
+    files["train"] = token_file(memmap_train_tokens)
+    return [
+        validate_corpus(corpus_splits(), MIN_CHARS, MAX_CHARS),
+        validate_labelled(labelled_splits(), LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        validate_tokens(files, MIN_TOKENS),
+        validate_decontamination(corpus_splits(), EVAL_TEXTS, NGRAM_SIZE),
+    ]
+
+
+@pytest.fixture(scope="module")
+def failing_report() -> dict:
+    corpus = corpus_splits()
+    corpus["train"].loc[0, "text"] = None
+    files = token_files()
+    files["validation"] = token_file([1, 2, VOCAB_SIZE] * 20)
+    return build_report(
+        [
+            validate_corpus(corpus, MIN_CHARS, MAX_CHARS),
+            validate_tokens(files, MIN_TOKENS),
+        ]
+    )
+
+
+# --- good data ------------------------------------------------------------------------------
+
+
+def test_good_data_passes_every_suite(good_results):
+    report = build_report(good_results)
+
+    assert report["success"], report["failed"]
+    assert [suite["suite"] for suite in report["suites"]] == [
+        "corpus",
+        "labelled",
+        "tokens",
+        "contamination",
+    ]
+    evaluated = sum(len(suite["expectations"]) for suite in good_results)
+    assert evaluated >= 15
+    assert report["statistics"] == {"evaluated": evaluated, "successful": evaluated, "failed": 0}
+    assert report["failed"] == []
+    raise_for_failures(report)
+
+
+def test_good_report_is_json_and_renders_passed(good_results):
+    report = build_report(good_results)
+    markdown = render_markdown(report)
+
+    assert json.loads(json.dumps(report)) == report
+    assert "PASSED" in markdown and "FAILED" not in markdown
+    for suite in ("corpus", "labelled", "tokens", "contamination"):
+        assert f"`{suite}`" in markdown
+
+
+def test_every_expectation_says_what_it_expected(good_results):
+    for suite in good_results:
+        for expectation in suite["expectations"]:
+            assert expectation["expectation"].startswith("expect_")
+            assert expectation["description"]
+            assert expectation["examples"] == []
+
+
+# --- corpus ---------------------------------------------------------------------------------
+
+
+def test_null_text_is_named_by_doc_id():
+    splits = corpus_splits()
+    splits["validation"].loc[0, "text"] = None
+
+    failure = only_failure(
+        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_not_be_null", "text"
+    )
+    assert failure["examples"] == ["d4"]
+
+
+def test_duplicate_doc_id_across_splits():
+    splits = corpus_splits()
+    splits["test"].loc[0, "doc_id"] = "d2"
+
+    failure = only_failure(
+        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_unique", "doc_id"
+    )
+    assert failure["examples"] == ["d2"]
+
+
+def test_text_outside_length_bounds():
+    splits = corpus_splits()
+    splits["train"].loc[1, "text"] = "x" * (MAX_CHARS + 1)
+
+    failure = only_failure(
+        validate_corpus(splits, MIN_CHARS, MAX_CHARS),
+        "expect_column_value_lengths_to_be_between",
+        "text",
+    )
+    assert failure["examples"] == ["d2"]
+
+
+def test_empty_split_is_named():
+    splits = corpus_splits()
+    splits["test"] = splits["test"].iloc[0:0]
+
+    failure = only_failure(
+        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_between", "rows"
+    )
+    assert failure["examples"] == ["test"]
+
+
+def test_missing_column_is_reported_not_raised():
+    splits = {name: frame.drop(columns="doc_id") for name, frame in corpus_splits().items()}
+    splits["train"].loc[0, "text"] = "tiny"
+
+    result = validate_corpus(splits, MIN_CHARS, MAX_CHARS)
+
+    failed = failures(result)
+    assert failed[("expect_table_columns_to_match_set", None)]["examples"] == ["doc_id"]
+    doc_id_not_null = failed[("expect_column_values_to_not_be_null", "doc_id")]
+    assert doc_id_not_null["observed"].startswith("error:")
+    # With no doc_id to name the row, the offending value itself is the example.
+    assert failed[("expect_column_value_lengths_to_be_between", "text")]["examples"] == ["tiny"]
+
+
+# --- labelled -------------------------------------------------------------------------------
+
+
+def test_label_outside_label_set():
+    splits = labelled_splits()
+    splits["test"].loc[1, "label"] = "neutral"
+
+    failure = only_failure(
+        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        "expect_column_values_to_be_in_set",
+        "label",
+    )
+    assert failure["examples"] == ["neutral"]
+
+
+def test_class_below_min_share_in_train():
+    splits = labelled_splits()
+    splits["train"]["label"] = ["positive", "positive", "positive", "negative"]
+
+    failure = only_failure(
+        validate_labelled(splits, LABELS, 0.3, MIN_CHARS, MAX_CHARS),
+        "expect_column_values_to_be_between",
+        "share",
+    )
+    assert failure["examples"] == ["negative"]
+
+
+def test_class_missing_from_train_is_named():
+    result = validate_labelled(
+        labelled_splits(), [*LABELS, "mixed"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS
+    )
+
+    failure = failures(result)[("expect_column_values_to_be_between", "share")]
+    assert failure["examples"] == ["mixed"]
+
+
+def test_text_shared_between_train_and_test_is_in_the_error_message():
+    splits = labelled_splits()
+    shared = splits["train"].loc[2, "text"]
+    splits["test"].loc[1, "text"] = shared
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
+    only_failure(result, "expect_column_values_to_be_between", "splits")
+    report = build_report([result])
+
+    with pytest.raises(DataValidationError, match=re.escape(shared)) as raised:
+        raise_for_failures(report)
+    assert raised.value.report is report
+
+
+def test_long_shared_text_is_truncated_in_examples():
+    long_text = "A very long review " * 10
+    splits = labelled_splits()
+    splits["train"].loc[0, "text"] = long_text
+    splits["test"].loc[0, "text"] = long_text
+
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
+
+    (example,) = failures(result)[("expect_column_values_to_be_between", "splits")]["examples"]
+    assert len(example) == 80
+    assert long_text.startswith(example[:-1])
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def test_token_id_at_vocab_size_is_out_of_range():
+    files = token_files()
+    files["validation"] = token_file([1, 2, VOCAB_SIZE] * 20)
+
+    failure = only_failure(
+        validate_tokens(files, MIN_TOKENS),
+        "expect_column_pair_values_a_to_be_greater_than_b",
+        "vocab_size, max_token_id",
+    )
+    assert failure["examples"] == ["validation"]
+
+
+def test_too_few_tokens_for_one_batch():
+    files = token_files()
+    files["validation"] = token_file(np.arange(MIN_TOKENS - 1))
+
+    failure = only_failure(
+        validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_between", "token_count"
+    )
+    assert failure["examples"] == ["validation"]
+    assert "training batch" in failure["description"]
+
+
+def test_tokens_shorter_than_metadata_token_count():
+    files = token_files()
+    files["train"] = token_file(np.arange(60), token_count=100)
+
+    failure = only_failure(
+        validate_tokens(files, MIN_TOKENS),
+        "expect_column_pair_values_to_be_equal",
+        "length, token_count",
+    )
+    assert failure["examples"] == ["train"]
+
+
+def test_files_with_different_vocab_sizes():
+    files = token_files()
+    files["extra"] = token_file(np.arange(50), vocab_size=VOCAB_SIZE * 2)
+
+    failure = only_failure(
+        validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_in_set", "vocab_size"
+    )
+    assert failure["examples"] == ["extra"]
+
+
+# --- decontamination ------------------------------------------------------------------------
+
+
+def test_contaminated_document_is_named_by_doc_id():
+    splits = corpus_splits()
+    splits["train"].loc[2, "text"] = "Analysts said the quarterly report shows strong growth again."
+
+    failure = only_failure(
+        validate_decontamination(splits, EVAL_TEXTS, NGRAM_SIZE),
+        "expect_column_values_to_be_in_set",
+        "contaminated",
+    )
+    assert failure["examples"] == ["d3"]
+
+
+# --- report ---------------------------------------------------------------------------------
+
+
+def test_failing_report_lists_failures_and_counts(failing_report):
+    assert not failing_report["success"]
+    assert failing_report["statistics"]["failed"] == 2
+    assert (
+        failing_report["statistics"]["successful"] + 2 == failing_report["statistics"]["evaluated"]
+    )
+    assert [(failure["suite"], failure["column"]) for failure in failing_report["failed"]] == [
+        ("corpus", "text"),
+        ("tokens", "vocab_size, max_token_id"),
+    ]
+    assert json.loads(json.dumps(failing_report)) == failing_report
+
+
+def test_markdown_marks_failed_and_passed_suites(failing_report, good_results):
+    markdown = render_markdown(build_report([*failing_report["suites"], good_results[1]]))
+
+    assert "**Overall: FAILED**" in markdown
+    assert "## Suite `corpus`: FAILED" in markdown
+    assert "## Suite `tokens`: FAILED" in markdown
+    assert "## Suite `labelled`: PASSED" in markdown
+    assert '"d1"' in markdown
+
+
+def test_error_message_names_suite_expectation_column_and_hint(failing_report):
+    with pytest.raises(DataValidationError) as raised:
+        raise_for_failures(failing_report)
+
+    message = str(raised.value)
+    assert message.startswith("Data validation failed: 2 expectation(s)")
+    assert "corpus: expect_column_values_to_not_be_null on column text" in message
+    assert '"d1"' in message
+    assert "tokens: expect_column_pair_values_a_to_be_greater_than_b" in message
+    assert '"validation"' in message
+    assert message.rstrip().endswith("fix the data or the parameters under data_validation.")
