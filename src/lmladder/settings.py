@@ -24,4 +24,6 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "custom_resolvers": {"project_root": project_root},
+    # An environment (conf/test, conf/local) overrides single keys, not whole parameter groups.
+    "merge_strategy": {"parameters": "soft"},
 }

@@ -1,0 +1,55 @@
+"""Shared fixtures: the project's own configuration, and a scratch copy of the project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from kedro.config import OmegaConfigLoader
+from kedro.io import DataCatalog
+
+from lmladder.settings import CONFIG_LOADER_ARGS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def load_parameters(env: str = "test") -> dict:
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        env=env,
+        base_env="base",
+        default_run_env="local",
+        merge_strategy=CONFIG_LOADER_ARGS["merge_strategy"],
+        custom_resolvers=CONFIG_LOADER_ARGS["custom_resolvers"],
+    )
+    return loader["parameters"]
+
+
+def add_parameters(catalog: DataCatalog, params: dict, prefix: str = "params:") -> None:
+    """Feed parameters the way a Kedro session does: every nested key gets its own entry."""
+    for key, value in params.items():
+        catalog[f"{prefix}{key}"] = value
+        if isinstance(value, dict):
+            add_parameters(catalog, value, f"{prefix}{key}.")
+
+
+@pytest.fixture
+def test_params() -> dict:
+    return load_parameters("test")
+
+
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch) -> Path:
+    """The project's conf and metadata in a scratch folder, which becomes the working directory,
+    so runs write their data and mlflow.db there and never into the checkout."""
+    for name in ("conf/base", "conf/test"):  # not conf/local: it holds the developer's own settings
+        shutil.copytree(PROJECT_ROOT / name, tmp_path / name)
+    (tmp_path / "conf" / "local").mkdir()
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+        (tmp_path / "data" / layer).mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
