@@ -17,7 +17,6 @@ $(BIN)/python:
 	python3 -m venv $(VENV)
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	# torch first and alone: pip then takes the CPU wheel instead of resolving a CUDA build.
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"

@@ -49,6 +49,7 @@ def project_copy(tmp_path, monkeypatch) -> Path:
     (tmp_path / "conf" / "local").mkdir()
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT_ROOT / name, tmp_path / name)
+    (tmp_path / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
     for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
         (tmp_path / "data" / layer).mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
