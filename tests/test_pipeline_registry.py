@@ -1,0 +1,22 @@
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+
+from tests.conftest import PROJECT_ROOT
+
+
+def test_default_is_processing_then_validation():
+    bootstrap_project(PROJECT_ROOT)
+    pipelines.set_requested(None)
+    default = pipelines["__default__"]
+    assert set(default.node_names) == set(pipelines["data_processing"].node_names) | set(pipelines["data_validation"].node_names)
+    assert "validated_data" in default.outputs()
+
+
+def test_one_pipeline_can_be_run_alone():
+    """`kedro run --pipelines data_processing` loads only that pipeline; the registry must cope."""
+    bootstrap_project(PROJECT_ROOT)
+    pipelines.set_requested(["data_processing"])
+    try:
+        assert "train_tokens" in pipelines["data_processing"].all_outputs()
+    finally:
+        pipelines.set_requested(None)
