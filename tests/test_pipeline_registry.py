@@ -8,7 +8,7 @@ def test_default_is_processing_then_validation():
     bootstrap_project(PROJECT_ROOT)
     pipelines.set_requested(None)
     default = pipelines["__default__"]
-    assert set(default.node_names) == set(pipelines["data_processing"].node_names) | set(pipelines["data_validation"].node_names)
+    assert {n.name for n in default.nodes} == {n.name for name in ("data_processing", "data_validation") for n in pipelines[name].nodes}
     assert "validated_data" in default.outputs()
 
 
