@@ -14,8 +14,10 @@ import pandas as pd
 
 from lmladder.corpus.pii import mask_pii
 
-# C0/C1 control characters except tab and newline; lone surrogates cannot be encoded as UTF-8.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Vertical whitespace and separators become newlines (deleting them would glue words together);
+# other C0/C1 control characters go; lone surrogates cannot be encoded as UTF-8.
+_LINE_BREAKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
@@ -27,6 +29,7 @@ def normalize_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SURROGATES.sub("\ufffd", text)
     text = unicodedata.normalize("NFKC", text)
+    text = _LINE_BREAKS.sub("\n", text)
     text = _CONTROL_CHARS.sub("", text)
     text = _HORIZONTAL_SPACE.sub(" ", text)
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)

@@ -8,6 +8,7 @@ byte in a scraped page does not stop a run but a file in the wrong encoding does
 from __future__ import annotations
 
 import glob
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -32,11 +33,15 @@ def decode_utf8(data: bytes, path: str, max_invalid_ratio: float) -> tuple[str, 
     return text, invalid
 
 
+_PARAGRAPH_BREAK = re.compile(r"\n[^\S\n]*\n")
+
+
 def _split_document(text: str, unit: str) -> list[str]:
     if unit == "file":
         return [text]
-    separator = "\n\n" if unit == "paragraph" else "\n"
-    return [part for part in text.split(separator) if part.strip()]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    parts = _PARAGRAPH_BREAK.split(text) if unit == "paragraph" else text.split("\n")
+    return [part for part in parts if part.strip()]
 
 
 def read_text_files(

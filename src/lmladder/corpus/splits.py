@@ -41,17 +41,19 @@ def split_labelled(
     requested shares; keying on text (not id) keeps identical texts in one split.
     """
     _check_fractions(val_fraction=val_fraction, test_fraction=test_fraction)
-    order = examples["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
-    parts: dict[str, list[pd.DataFrame]] = {"train": [], "val": [], "test": []}
-    for _, group in examples.assign(_order=order).groupby("label", sort=True):
-        group = group.sort_values("_order", kind="stable").drop(columns="_order")
-        n_test = round(len(group) * test_fraction)
-        n_val = round(len(group) * val_fraction)
-        parts["test"].append(group.iloc[:n_test])
-        parts["val"].append(group.iloc[n_test : n_test + n_val])
-        parts["train"].append(group.iloc[n_test + n_val :])
-    columns = list(examples.columns)
+    keys = examples["text"].map(dedup_key)
+    split_of_key: dict[str, str] = {}
+    for _, group_keys in keys.groupby(examples["label"], sort=True):
+        # Cut the distinct texts of the class, ordered by hash, so copies of a text share a split.
+        unique_keys = sorted(set(group_keys), key=lambda key: hash_fraction(key, seed))
+        n_test = round(len(unique_keys) * test_fraction)
+        n_val = round(len(unique_keys) * val_fraction)
+        for position, key in enumerate(unique_keys):
+            split_of_key.setdefault(key, "test" if position < n_test else "val" if position < n_test + n_val else "train")
+    # Rows ordered by label and hash too, so the splits do not depend on the input's row order.
+    ordered = examples.assign(_split=keys.map(split_of_key), _order=keys.map(lambda key: hash_fraction(key, seed)))
+    ordered = ordered.sort_values(["label", "_order"], kind="stable")
     return tuple(  # type: ignore[return-value]
-        pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=columns)
+        ordered[ordered["_split"] == name].drop(columns=["_split", "_order"]).reset_index(drop=True)
         for name in ("train", "val", "test")
     )

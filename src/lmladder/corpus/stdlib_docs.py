@@ -54,6 +54,9 @@ def iter_module_docstrings(path: Path, module: str) -> Iterator[tuple[str, str]]
                 if docstring:
                     yield f"{module}:{name}", docstring
                 yield from visit(child, name)
+            elif isinstance(child, ast.stmt | ast.excepthandler | ast.match_case):
+                # Definitions inside if/try/with/for blocks (platform-specific code) count too.
+                yield from visit(child, prefix)
 
     docstring = ast.get_docstring(tree)
     if docstring:

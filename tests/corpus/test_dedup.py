@@ -1,0 +1,46 @@
+import pandas as pd
+
+from lmladder.corpus.dedup import dedup_key, deduplicate, exact_duplicate_mask, near_duplicate_mask
+
+PARAGRAPH = (
+    "The standard library offers a wide range of facilities. It contains built-in modules, written in C, "
+    "that provide access to system functionality such as file input and output that would otherwise be "
+    "inaccessible to Python programmers, as well as modules written in Python that provide standardized "
+    "solutions for many problems that occur in everyday programming. Some of these modules are explicitly "
+    "designed to encourage and enhance the portability of Python programs by abstracting away platform "
+    "specifics into platform-neutral interfaces. Installers for the Windows platform usually include the "
+    "entire standard library and often also include many additional components."
+)
+ONE_WORD_CHANGED = PARAGRAPH.replace("everyday", "daily")
+UNRELATED = "Byte pair encoding merges the most frequent pair of symbols until the vocabulary is full."
+
+
+def test_dedup_key_ignores_case_and_spacing():
+    assert dedup_key("Hello  World") == dedup_key(" hello\nWORLD\t") != dedup_key("hello worlds")
+
+
+def test_exact_duplicates_after_the_first_are_flagged():
+    mask = exact_duplicate_mask(["Hello  World", "other", "hello world", "HELLO\nworld "])
+    assert mask.tolist() == [False, False, True, True]
+
+
+def test_near_duplicate_with_one_word_changed_is_flagged():
+    assert len(PARAGRAPH.split()) > 80
+    assert near_duplicate_mask([PARAGRAPH, ONE_WORD_CHANGED]).tolist() == [False, True]
+
+
+def test_unrelated_texts_are_kept():
+    assert near_duplicate_mask([PARAGRAPH, UNRELATED, "short one", ""]).tolist() == [False, False, False, False]
+
+
+def test_deduplicate_keeps_first_occurrences_and_counts_removals():
+    docs = pd.DataFrame(
+        {
+            "doc_id": ["a", "b", "c", "d", "e"],
+            "text": [PARAGRAPH, "Hello world", ONE_WORD_CHANGED, "hello   WORLD", UNRELATED],
+        }
+    )
+    kept, stats = deduplicate(docs)
+    assert kept["doc_id"].tolist() == ["a", "b", "e"]
+    assert kept.index.tolist() == [0, 1, 2]
+    assert stats == {"removed_exact_duplicates": 1, "removed_near_duplicates": 1}

@@ -1,0 +1,121 @@
+import json
+
+import datasets
+import numpy as np
+import pytest
+
+from lmladder.corpus.packing import (
+    TOKEN_FILE_FORMAT,
+    TokenStream,
+    metadata_path,
+    read_token_file,
+    token_dtype,
+    write_token_file,
+)
+from lmladder.errors import CorruptFileError
+
+TEXTS = ["hello world", "你好", "مرحبا"]
+
+
+def _stream(tokenizer, texts=TEXTS, fingerprint="fp"):
+    return TokenStream(datasets.Dataset.from_dict({"text": texts}), tokenizer, batch_size=2, fingerprint=fingerprint)
+
+
+class FailingStream(TokenStream):
+    def chunks(self):
+        yield from super().chunks()
+        raise OSError("disk full")
+
+
+@pytest.mark.parametrize(
+    ("vocab_size", "dtype"), [(300, np.uint16), (65535, np.uint16), (65536, np.uint16), (65537, np.uint32)]
+)
+def test_token_dtype(vocab_size, dtype):
+    assert token_dtype(vocab_size) == np.dtype(dtype)
+
+
+def test_metadata_path_sits_beside_token_file(tmp_path):
+    assert metadata_path(tmp_path / "train.bin") == tmp_path / "train.json"
+
+
+def test_round_trip_appends_eot_to_every_document(tmp_path, tokenizer):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    token_file = read_token_file(tmp_path / "train.bin")
+    expected = [token_id for text in TEXTS for token_id in tokenizer.encode(text).ids + [0]]
+    assert token_file.tokens.tolist() == expected
+    assert isinstance(token_file.tokens, np.memmap)
+    assert token_file.tokens.dtype == np.uint16
+    assert token_file.path == tmp_path / "train.bin"
+
+
+def test_metadata_is_exact_and_written_beside_the_tokens(tmp_path, tokenizer):
+    metadata = write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    token_count = sum(len(tokenizer.encode(text).ids) + 1 for text in TEXTS)
+    assert metadata == {
+        "format": TOKEN_FILE_FORMAT,
+        "token_count": token_count,
+        "documents": 3,
+        "dtype": "uint16",
+        "vocab_size": 300,
+        "text_bytes": 11 + 6 + 10,
+        "bytes_per_token": 27 / token_count,
+        "eot_id": 0,
+        "fingerprint": "fp",
+    }
+    assert json.loads((tmp_path / "train.json").read_text()) == metadata
+    assert read_token_file(tmp_path / "train.bin").metadata == metadata
+    assert (tmp_path / "train.bin").stat().st_size == 2 * token_count
+
+
+def test_stream_counts_totals_across_batches(tmp_path, tokenizer):
+    stream = _stream(tokenizer, texts=["a b"] * 25)
+    write_token_file(tmp_path / "many.bin", stream)
+    assert (stream.documents, stream.text_bytes) == (25, 75)
+    assert stream.tokens == len(read_token_file(tmp_path / "many.bin").tokens)
+
+
+def test_empty_stream_writes_empty_file(tmp_path, tokenizer):
+    metadata = write_token_file(tmp_path / "empty.bin", _stream(tokenizer, texts=[]))
+    assert (metadata["token_count"], metadata["documents"], metadata["bytes_per_token"]) == (0, 0, 0.0)
+    assert read_token_file(tmp_path / "empty.bin").tokens.tolist() == []
+
+
+def test_write_creates_parent_folders(tmp_path, tokenizer):
+    write_token_file(tmp_path / "a" / "b" / "train.bin", _stream(tokenizer))
+    assert read_token_file(tmp_path / "a" / "b" / "train.bin").metadata["documents"] == 3
+
+
+def test_failed_write_leaves_previous_file_intact(tmp_path, tokenizer):
+    path = tmp_path / "train.bin"
+    write_token_file(path, _stream(tokenizer, texts=["old text"]))
+    before = read_token_file(path).tokens.tolist()
+    failing = FailingStream(datasets.Dataset.from_dict({"text": TEXTS}), tokenizer, batch_size=2)
+    with pytest.raises(OSError, match="disk full"):
+        write_token_file(path, failing)
+    after = read_token_file(path)
+    assert after.tokens.tolist() == before == tokenizer.encode("old text").ids + [0]
+    assert after.metadata["documents"] == 1
+
+
+def test_truncated_file_names_the_file(tmp_path, tokenizer):
+    path = tmp_path / "train.bin"
+    write_token_file(path, _stream(tokenizer))
+    path.write_bytes(path.read_bytes()[:-2])
+    with pytest.raises(CorruptFileError, match=r"train\.bin is \d+ bytes but its metadata says \d+ uint16 tokens"):
+        read_token_file(path)
+
+
+@pytest.mark.parametrize("missing", ["train.bin", "train.json"])
+def test_missing_half_is_corrupt(tmp_path, tokenizer, missing):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    (tmp_path / missing).unlink()
+    with pytest.raises(CorruptFileError, match=rf"token file incomplete: .*{missing} is missing"):
+        read_token_file(tmp_path / "train.bin")
+
+
+@pytest.mark.parametrize("metadata", ["not json", '{"dtype": "uint16"}', '{"dtype": "nope", "token_count": 1}'])
+def test_invalid_metadata_is_corrupt(tmp_path, tokenizer, metadata):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    (tmp_path / "train.json").write_text(metadata)
+    with pytest.raises(CorruptFileError, match=r"train\.json is not valid token metadata"):
+        read_token_file(tmp_path / "train.bin")

@@ -1,0 +1,59 @@
+import pandas as pd
+import pytest
+from kedro.io import DatasetError
+
+from lmladder.datasets import TextSourceDataset
+from lmladder.errors import EmptyCorpusError
+
+
+def test_loads_text_files_from_a_glob(tmp_path):
+    (tmp_path / "a.txt").write_text("first line\nsecond line\n")
+    (tmp_path / "b.txt").write_text("third line")
+    dataset = TextSourceDataset(source="text_files", path=str(tmp_path / "*.txt"), document_unit="line")
+    docs = dataset.load()
+    assert docs["text"].tolist() == ["first line", "second line", "third line"]
+    assert docs["doc_id"].tolist() == [f"{tmp_path / 'a.txt'}#0", f"{tmp_path / 'a.txt'}#1", f"{tmp_path / 'b.txt'}#0"]
+
+
+def test_loads_a_table_with_load_args(tmp_path):
+    (tmp_path / "t.csv").write_text("text,label\nx,1\ny,0\n")
+    dataset = TextSourceDataset(source="table", path=str(tmp_path / "t.csv"), load_args={"usecols": ["text"]})
+    assert dataset.load().to_dict("records") == [{"text": "x"}, {"text": "y"}]
+
+
+def test_loads_a_local_hub_style_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text('{"text": "x", "label": 1}\n')
+    dataset = TextSourceDataset(source="hub", path=str(tmp_path / "data"), load_args={"cache_dir": str(tmp_path / "c")})
+    assert dataset.load().to_dict("records") == [{"text": "x", "label": 1}]
+
+
+def test_loads_stdlib_docs_without_a_path():
+    docs = TextSourceDataset(source="stdlib_docs").load()
+    assert list(docs.columns) == ["doc_id", "source", "text"]
+    assert len(docs) > 5000
+
+
+def test_save_is_refused(tmp_path):
+    dataset = TextSourceDataset(source="text_files", path=str(tmp_path / "*.txt"))
+    with pytest.raises(DatasetError, match="read-only"):
+        dataset.save(pd.DataFrame({"text": ["x"]}))
+
+
+def test_unknown_source_is_refused():
+    with pytest.raises(DatasetError, match=r"source must be one of .* got 'web'"):
+        TextSourceDataset(source="web", path="x")
+
+
+def test_source_other_than_stdlib_needs_a_path():
+    with pytest.raises(DatasetError, match="source 'table' needs a path"):
+        TextSourceDataset(source="table")
+
+
+def test_loader_errors_are_wrapped_by_kedro_with_the_cause(tmp_path):
+    dataset = TextSourceDataset(source="text_files", path=str(tmp_path / "*.txt"))
+    with pytest.raises(DatasetError, match="no files match") as raised:
+        dataset.load()
+    assert isinstance(raised.value.__cause__, EmptyCorpusError)
