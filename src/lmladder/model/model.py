@@ -1,0 +1,300 @@
+"""A GPT-style Transformer in one file, after nanoGPT's model.py.
+
+One ``ModelConfig`` dataclass covers the two architectures the field chooses between: a decoder
+(causal language model, GPT) and an encoder (bidirectional, masked language model, BERT), plus the
+usual options: learned or rotary positions, LayerNorm or RMSNorm, GELU or SwiGLU MLP, biases, tied
+embeddings, dropout. Attention goes through ``F.scaled_dot_product_attention`` (flash/memory-
+efficient kernels where the device has them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from lmladder.errors import ConfigError
+
+ARCHITECTURES = ("decoder", "encoder")
+POSITIONALS = ("learned", "rotary")
+NORMS = ("layernorm", "rmsnorm")
+MLPS = ("gelu", "swiglu")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    vocab_size: int = 4096
+    max_positions: int = 256  # longest sequence the model accepts
+    n_layer: int = 4
+    n_head: int = 4
+    n_embd: int = 128
+    architecture: str = "decoder"  # decoder: causal LM; encoder: bidirectional, masked LM
+    positional: str = "learned"  # learned absolute embeddings or rotary (RoPE) in attention
+    norm: str = "layernorm"
+    mlp: str = "gelu"
+    mlp_ratio: float = 4.0  # hidden width / n_embd (SwiGLU uses 2/3 of it: same parameters as GELU)
+    bias: bool = True  # biases in linear layers and LayerNorm
+    tie_embeddings: bool = True  # the output layer shares the token embedding matrix
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_positions", "n_layer", "n_head", "n_embd"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"model.{name} must be a positive integer, got {value!r}")
+        if self.n_embd % self.n_head:
+            raise ConfigError(f"model.n_embd={self.n_embd} must be divisible by model.n_head={self.n_head}")
+        if self.positional == "rotary" and (self.n_embd // self.n_head) % 2:
+            raise ConfigError(f"model.positional=rotary needs an even head size, got n_embd/n_head={self.n_embd // self.n_head}")
+        for name, allowed in (("architecture", ARCHITECTURES), ("positional", POSITIONALS), ("norm", NORMS), ("mlp", MLPS)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"model.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout!r}")
+        if not self.mlp_ratio > 0:
+            raise ConfigError(f"model.mlp_ratio must be positive, got {self.mlp_ratio!r}")
+
+    @property
+    def head_size(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def mlp_hidden(self) -> int:
+        hidden = int(self.mlp_ratio * self.n_embd)
+        return hidden if self.mlp == "gelu" else 2 * hidden // 3
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown model config keys {unknown}; known keys are {sorted(known)}")
+        return cls(**values)
+
+
+# Size presets: (n_layer, n_head, n_embd). Non-embedding parameters ~ 12 * n_layer * n_embd^2,
+# from ~0.1M to GPT-2 small's 85M, each 2-4x the one before.
+PRESETS: dict[str, tuple[int, int, int]] = {
+    "nano": (2, 2, 64),  # 0.10M
+    "micro": (3, 3, 96),  # 0.33M
+    "tiny": (4, 4, 128),  # 0.79M
+    "mini": (6, 6, 192),  # 2.7M
+    "small": (8, 8, 256),  # 6.3M
+    "medium": (8, 6, 384),  # 14M
+    "base": (10, 8, 512),  # 31M
+    "gpt2-small": (12, 12, 768),  # 85M
+}
+
+
+def model_config(preset: str, **overrides) -> ModelConfig:
+    """A preset's config with any field overridden (``vocab_size`` usually comes from the tokenizer)."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown model preset {preset!r}; choose one of {list(PRESETS)}")
+    n_layer, n_head, n_embd = PRESETS[preset]
+    return ModelConfig.from_dict({"n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, **overrides})
+
+
+def parameter_counts(config: ModelConfig) -> dict[str, int]:
+    """Exact parameter counts from the config alone (tests check them against the real model).
+
+    ``non_embedding`` excludes token and position embeddings and the output layer: the N of
+    scaling laws (Kaplan et al., 2020).
+    """
+    d, hidden, bias = config.n_embd, config.mlp_hidden, config.bias
+    norm = d + (d if bias and config.norm == "layernorm" else 0)
+    attention = 4 * d * d + (4 * d if bias else 0)
+    if config.mlp == "gelu":
+        mlp = 2 * d * hidden + (hidden + d if bias else 0)
+    else:
+        mlp = 3 * d * hidden + (2 * hidden + d if bias else 0)
+    non_embedding = config.n_layer * (2 * norm + attention + mlp) + norm
+    token_embedding = config.vocab_size * d
+    position_embedding = config.max_positions * d if config.positional == "learned" else 0
+    output = 0 if config.tie_embeddings else config.vocab_size * d
+    return {
+        "total": non_embedding + token_embedding + position_embedding + output,
+        "non_embedding": non_embedding,
+        "embedding": token_embedding + position_embedding + output,
+    }
+
+
+def flops_per_token(config: ModelConfig, sequence_length: int) -> int:
+    """Training FLOPs per token: 6 x (matmul parameters) + the attention term, as in nanoGPT/PaLM.
+
+    Matmul parameters are the non-embedding ones plus the output projection, which is a real
+    vocab x d matmul whether or not it shares weights with the embedding.
+    """
+    matmul_params = parameter_counts(config)["non_embedding"] + config.vocab_size * config.n_embd
+    return 6 * matmul_params + 12 * config.n_layer * config.n_embd * sequence_length
+
+
+def _norm(config: ModelConfig) -> nn.Module:
+    if config.norm == "rmsnorm":
+        return nn.RMSNorm(config.n_embd)
+    return nn.LayerNorm(config.n_embd, bias=config.bias)
+
+
+def rotary_tables(head_size: int, length: int, base: float = 10000.0, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    inverse_frequency = 1.0 / base ** (torch.arange(0, head_size, 2, device=device).float() / head_size)
+    angles = torch.outer(torch.arange(length, device=device).float(), inverse_frequency)
+    return angles.cos(), angles.sin()
+
+
+def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs (x[2i], x[2i+1]) of each head by position-dependent angles (RoPE)."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    rotated = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
+    return rotated.flatten(-2).type_as(x)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.proj.residual_projection = True
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x, rotary=None, attention_mask=None, return_weights=False):
+        batch, length, width = x.shape
+        q, k, v = self.qkv(x).split(width, dim=2)
+        q, k, v = (t.view(batch, length, self.config.n_head, self.config.head_size).transpose(1, 2) for t in (q, k, v))
+        if rotary is not None:
+            q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
+        causal = self.config.architecture == "decoder"
+        if return_weights:  # explicit softmax, only to inspect attention (heatmaps)
+            scores = q @ k.transpose(-2, -1) / math.sqrt(self.config.head_size)
+            if causal:
+                scores = scores.masked_fill(torch.ones(length, length, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
+            if attention_mask is not None:
+                scores = scores.masked_fill(~attention_mask[:, None, None, :], float("-inf"))
+            weights = scores.softmax(dim=-1)
+            y = weights @ v
+        else:
+            weights = None
+            mask = None
+            if attention_mask is not None:  # padding: queries may not attend to pad keys
+                mask = attention_mask[:, None, None, :]
+                if causal:
+                    mask = mask & torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+            y = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, dropout_p=self.config.dropout if self.training else 0.0,
+                is_causal=causal and mask is None,
+            )
+        y = y.transpose(1, 2).contiguous().view(batch, length, width)
+        return self.resid_dropout(self.proj(y)), weights
+
+
+class MLP(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.swiglu = config.mlp == "swiglu"
+        hidden = config.mlp_hidden
+        self.up = nn.Linear(config.n_embd, hidden, bias=config.bias)
+        if self.swiglu:
+            self.gate = nn.Linear(config.n_embd, hidden, bias=config.bias)
+        self.down = nn.Linear(hidden, config.n_embd, bias=config.bias)
+        self.down.residual_projection = True
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x):
+        hidden = F.silu(self.gate(x)) * self.up(x) if self.swiglu else F.gelu(self.up(x))
+        return self.dropout(self.down(hidden))
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.norm1 = _norm(config)
+        self.attention = SelfAttention(config)
+        self.norm2 = _norm(config)
+        self.mlp = MLP(config)
+
+    def forward(self, x, rotary=None, attention_mask=None, return_weights=False):
+        attended, weights = self.attention(self.norm1(x), rotary, attention_mask, return_weights)
+        x = x + attended
+        return x + self.mlp(self.norm2(x)), weights
+
+
+class Transformer(nn.Module):
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        if config.positional == "learned":
+            self.position_embedding = nn.Embedding(config.max_positions, config.n_embd)
+        else:
+            cos, sin = rotary_tables(config.head_size, config.max_positions)
+            self.register_buffer("rotary_cos", cos, persistent=False)
+            self.register_buffer("rotary_sin", sin, persistent=False)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.final_norm = _norm(config)
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie_embeddings:
+            self.lm_head.weight = self.token_embedding.weight
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        # GPT-2: N(0, 0.02), and residual projections scaled by 1/sqrt(2 * n_layer) so the
+        # residual stream's variance does not grow with depth.
+        if isinstance(module, nn.Linear):
+            std = 0.02 / math.sqrt(2 * self.config.n_layer) if getattr(module, "residual_projection", False) else 0.02
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+    def hidden_states(self, idx, attention_mask=None, return_attention=False):
+        """Final-norm hidden states [B, T, d] (and per-layer attention weights if asked)."""
+        length = idx.shape[1]
+        if length > self.config.max_positions:
+            raise ValueError(f"sequence of {length} tokens is longer than max_positions={self.config.max_positions}")
+        x = self.token_embedding(idx)
+        rotary = None
+        if self.config.positional == "learned":
+            x = x + self.position_embedding(torch.arange(length, device=idx.device))
+        else:
+            rotary = (self.rotary_cos[:length], self.rotary_sin[:length])
+        x = self.dropout(x)
+        attention = []
+        for block in self.blocks:
+            x, weights = block(x, rotary, attention_mask, return_attention)
+            attention.append(weights)
+        x = self.final_norm(x)
+        return (x, attention) if return_attention else x
+
+    def forward(self, idx, targets=None, attention_mask=None, ignore_index: int = -100):
+        """Logits [B, T, vocab]; with ``targets`` also the mean cross-entropy over non-ignored targets."""
+        logits = self.lm_head(self.hidden_states(idx, attention_mask))
+        if targets is None:
+            return logits, None
+        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=ignore_index)
+        return logits, loss
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None, generator=None):
+        """Sample continuations of ``idx`` [B, T] (decoder only); temperature 0 is greedy."""
+        if self.config.architecture != "decoder":
+            raise ConfigError("generate() needs a decoder; an encoder model has no next-token distribution")
+        for _ in range(max_new_tokens):
+            context = idx[:, -self.config.max_positions :]
+            logits = self(context)[0][:, -1, :]
+            if temperature == 0:
+                next_token = logits.argmax(dim=-1, keepdim=True)
+            else:
+                logits = logits / temperature
+                if top_k is not None:
+                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, [-1]]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                next_token = torch.multinomial(logits.softmax(dim=-1), num_samples=1, generator=generator)
+            idx = torch.cat((idx, next_token), dim=1)
+        return idx

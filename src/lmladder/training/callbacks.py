@@ -1,0 +1,91 @@
+"""Callbacks: throughput and MFU, plain log lines off a terminal, the loss history for plots."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytorch_lightning as pl
+import torch
+
+log = logging.getLogger(__name__)
+
+
+def measure_matmul_peak(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 0.5) -> float:
+    """Achievable FLOP/s of a square matmul on ``device``: the MFU denominator when none is configured."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+    synchronize = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
+    a @ b  # warm-up
+    synchronize()
+    runs, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        runs += 1
+    synchronize()
+    return 2 * size**3 * runs / (time.perf_counter() - start)
+
+
+class ThroughputMonitor(pl.Callback):
+    """Logs tokens seen, tokens/s and model FLOPs utilisation, excluding validation time."""
+
+    def __init__(self, tokens_per_step: int, flops_per_token: int, peak_flops: float, log_every_n_steps: int = 10):
+        self.tokens_per_step, self.flops_per_token, self.peak_flops = tokens_per_step, flops_per_token, peak_flops
+        self.log_every_n_steps = log_every_n_steps
+        self._window_start = self._window_step = None
+        self._paused_at = None
+        self.tokens_per_second = 0.0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if self._window_start is None:
+            self._window_start, self._window_step = time.perf_counter(), trainer.global_step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = trainer.global_step
+        pl_module.log("tokens_seen", float(step * self.tokens_per_step))
+        if step - self._window_step >= self.log_every_n_steps:
+            elapsed = time.perf_counter() - self._window_start
+            self.tokens_per_second = (step - self._window_step) * self.tokens_per_step / elapsed
+            pl_module.log("tokens_per_s", self.tokens_per_second)
+            pl_module.log("mfu", self.tokens_per_second * self.flops_per_token / self.peak_flops)
+            self._window_start, self._window_step = time.perf_counter(), step
+
+    def on_validation_start(self, trainer, pl_module):
+        self._paused_at = time.perf_counter()
+
+    def on_validation_end(self, trainer, pl_module):
+        if self._paused_at is not None and self._window_start is not None:
+            self._window_start += time.perf_counter() - self._paused_at
+        self._paused_at = None
+
+
+class PlainProgressLog(pl.Callback):
+    """One log line every few steps, for logs and CI where a progress bar would be noise."""
+
+    def __init__(self, every_n_steps: int = 10):
+        self.every_n_steps = every_n_steps
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        step = trainer.global_step
+        if step % self.every_n_steps == 0 or step == trainer.max_steps:
+            metrics = trainer.callback_metrics
+            parts = [f"step {step}/{trainer.max_steps}"] + [
+                f"{name} {float(metrics[name]):.4g}" for name in ("train_loss", "val_loss", "lr", "tokens_per_s") if name in metrics
+            ]
+            log.info(" | ".join(parts))
+
+
+class LossHistory(pl.Callback):
+    """Train and validation loss per step, for the loss-curve plot."""
+
+    def __init__(self):
+        self.train: list[tuple[int, float]] = []
+        self.val: list[tuple[int, float]] = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if "train_loss" in trainer.callback_metrics:
+            self.train.append((trainer.global_step, float(trainer.callback_metrics["train_loss"])))
+
+    def on_validation_end(self, trainer, pl_module):
+        if "val_loss" in trainer.callback_metrics and not trainer.sanity_checking:
+            self.val.append((trainer.global_step, float(trainer.callback_metrics["val_loss"])))

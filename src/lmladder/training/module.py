@@ -1,0 +1,70 @@
+"""The LightningModule for pretraining: loss, metrics, optimizer and schedule."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+
+from lmladder.model import Transformer
+from lmladder.training.objectives import mask_tokens
+from lmladder.training.optim import weight_decay_groups, warmup_cosine_schedule
+
+
+class LanguageModelModule(pl.LightningModule):
+    """Causal LM for a decoder, masked LM for an encoder.
+
+    ``bits_per_byte`` converts the loss (nats per token) with the token files' bytes per token,
+    so models with different tokenizers compare on the same scale.
+    """
+
+    def __init__(
+        self,
+        model: Transformer,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        weight_decay: float,
+        total_steps: int,
+        warmup_steps: int,
+        min_lr_ratio: float,
+        bytes_per_token: float,
+        special_ids: dict[str, int],
+        mlm_probability: float = 0.15,
+    ):
+        super().__init__()
+        self.model = model
+        self.optimizer_factory = optimizer
+        self.weight_decay = weight_decay
+        self.total_steps, self.warmup_steps, self.min_lr_ratio = total_steps, warmup_steps, min_lr_ratio
+        self.bytes_per_token = bytes_per_token
+        self.special_ids = special_ids
+        self.mlm_probability = mlm_probability
+
+    def _loss(self, inputs: torch.Tensor, targets: torch.Tensor, generator=None) -> torch.Tensor:
+        if self.model.config.architecture == "decoder":
+            return self.model(inputs, targets)[1]
+        masked, labels = mask_tokens(
+            inputs, self.special_ids["mask"], self.model.config.vocab_size, sorted(self.special_ids.values()),
+            self.mlm_probability, generator,
+        )
+        return self.model(masked, labels)[1]
+
+    def training_step(self, batch, batch_index):
+        loss = self._loss(*batch)
+        self.log("train_loss", loss, prog_bar=True)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        return loss
+
+    def validation_step(self, batch, batch_index):
+        inputs, targets = batch
+        # The same masks on every validation pass, so encoder val losses are comparable over time.
+        generator = torch.Generator(device=inputs.device).manual_seed(batch_index)
+        loss = self._loss(inputs, targets, generator)
+        self.log("val_loss", loss, prog_bar=True, sync_dist=True)
+        self.log("val_bpb", loss / math.log(2) / self.bytes_per_token, sync_dist=True)
+
+    def configure_optimizers(self):
+        optimizer = self.optimizer_factory(weight_decay_groups(self.model, self.weight_decay))
+        schedule = warmup_cosine_schedule(optimizer, self.total_steps, self.warmup_steps, self.min_lr_ratio)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

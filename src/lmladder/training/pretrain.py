@@ -1,0 +1,167 @@
+"""Pretraining with Lightning: resumable, checkpointed, tracked. No Kedro here."""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
+from pytorch_lightning.loggers import Logger, MLFlowLogger
+
+from lmladder.errors import ConfigError
+from lmladder.model import Transformer, flops_per_token
+from lmladder.training.callbacks import LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+from lmladder.training.data import TokenDataModule
+from lmladder.training.module import LanguageModelModule
+
+log = logging.getLogger(__name__)
+
+LAST_CHECKPOINT = "last.ckpt"
+
+
+class ActiveRunMLFlowLogger(MLFlowLogger):
+    """Lightning's MLflow logger writing into an existing run that someone else owns and ends.
+
+    The stock ``finalize`` marks the run FINISHED when ``fit`` returns, while the Kedro pipeline
+    (and its chance to fail) is still going; kedro-mlflow ends the run itself.
+    """
+
+    def finalize(self, status: str = "success") -> None:
+        pass
+
+
+@dataclass
+class PretrainResult:
+    model: Transformer
+    global_step: int
+    tokens_per_step: int
+    flops_per_token: int
+    peak_flops: float
+    tokens_per_second: float
+    best_val_loss: float | None
+    history: LossHistory
+    resumed_from_step: int
+
+
+def resolve_max_steps(max_steps: int | None, max_tokens: int | None, tokens_per_step: int) -> int:
+    """Steps from ``max_steps`` or, when given, from a token budget (rounded up to whole steps)."""
+    if max_tokens is not None:
+        if max_tokens <= 0:
+            raise ConfigError(f"pretraining.trainer.max_tokens must be positive, got {max_tokens!r}")
+        return math.ceil(max_tokens / tokens_per_step)
+    if not isinstance(max_steps, int) or max_steps <= 0:
+        raise ConfigError(f"pretraining.trainer.max_steps must be a positive integer (or set max_tokens), got {max_steps!r}")
+    return max_steps
+
+
+def pretrain(
+    model: Transformer,
+    train_tokens: np.ndarray,
+    val_tokens: np.ndarray,
+    *,
+    optimizer: Callable[..., torch.optim.Optimizer],
+    schedule: dict,
+    data: dict,
+    trainer: dict,
+    bytes_per_token: float,
+    special_ids: dict[str, int],
+    checkpoint_dir: str | Path,
+    logger: Logger | None = None,
+    peak_flops: float | None = None,
+    extra_callbacks: list[pl.Callback] | None = None,
+) -> PretrainResult:
+    """Train ``model`` on windows of the token files; resume from ``checkpoint_dir/last.ckpt`` if present.
+
+    ``schedule``: weight_decay, warmup_steps, min_lr_ratio. ``data``: block_size, batch_size,
+    val_windows, seed. ``trainer``: max_steps or max_tokens, val_check_interval, gradient_clip_val,
+    accumulate_grad_batches, precision, accelerator, devices, strategy, num_nodes, log_every_n_steps.
+    """
+    trainer = dict(trainer)
+    block_size = data["block_size"]
+    if block_size > model.config.max_positions:
+        raise ConfigError(
+            f"pretraining.data.block_size={block_size} is above the model's max_positions={model.config.max_positions}"
+        )
+    accumulate = trainer.pop("accumulate_grad_batches", 1)
+    world_size = _world_size(trainer)
+    tokens_per_step = data["batch_size"] * block_size * accumulate * world_size
+    max_steps = resolve_max_steps(trainer.pop("max_steps", None), trainer.pop("max_tokens", None), tokens_per_step)
+    log_every = trainer.pop("log_every_n_steps", 10)
+    val_check_interval = min(trainer.pop("val_check_interval", max_steps), max_steps)
+
+    datamodule = TokenDataModule(
+        train_tokens, val_tokens, block_size, data["batch_size"],
+        train_samples=max_steps * data["batch_size"] * accumulate * world_size,
+        val_windows=data.get("val_windows"), seed=data.get("seed", 0),
+    )
+    module = LanguageModelModule(
+        model, optimizer, schedule["weight_decay"], max_steps, schedule["warmup_steps"], schedule["min_lr_ratio"],
+        bytes_per_token, special_ids,
+    )
+    model_flops = flops_per_token(model.config, block_size)
+    if peak_flops is None:
+        peak_flops = measure_matmul_peak(trainer.get("accelerator", "cpu") if trainer.get("accelerator") in ("cpu", "cuda") else "cpu")
+    checkpoint_dir = Path(checkpoint_dir)
+    checkpoints = ModelCheckpoint(
+        dirpath=checkpoint_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_last=True,
+        every_n_train_steps=val_check_interval,
+    )
+    throughput = ThroughputMonitor(tokens_per_step, model_flops, peak_flops, log_every)
+    history = LossHistory()
+    interactive = sys.stderr.isatty()
+    callbacks = [checkpoints, throughput, history, *(extra_callbacks or [])]
+    if not interactive:
+        callbacks.append(PlainProgressLog(log_every))
+
+    lightning = pl.Trainer(
+        max_steps=max_steps,
+        max_epochs=-1,
+        val_check_interval=val_check_interval,
+        check_val_every_n_epoch=None,
+        num_sanity_val_steps=0,
+        accumulate_grad_batches=accumulate,
+        log_every_n_steps=log_every,
+        logger=logger if logger is not None else False,
+        callbacks=callbacks,
+        enable_progress_bar=interactive,
+        enable_model_summary=False,
+        default_root_dir=str(checkpoint_dir),
+        **trainer,
+    )
+    last = checkpoint_dir / LAST_CHECKPOINT
+    resume_from = str(last) if last.exists() else None
+    resumed_step = _checkpoint_step(last) if resume_from else 0
+    if resume_from:
+        log.info("resuming from %s (step %d of %d)", last, resumed_step, max_steps)
+    # weights_only: a checkpoint is data, never code (only tensors and plain containers load).
+    lightning.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+
+    best = checkpoints.best_model_score
+    return PretrainResult(
+        model=module.model,
+        global_step=lightning.global_step,
+        tokens_per_step=tokens_per_step,
+        flops_per_token=model_flops,
+        peak_flops=peak_flops,
+        tokens_per_second=throughput.tokens_per_second,
+        best_val_loss=float(best) if best is not None else None,
+        history=history,
+        resumed_from_step=resumed_step,
+    )
+
+
+def _world_size(trainer: dict) -> int:
+    devices = trainer.get("devices", 1)
+    per_node = devices if isinstance(devices, int) and devices > 0 else len(devices) if isinstance(devices, list) else 1
+    return per_node * trainer.get("num_nodes", 1)
+
+
+def _checkpoint_step(path: Path) -> int:
+    return int(torch.load(path, map_location="cpu", weights_only=True).get("global_step", 0))
