@@ -46,25 +46,58 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert run.data.params["data_processing.tokenizer.vocab_size"] == "512"
     assert run.data.params["data_processing.cleaning.min_chars"] == "40"
 
-    artifacts = {a.path for folder in ("data", "validation") for a in client.list_artifacts(run.info.run_id, folder)}
+    assert run.data.params["model.n_layer"] == "2"
+    assert int(run.data.params["model.flops_per_token"]) > 0
+    losses = client.get_metric_history(run.info.run_id, "train_loss")
+    assert len({metric.step for metric in losses}) > 1
+    assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3  # every 10 of 30 steps
+    assert metrics["pretraining_metrics.final_step"] == 30
+
+    folders = ("data", "validation", "pretrained_model", "plots")
+    artifacts = {a.path for folder in folders for a in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {
         "data/tokenizer.json",
         "data/corpus_summary.json",
         "validation/validation_report.json",
         "validation/validation_report.md",
+        "pretrained_model/model.safetensors",
+        "pretrained_model/config.json",
+        "pretrained_model/tokenizer.json",
+        "plots/pretraining_loss_curve.png",
     }
     assert (project_copy / "data" / "04_feature" / "train_tokens.bin").stat().st_size > 0
+    assert (project_copy / "data" / "06_models" / "pretrained_model" / "model.safetensors").exists()
+
+
+def kedro_run(project, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", "test", *args],
+        cwd=project, capture_output=True, text=True, env=env, timeout=600,
+    )
 
 
 def test_a_failing_run_is_marked_failed_and_says_why(project_copy):
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", "--params", "data_processing.cleaning.min_chars=1000000"],
-        cwd=project_copy, capture_output=True, text=True, env=env, timeout=600,
-    )
+    result = kedro_run(project_copy, "--params", "data_processing.cleaning.min_chars=1000000")
     assert result.returncode != 0
     assert "0 documents left after quality filters" in result.stdout + result.stderr
 
     _, runs = runs_of(project_copy)
     assert [run.info.status for run in runs] == ["FAILED"]
     assert not (project_copy / "data" / "04_feature" / "train_tokens.bin").exists()
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("pretraining.model.preset=huge", "unknown model preset 'huge'"),
+        ("pretraining.trainer.max_step=10", "unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'"),
+    ],
+)
+def test_bad_training_config_fails_before_any_processing(project_copy, override, message):
+    result = kedro_run(project_copy, "--params", override)
+    assert result.returncode != 0
+    assert message in " ".join((result.stdout + result.stderr).split())
+    assert not any((project_copy / "data" / "03_primary").iterdir())
+    _, runs = runs_of(project_copy)
+    assert runs == []

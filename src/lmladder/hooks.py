@@ -12,6 +12,8 @@ from pathlib import Path
 import mlflow
 from kedro.framework.hooks import hook_impl
 
+from lmladder.training.config import validate_pretraining_params
+
 
 def git_commit(project_path: Path) -> str:
     """The checked-out commit, with ``-dirty`` when tracked files changed; ``unknown`` outside git."""
@@ -52,3 +54,14 @@ class MlflowRunTagsHook:
     def after_node_run(self, outputs: dict) -> None:
         if "data_fingerprint" in outputs and mlflow.active_run() is not None:
             mlflow.set_tag("data_fingerprint", outputs["data_fingerprint"])
+
+
+class ConfigValidationHook:
+    """Checks the training parameters when the session starts: a typo fails in a second, not after
+    the data has been processed."""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        params = context.params
+        if "pretraining" in params:
+            validate_pretraining_params(params["pretraining"])

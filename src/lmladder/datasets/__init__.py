@@ -1,7 +1,8 @@
-"""Custom Kedro datasets: raw text sources, tokenizers and token files."""
+"""Custom Kedro datasets: raw text sources, tokenizers, token files and model directories."""
 
+from lmladder.datasets.model_directory import ModelDirectoryDataset
 from lmladder.datasets.text_source import TextSourceDataset
 from lmladder.datasets.token_file import TokenFileDataset
 from lmladder.datasets.tokenizer import TokenizerDataset
 
-__all__ = ["TextSourceDataset", "TokenFileDataset", "TokenizerDataset"]
+__all__ = ["ModelDirectoryDataset", "TextSourceDataset", "TokenFileDataset", "TokenizerDataset"]

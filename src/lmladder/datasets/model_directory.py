@@ -1,0 +1,34 @@
+"""A model directory (safetensors + config + tokenizer), logged to the active MLflow run on save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from kedro.io import AbstractDataset
+
+from lmladder.model.directory import ModelBundle, load_model_directory, save_model_directory
+
+
+class ModelDirectoryDataset(AbstractDataset[ModelBundle, ModelBundle]):
+    """``artifact_path``: where in the active MLflow run the directory is logged (null: not logged)."""
+
+    def __init__(self, path: str, artifact_path: str | None = None, metadata: dict[str, Any] | None = None):
+        self._path = Path(path)
+        self._artifact_path = artifact_path
+        self.metadata = metadata
+
+    def load(self) -> ModelBundle:
+        return load_model_directory(self._path)
+
+    def save(self, bundle: ModelBundle) -> None:
+        save_model_directory(bundle, self._path)
+        if self._artifact_path and mlflow.active_run() is not None:
+            mlflow.log_artifacts(str(self._path), self._artifact_path)
+
+    def _exists(self) -> bool:
+        return (self._path / "model.safetensors").exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "artifact_path": self._artifact_path}

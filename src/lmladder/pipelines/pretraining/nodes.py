@@ -1,0 +1,85 @@
+"""Thin nodes: build objects from parameters with Hydra, call ``lmladder.training``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import mlflow
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+from tokenizers import Tokenizer
+
+from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
+from lmladder.model import Transformer, parameter_counts
+from lmladder.model.directory import ModelBundle
+from lmladder.training.config import build_model_config, resolve_precision
+from lmladder.training.plots import loss_curve_figure
+from lmladder.training.pretrain import ActiveRunMLFlowLogger, pretrain
+
+
+def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
+    """Same parameters, data and seed → same key → the same checkpoint folder to resume from."""
+    payload = json.dumps({"params": params, "data": data_fingerprint, "seed": seed}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _active_run_logger() -> ActiveRunMLFlowLogger | None:
+    run = mlflow.active_run()
+    if run is None:
+        return None
+    return ActiveRunMLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
+
+
+def pretrain_model(
+    train_tokens: TokenFile, val_tokens: TokenFile, tokenizer: Tokenizer, validated_data: dict, params: dict, seed: int
+) -> tuple[ModelBundle, object, dict]:
+    """Train the configured model; returns the model directory, the loss-curve figure and final metrics."""
+    pl.seed_everything(seed, workers=True)
+    config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
+    trainer = dict(params["trainer"])
+    trainer["precision"] = resolve_precision(trainer.get("precision", "auto"), trainer.get("accelerator", "auto"))
+    checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
+    logger = _active_run_logger()
+    counts = parameter_counts(config)
+
+    result = pretrain(
+        Transformer(config),
+        train_tokens.tokens,
+        val_tokens.tokens,
+        optimizer=instantiate(params["optimizer"]),
+        schedule=params["schedule"],
+        data={**params["data"], "seed": seed},
+        trainer=trainer,
+        bytes_per_token=train_tokens.metadata["bytes_per_token"],
+        special_ids={role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS},
+        checkpoint_dir=checkpoint_dir,
+        logger=logger,
+        peak_flops=params.get("peak_flops"),
+    )
+    resolved = {
+        **{f"model.{key}": value for key, value in config.to_dict().items()},
+        "model.parameters": counts["total"],
+        "model.non_embedding_parameters": counts["non_embedding"],
+        "model.flops_per_token": result.flops_per_token,
+        "train.tokens_per_step": result.tokens_per_step,
+        "train.max_steps": result.global_step,
+        "train.precision": trainer["precision"],
+        "train.peak_flops": result.peak_flops,
+    }
+    if logger is not None:
+        logger.log_hyperparams(resolved)
+    metadata = {
+        "training": {"objective": "causal_lm" if config.architecture == "decoder" else "masked_lm", **resolved},
+        "data_fingerprint": validated_data["data_fingerprint"],
+        "bytes_per_token": train_tokens.metadata["bytes_per_token"],
+    }
+    metrics = {
+        "final_step": {"value": float(result.global_step), "step": result.global_step},
+        "best_val_loss": {"value": float(result.best_val_loss or "nan"), "step": result.global_step},
+        "tokens_per_s": {"value": float(result.tokens_per_second), "step": result.global_step},
+    }
+    figure = loss_curve_figure(result.history.train, result.history.val, f"pretraining loss ({params['model'].get('preset', 'custom')})")
+    return ModelBundle(result.model, tokenizer, metadata), figure, metrics
