@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
-from lmladder.errors import CorruptFileError
+from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model.model import ModelConfig, Transformer
 
 WEIGHTS, CONFIG, TOKENIZER = "model.safetensors", "config.json", "tokenizer.json"
@@ -34,9 +34,12 @@ class ModelBundle:
 
 
 def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
+    if "model" in bundle.metadata:
+        raise ConfigError("model directory metadata may not use the key 'model': config.json keeps the model config there")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a saved model is for everyone who can read the project
     try:
         save_model(bundle.model, str(staging / WEIGHTS))  # handles tied weights, unlike save_file
         config = {"model": bundle.model.config.to_dict(), **bundle.metadata}
@@ -63,6 +66,8 @@ def load_model_directory(path: str | Path, model_class=Transformer) -> ModelBund
             raise CorruptFileError(f"model directory {path} has no {name}; re-run the step that wrote it")
     try:
         config = json.loads((path / CONFIG).read_text())
+        if not isinstance(config, dict):
+            raise TypeError(f"expected a JSON object, got {type(config).__name__}")
         model_config = ModelConfig.from_dict(config.pop("model"))
     except (ValueError, KeyError, TypeError) as error:
         raise CorruptFileError(f"{path / CONFIG} is not a valid model config ({error})") from error

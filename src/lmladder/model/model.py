@@ -277,7 +277,7 @@ class Transformer(nn.Module):
         logits = self.lm_head(self.hidden_states(idx, attention_mask))
         if targets is None:
             return logits, None
-        loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=ignore_index)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
         return logits, loss
 
     @torch.no_grad()

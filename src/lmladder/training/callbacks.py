@@ -26,6 +26,11 @@ def measure_matmul_peak(device: str | torch.device = "cpu", dtype: torch.dtype =
     return 2 * size**3 * runs / (time.perf_counter() - start)
 
 
+def stepped(trainer: pl.Trainer, batch_idx: int) -> bool:
+    """Whether this micro-batch ended with an optimizer step (gradient accumulation skips some)."""
+    return (batch_idx + 1) % trainer.accumulate_grad_batches == 0
+
+
 class ThroughputMonitor(pl.Callback):
     """Logs tokens seen, tokens/s and model FLOPs utilisation, excluding validation time."""
 
@@ -41,6 +46,8 @@ class ThroughputMonitor(pl.Callback):
             self._window_start, self._window_step = time.perf_counter(), trainer.global_step
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if not stepped(trainer, batch_idx):
+            return
         step = trainer.global_step
         pl_module.log("tokens_seen", float(step * self.tokens_per_step))
         if step - self._window_step >= self.log_every_n_steps:
@@ -67,7 +74,7 @@ class PlainProgressLog(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = trainer.global_step
-        if step % self.every_n_steps == 0 or step == trainer.max_steps:
+        if stepped(trainer, batch_idx) and (step % self.every_n_steps == 0 or step == trainer.max_steps):
             metrics = trainer.callback_metrics
             parts = [f"step {step}/{trainer.max_steps}"] + [
                 f"{name} {float(metrics[name]):.4g}" for name in ("train_loss", "val_loss", "lr", "tokens_per_s") if name in metrics
@@ -83,7 +90,7 @@ class LossHistory(pl.Callback):
         self.val: list[tuple[int, float]] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if "train_loss" in trainer.callback_metrics:
+        if stepped(trainer, batch_idx) and "train_loss" in trainer.callback_metrics:
             self.train.append((trainer.global_step, float(trainer.callback_metrics["train_loss"])))
 
     def on_validation_end(self, trainer, pl_module):

@@ -107,7 +107,9 @@ def pretrain(
     )
     model_flops = flops_per_token(model.config, block_size)
     if peak_flops is None:
-        peak_flops = measure_matmul_peak(trainer.get("accelerator", "cpu") if trainer.get("accelerator") in ("cpu", "cuda") else "cpu")
+        on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+        dtype = torch.bfloat16 if str(trainer.get("precision", "")).startswith("bf16") else torch.float32
+        peak_flops = measure_matmul_peak("cuda" if on_gpu else "cpu", dtype)
     checkpoint_dir = Path(checkpoint_dir)
     checkpoints = ModelCheckpoint(
         dirpath=checkpoint_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_last=True,
@@ -123,7 +125,7 @@ def pretrain(
     lightning = pl.Trainer(
         max_steps=max_steps,
         max_epochs=-1,
-        val_check_interval=val_check_interval,
+        val_check_interval=val_check_interval * accumulate,  # Lightning counts micro-batches here
         check_val_every_n_epoch=None,
         num_sanity_val_steps=0,
         accumulate_grad_batches=accumulate,
@@ -158,8 +160,17 @@ def pretrain(
 
 
 def _world_size(trainer: dict) -> int:
+    """Processes taking part in training, as Lightning will count them (devices x nodes)."""
     devices = trainer.get("devices", 1)
-    per_node = devices if isinstance(devices, int) and devices > 0 else len(devices) if isinstance(devices, list) else 1
+    on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    if devices in ("auto", -1, "-1"):
+        per_node = torch.cuda.device_count() if on_gpu else 1
+    elif isinstance(devices, str):  # "2" is a count, "0,1" a list of device indices
+        per_node = int(devices) if devices.strip().isdigit() else len([d for d in devices.split(",") if d.strip()])
+    elif isinstance(devices, (list, tuple)):
+        per_node = len(devices)
+    else:
+        per_node = int(devices)
     return per_node * trainer.get("num_nodes", 1)
 
 

@@ -1,0 +1,98 @@
+import logging
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from lmladder.model import flops_per_token
+from lmladder.training.callbacks import LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+
+TOKENS_PER_STEP = 8 * 32
+
+
+class FakeModule:
+    def __init__(self):
+        self.logged: list[tuple[str, float]] = []
+
+    def log(self, name, value):
+        self.logged.append((name, value))
+
+
+def test_measure_matmul_peak_is_positive_and_finite():
+    peak = measure_matmul_peak("cpu", size=64, seconds=0.05)
+    assert peak > 0
+    assert math.isfinite(peak)
+
+
+def test_loss_history_records_every_step_and_each_validation(trained_decoder):
+    result, _ = trained_decoder
+    history = result.history
+    assert isinstance(history, LossHistory)
+    assert [step for step, _ in history.train] == list(range(1, 41))
+    assert [step for step, _ in history.val] == [10, 20, 30, 40]
+    assert all(math.isfinite(loss) for _, loss in history.train + history.val)
+    assert result.best_val_loss == pytest.approx(min(loss for _, loss in history.val))
+
+
+def test_throughput_monitor_counts_tokens_seen(trained_decoder):
+    result, recorder = trained_decoder
+    assert result.tokens_per_step == TOKENS_PER_STEP
+    assert sorted(recorder.per_step) == list(range(1, 41))
+    for step, metrics in recorder.per_step.items():
+        assert metrics["tokens_seen"] == step * TOKENS_PER_STEP
+    assert recorder.final["tokens_seen"] == 40 * TOKENS_PER_STEP
+
+
+def test_throughput_monitor_reports_speed_and_mfu(trained_decoder):
+    result, recorder = trained_decoder
+    assert result.tokens_per_second > 0
+    assert recorder.final["tokens_per_s"] == pytest.approx(result.tokens_per_second)
+    assert result.flops_per_token == flops_per_token(result.model.config, 32)
+    assert result.peak_flops == 1e11
+    expected_mfu = recorder.final["tokens_per_s"] * result.flops_per_token / result.peak_flops
+    assert recorder.final["mfu"] == pytest.approx(expected_mfu, rel=1e-5)
+    assert "tokens_per_s" not in recorder.per_step[4]
+    assert "tokens_per_s" in recorder.per_step[5]
+
+
+def test_throughput_monitor_logs_speed_every_n_steps():
+    monitor = ThroughputMonitor(tokens_per_step=100, flops_per_token=6, peak_flops=1200.0, log_every_n_steps=5)
+    module = FakeModule()
+    for step in range(12):
+        trainer = SimpleNamespace(global_step=step, accumulate_grad_batches=1)
+        monitor.on_train_batch_start(trainer, module, None, step)
+        trainer.global_step = step + 1
+        monitor.on_train_batch_end(trainer, module, None, None, step)
+    names = [name for name, _ in module.logged]
+    assert names.count("tokens_seen") == 12
+    assert [value for name, value in module.logged if name == "tokens_seen"] == [100.0 * s for s in range(1, 13)]
+    assert names.count("tokens_per_s") == 2
+    assert names.count("mfu") == 2
+    speeds = [value for name, value in module.logged if name == "tokens_per_s"]
+    utilisations = [value for name, value in module.logged if name == "mfu"]
+    for speed, mfu in zip(speeds, utilisations):
+        assert speed > 0
+        assert mfu == pytest.approx(speed * 6 / 1200.0)
+    assert monitor.tokens_per_second == speeds[-1]
+
+
+def test_plain_progress_log_every_n_steps_and_at_the_end(caplog):
+    progress = PlainProgressLog(every_n_steps=10)
+    metrics = {"train_loss": torch.tensor(2.5), "lr": torch.tensor(0.001), "other": torch.tensor(1.0)}
+    with caplog.at_level(logging.INFO, logger="lmladder.training.callbacks"):
+        for step in (9, 10, 11, 25):
+            progress.on_train_batch_end(SimpleNamespace(global_step=step, max_steps=25, callback_metrics=metrics, accumulate_grad_batches=1), None, None, None, 0)
+    assert [record.getMessage() for record in caplog.records] == [
+        "step 10/25 | train_loss 2.5 | lr 0.001",
+        "step 25/25 | train_loss 2.5 | lr 0.001",
+    ]
+
+
+def test_loss_history_skips_sanity_check_validation():
+    history = LossHistory()
+    metrics = {"val_loss": torch.tensor(3.0)}
+    history.on_validation_end(SimpleNamespace(callback_metrics=metrics, sanity_checking=True, global_step=0), None)
+    history.on_validation_end(SimpleNamespace(callback_metrics=metrics, sanity_checking=False, global_step=10), None)
+    assert history.val == [(10, 3.0)]
+    assert history.train == []

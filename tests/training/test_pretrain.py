@@ -1,0 +1,138 @@
+import logging
+import math
+
+import mlflow
+import pytest
+import pytorch_lightning as pl
+import torch
+from mlflow.tracking import MlflowClient
+
+from lmladder.errors import ConfigError
+from lmladder.training.pretrain import ActiveRunMLFlowLogger, resolve_max_steps
+
+from .conftest import build_model, run_pretrain
+
+
+class CrashAt(pl.Callback):
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step == self.step:
+            raise RuntimeError(f"simulated crash at step {self.step}")
+
+
+def test_decoder_learns_a_periodic_stream(trained_decoder):
+    result, _ = trained_decoder
+    val_losses = [loss for _, loss in result.history.val]
+    assert result.global_step == 40
+    assert result.resumed_from_step == 0
+    assert val_losses[-1] < math.log(50) / 3
+    assert val_losses[-1] < val_losses[0]
+    assert result.best_val_loss == pytest.approx(min(val_losses))
+
+
+def test_checkpoints_are_written(tmp_path):
+    run_pretrain(build_model(), tmp_path / "ck", max_steps=10)
+    assert sorted(p.name for p in (tmp_path / "ck").glob("*.ckpt")) == ["best.ckpt", "last.ckpt"]
+
+
+def test_resume_after_crash_matches_an_uninterrupted_run(tmp_path, trained_decoder, caplog):
+    uninterrupted, _ = trained_decoder
+    with pytest.raises(RuntimeError, match="simulated crash at step 25"):
+        run_pretrain(build_model(), tmp_path / "ck", extra_callbacks=[CrashAt(25)])
+    assert (tmp_path / "ck" / "last.ckpt").is_file()
+
+    with caplog.at_level(logging.INFO, logger="lmladder.training.pretrain"):
+        resumed = run_pretrain(build_model(), tmp_path / "ck")
+    assert any("resuming from" in record.getMessage() and "step 20 of 40" in record.getMessage() for record in caplog.records)
+    assert resumed.resumed_from_step == 20
+    assert resumed.global_step == 40
+    assert [step for step, _ in resumed.history.train] == list(range(21, 41))
+    expected = uninterrupted.model.state_dict()
+    for name, tensor in resumed.model.state_dict().items():
+        torch.testing.assert_close(tensor, expected[name], atol=1e-6, rtol=0, msg=name)
+
+
+def test_encoder_masked_lm_loss_decreases(tmp_path):
+    result = run_pretrain(build_model(architecture="encoder"), tmp_path / "ck", period=4, max_steps=30)
+    first_train_loss = result.history.train[0][1]
+    final_val_loss = result.history.val[-1][1]
+    assert first_train_loss > math.log(64) - 0.5
+    assert final_val_loss < math.log(64) / 2
+    assert final_val_loss < first_train_loss - 1.5
+
+
+@pytest.fixture(scope="module")
+def accumulated_run(tmp_path_factory):
+    trainer = {"max_tokens": 20 * 512 - 100, "accumulate_grad_batches": 2}
+    return run_pretrain(build_model(), tmp_path_factory.mktemp("accumulated") / "ck", max_steps=None, trainer=trainer)
+
+
+def test_token_budget_sets_the_number_of_steps(accumulated_run):
+    assert accumulated_run.tokens_per_step == 8 * 32 * 2
+    assert accumulated_run.global_step == 20
+
+
+def test_validation_interval_counts_optimizer_steps_under_accumulation(accumulated_run):
+    assert [step for step, _ in accumulated_run.history.val] == [10, 20]
+
+
+def test_loss_history_has_one_entry_per_optimizer_step_under_accumulation(accumulated_run):
+    assert [step for step, _ in accumulated_run.history.train] == list(range(1, 21))
+
+
+@pytest.mark.parametrize(
+    ("max_steps", "max_tokens", "tokens_per_step", "expected"),
+    [
+        (7, None, 256, 7),
+        (None, 1024, 256, 4),
+        (None, 1025, 256, 5),
+        (None, 1000, 256, 4),
+        (None, 1, 256, 1),
+        (7, 512, 256, 2),
+    ],
+)
+def test_resolve_max_steps(max_steps, max_tokens, tokens_per_step, expected):
+    assert resolve_max_steps(max_steps, max_tokens, tokens_per_step) == expected
+
+
+@pytest.mark.parametrize(
+    ("max_steps", "max_tokens", "key"),
+    [
+        (0, None, "max_steps"),
+        (-3, None, "max_steps"),
+        (None, None, "max_steps"),
+        (2.5, None, "max_steps"),
+        (10, 0, "max_tokens"),
+        (None, -100, "max_tokens"),
+    ],
+)
+def test_resolve_max_steps_rejects_non_positive_budgets(max_steps, max_tokens, key):
+    with pytest.raises(ConfigError, match=key):
+        resolve_max_steps(max_steps, max_tokens, 256)
+
+
+def test_block_size_above_max_positions(tmp_path):
+    with pytest.raises(ConfigError, match="block_size=64"):
+        run_pretrain(build_model(), tmp_path / "ck", data={"block_size": 64})
+    assert not (tmp_path / "ck").exists()
+
+
+def test_active_run_logger_does_not_end_the_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    previous_uri = mlflow.get_tracking_uri()
+    uri = f"sqlite:///{tmp_path}/m.db"
+    mlflow.set_tracking_uri(uri)
+    try:
+        with mlflow.start_run() as run:
+            logger = ActiveRunMLFlowLogger(run_id=run.info.run_id, tracking_uri=uri)
+            logger.log_metrics({"train_loss": 1.5}, step=3)
+            logger.finalize("success")
+            status = MlflowClient(uri).get_run(run.info.run_id).info.status
+            assert status == "RUNNING"
+        finished = MlflowClient(uri).get_run(run.info.run_id)
+        assert finished.info.status == "FINISHED"
+        assert finished.data.metrics["train_loss"] == 1.5
+    finally:
+        mlflow.set_tracking_uri(previous_uri)
