@@ -54,3 +54,13 @@ def project_copy(tmp_path, monkeypatch) -> Path:
         (tmp_path / "data" / layer).mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_mlflow_run_left_active():
+    """kedro-mlflow re-opens its run in every node; make sure no test leaks an active run into the next."""
+    yield
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()

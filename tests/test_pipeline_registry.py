@@ -4,12 +4,13 @@ from kedro.framework.startup import bootstrap_project
 from tests.conftest import PROJECT_ROOT
 
 
-def test_default_is_processing_then_validation():
+def test_default_is_processing_validation_and_pretraining():
     bootstrap_project(PROJECT_ROOT)
     pipelines.set_requested(None)
     default = pipelines["__default__"]
-    assert {n.name for n in default.nodes} == {n.name for name in ("data_processing", "data_validation") for n in pipelines[name].nodes}
-    assert "validated_data" in default.outputs()
+    parts = ("data_processing", "data_validation", "pretraining")
+    assert {n.name for n in default.nodes} == {n.name for name in parts for n in pipelines[name].nodes}
+    assert "validated_data" in pipelines["pretraining"].inputs()  # nothing trains on unvalidated data
 
 
 def test_one_pipeline_can_be_run_alone():

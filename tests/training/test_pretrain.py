@@ -125,7 +125,7 @@ def test_active_run_logger_does_not_end_the_run(tmp_path, monkeypatch):
     uri = f"sqlite:///{tmp_path}/m.db"
     mlflow.set_tracking_uri(uri)
     try:
-        with mlflow.start_run() as run:
+        with mlflow.start_run(experiment_id=MlflowClient(uri).create_experiment("logger")) as run:
             logger = ActiveRunMLFlowLogger(run_id=run.info.run_id, tracking_uri=uri)
             logger.log_metrics({"train_loss": 1.5}, step=3)
             logger.finalize("success")
