@@ -106,7 +106,7 @@ def main() -> None:
         pl.seed_everything(0, verbose=False)
         return pretrain(
             Transformer(config), train, val,
-            optimizer=instantiate(params["optimizer"]), schedule=params["schedule"],
+            optimizer=instantiate(params["optimizer"]), lr_schedule=instantiate(params["lr_schedule"]),
             data={**params["data"], "seed": 0},
             trainer={**params["trainer"], "precision": "32-true", "accelerator": "cpu", **trainer_overrides},
             bytes_per_token=bytes_per_token, special_ids=special_ids, checkpoint_dir=steps_dir,

@@ -6,6 +6,7 @@ import pytorch_lightning as pl
 import torch
 
 from lmladder.model import Transformer, model_config
+from lmladder.training.optim import warmup_cosine_schedule
 from lmladder.training.pretrain import pretrain
 
 SPECIAL_IDS = {"eot": 0, "pad": 1, "cls": 2, "mask": 3}
@@ -25,8 +26,8 @@ def run_pretrain(model, checkpoint_dir, *, period=50, max_steps=40, data=None, t
         model,
         periodic_tokens(20000, period),
         periodic_tokens(3000, period),
-        optimizer=functools.partial(torch.optim.AdamW, lr=3e-3, betas=(0.9, 0.95)),
-        schedule=dict(weight_decay=0.1, warmup_steps=5, min_lr_ratio=0.1),
+        optimizer=functools.partial(torch.optim.AdamW, lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1),
+        lr_schedule=functools.partial(warmup_cosine_schedule, warmup_steps=5, min_lr_ratio=0.1),
         data={**dict(block_size=32, batch_size=8, val_windows=8, seed=0), **(data or {})},
         trainer={
             **dict(

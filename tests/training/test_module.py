@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from lmladder.model import ModelConfig, Transformer
 from lmladder.training.module import LanguageModelModule
+from lmladder.training.optim import warmup_cosine_schedule
 
 SPECIAL_IDS = {"eot": 0, "pad": 1, "cls": 2, "mask": 3}
 
@@ -14,8 +15,9 @@ def make_module(architecture: str) -> LanguageModelModule:
     torch.manual_seed(0)
     model = Transformer(ModelConfig(vocab_size=64, max_positions=16, n_layer=1, n_head=2, n_embd=16, architecture=architecture))
     return LanguageModelModule(
-        model, functools.partial(torch.optim.AdamW, lr=1e-2), weight_decay=0.1, total_steps=100, warmup_steps=4,
-        min_lr_ratio=0.1, bytes_per_token=2.0, special_ids=SPECIAL_IDS,
+        model, functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=0.1),
+        functools.partial(warmup_cosine_schedule, warmup_steps=4, min_lr_ratio=0.1),
+        total_steps=100, bytes_per_token=2.0, special_ids=SPECIAL_IDS,
     )
 
 

@@ -10,8 +10,8 @@ from lmladder.training.optim import warmup_cosine, warmup_cosine_schedule, weigh
 @pytest.mark.parametrize(("norm", "bias"), [("layernorm", True), ("rmsnorm", False)])
 def test_weight_decay_groups_decay_exactly_the_matrices(norm, bias):
     model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=2, n_head=2, n_embd=16, norm=norm, bias=bias))
-    decay, no_decay = weight_decay_groups(model, 0.1)
-    assert decay["weight_decay"] == 0.1
+    decay, no_decay = weight_decay_groups(model)
+    assert "weight_decay" not in decay  # the optimizer's own weight_decay applies
     assert no_decay["weight_decay"] == 0.0
     parameters = list(model.parameters())
     assert {id(p) for p in decay["params"]} == {id(p) for p in parameters if p.dim() >= 2}
@@ -19,13 +19,14 @@ def test_weight_decay_groups_decay_exactly_the_matrices(norm, bias):
     assert len(decay["params"]) + len(no_decay["params"]) == len(parameters)
     assert any(p is model.token_embedding.weight for p in decay["params"])
     assert any(p is model.blocks[0].norm1.weight for p in no_decay["params"])
-    torch.optim.AdamW(weight_decay_groups(model, 0.1))
+    optimizer = torch.optim.AdamW(weight_decay_groups(model), weight_decay=0.1)
+    assert [group["weight_decay"] for group in optimizer.param_groups] == [0.1, 0.0]
 
 
 def test_weight_decay_groups_skip_frozen_parameters():
     model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=16))
     model.token_embedding.weight.requires_grad_(False)
-    decay, no_decay = weight_decay_groups(model, 0.1)
+    decay, no_decay = weight_decay_groups(model)
     assert all(p is not model.token_embedding.weight for p in decay["params"] + no_decay["params"])
 
 

@@ -14,9 +14,8 @@ TRAINER_KEYS = {
     "max_steps", "max_tokens", "val_check_interval", "gradient_clip_val", "accumulate_grad_batches",
     "precision", "accelerator", "devices", "strategy", "num_nodes", "log_every_n_steps", "deterministic",
 }
-SECTIONS = {"model", "optimizer", "schedule", "data", "trainer", "checkpoint_dir", "peak_flops"}
+SECTIONS = {"model", "optimizer", "lr_schedule", "data", "trainer", "checkpoint_dir", "peak_flops"}
 DATA_KEYS = {"block_size", "batch_size", "val_windows"}
-SCHEDULE_KEYS = {"weight_decay", "warmup_steps", "min_lr_ratio"}
 
 
 def _check_keys(section: str, given: dict, known: set[str]) -> None:
@@ -51,7 +50,11 @@ def validate_pretraining_params(params: dict, section: str = "pretraining") -> N
     _check_keys(section, params, SECTIONS)
     _check_keys(f"{section}.trainer", params["trainer"], TRAINER_KEYS)
     _check_keys(f"{section}.data", params["data"], DATA_KEYS)
-    _check_keys(f"{section}.schedule", params["schedule"], SCHEDULE_KEYS)
+    for name in ("optimizer", "lr_schedule"):
+        try:
+            instantiate(params[name])  # partials: resolves _target_ and binds the arguments
+        except InstantiationException as error:
+            raise ConfigError(f"{section}.{name} could not be built: {error}") from error
     config = build_model_config(params["model"], vocab_size=512)
     data, trainer = params["data"], params["trainer"]
     for key in ("block_size", "batch_size"):

@@ -10,7 +10,7 @@ import torch
 
 from lmladder.model import Transformer
 from lmladder.training.objectives import mask_tokens
-from lmladder.training.optim import weight_decay_groups, warmup_cosine_schedule
+from lmladder.training.optim import weight_decay_groups
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -23,20 +23,16 @@ class LanguageModelModule(pl.LightningModule):
     def __init__(
         self,
         model: Transformer,
-        optimizer: Callable[..., torch.optim.Optimizer],
-        weight_decay: float,
+        optimizer: Callable[[list[dict]], torch.optim.Optimizer],
+        lr_schedule: Callable[..., torch.optim.lr_scheduler.LRScheduler],
         total_steps: int,
-        warmup_steps: int,
-        min_lr_ratio: float,
         bytes_per_token: float,
         special_ids: dict[str, int],
         mlm_probability: float = 0.15,
     ):
         super().__init__()
         self.model = model
-        self.optimizer_factory = optimizer
-        self.weight_decay = weight_decay
-        self.total_steps, self.warmup_steps, self.min_lr_ratio = total_steps, warmup_steps, min_lr_ratio
+        self.optimizer_factory, self.lr_schedule_factory, self.total_steps = optimizer, lr_schedule, total_steps
         self.bytes_per_token = bytes_per_token
         self.special_ids = special_ids
         self.mlm_probability = mlm_probability
@@ -65,6 +61,6 @@ class LanguageModelModule(pl.LightningModule):
         self.log("val_bpb", loss / math.log(2) / self.bytes_per_token, sync_dist=True)
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(weight_decay_groups(self.model, self.weight_decay))
-        schedule = warmup_cosine_schedule(optimizer, self.total_steps, self.warmup_steps, self.min_lr_ratio)
+        optimizer = self.optimizer_factory(weight_decay_groups(self.model))
+        schedule = self.lr_schedule_factory(optimizer, total_steps=self.total_steps)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}

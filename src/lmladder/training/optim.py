@@ -7,12 +7,15 @@ import math
 import torch
 
 
-def weight_decay_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Decay only matrices (>= 2-D: linear and embedding weights), never biases or norm gains."""
-    params = {name: p for name, p in model.named_parameters() if p.requires_grad}
+def weight_decay_groups(model: torch.nn.Module) -> list[dict]:
+    """Decay only matrices (>= 2-D: linear and embedding weights), never biases or norm gains.
+
+    The first group takes the optimizer's own ``weight_decay``; the second overrides it with 0.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
     return [
-        {"params": [p for p in params.values() if p.dim() >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params.values() if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.dim() >= 2]},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
 
 

@@ -66,8 +66,8 @@ def pretrain(
     train_tokens: np.ndarray,
     val_tokens: np.ndarray,
     *,
-    optimizer: Callable[..., torch.optim.Optimizer],
-    schedule: dict,
+    optimizer: Callable[[list[dict]], torch.optim.Optimizer],
+    lr_schedule: Callable[..., torch.optim.lr_scheduler.LRScheduler],
     data: dict,
     trainer: dict,
     bytes_per_token: float,
@@ -79,7 +79,8 @@ def pretrain(
 ) -> PretrainResult:
     """Train ``model`` on windows of the token files; resume from ``checkpoint_dir/last.ckpt`` if present.
 
-    ``schedule``: weight_decay, warmup_steps, min_lr_ratio. ``data``: block_size, batch_size,
+    ``optimizer`` is called with the parameter groups, ``lr_schedule`` with the optimizer and
+    ``total_steps`` (both usually Hydra partials). ``data``: block_size, batch_size,
     val_windows, seed. ``trainer``: max_steps or max_tokens, val_check_interval, gradient_clip_val,
     accumulate_grad_batches, precision, accelerator, devices, strategy, num_nodes, log_every_n_steps.
     """
@@ -102,8 +103,7 @@ def pretrain(
         val_windows=data.get("val_windows"), seed=data.get("seed", 0),
     )
     module = LanguageModelModule(
-        model, optimizer, schedule["weight_decay"], max_steps, schedule["warmup_steps"], schedule["min_lr_ratio"],
-        bytes_per_token, special_ids,
+        model, optimizer, lr_schedule, max_steps, bytes_per_token, special_ids,
     )
     model_flops = flops_per_token(model.config, block_size)
     if peak_flops is None:

@@ -50,7 +50,7 @@ def pretrain_model(
         train_tokens.tokens,
         val_tokens.tokens,
         optimizer=instantiate(params["optimizer"]),
-        schedule=params["schedule"],
+        lr_schedule=instantiate(params["lr_schedule"]),
         data={**params["data"], "seed": seed},
         trainer=trainer,
         bytes_per_token=train_tokens.metadata["bytes_per_token"],
