@@ -1,5 +1,9 @@
 """Model directories: ``model.safetensors`` + ``config.json`` + ``tokenizer.json``. No pickle anywhere.
 
+``config.json`` holds the model config under ``model``, a classifier's labels and pooling under
+``classifier`` (its presence makes the directory load as a ``SequenceClassifier``), and any
+other metadata beside them.
+
 A directory is written under a temporary name and renamed into place, so a reader never sees a
 half-written model and a failed save leaves the previous model intact.
 """
@@ -19,9 +23,11 @@ from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
 from lmladder.errors import ConfigError, CorruptFileError
+from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
 from lmladder.model.model import ModelConfig, Transformer
 
 WEIGHTS, CONFIG, TOKENIZER = "model.safetensors", "config.json", "tokenizer.json"
+RESERVED_KEYS = {"model", "classifier"}
 
 
 @dataclass
@@ -34,8 +40,9 @@ class ModelBundle:
 
 
 def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
-    if "model" in bundle.metadata:
-        raise ConfigError("model directory metadata may not use the key 'model': config.json keeps the model config there")
+    reserved = sorted(RESERVED_KEYS & set(bundle.metadata))
+    if reserved:
+        raise ConfigError(f"model directory metadata may not use the keys {reserved}: config.json keeps the model config there")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -43,6 +50,8 @@ def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
     try:
         save_model(bundle.model, str(staging / WEIGHTS))  # handles tied weights, unlike save_file
         config = {"model": bundle.model.config.to_dict(), **bundle.metadata}
+        if isinstance(bundle.model, SequenceClassifier):
+            config["classifier"] = bundle.model.classifier_config.to_dict()
         (staging / CONFIG).write_text(json.dumps(config, indent=2))
         bundle.tokenizer.save(str(staging / TOKENIZER))
         if path.exists():
@@ -58,7 +67,7 @@ def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
         raise
 
 
-def load_model_directory(path: str | Path, model_class=Transformer) -> ModelBundle:
+def load_model_directory(path: str | Path) -> ModelBundle:
     """Load a model directory; any missing or damaged file raises ``CorruptFileError`` naming it."""
     path = Path(path)
     for name in (WEIGHTS, CONFIG, TOKENIZER):
@@ -69,9 +78,13 @@ def load_model_directory(path: str | Path, model_class=Transformer) -> ModelBund
         if not isinstance(config, dict):
             raise TypeError(f"expected a JSON object, got {type(config).__name__}")
         model_config = ModelConfig.from_dict(config.pop("model"))
+        classifier = config.pop("classifier", None)
+        if classifier is not None:
+            model = SequenceClassifier(model_config, ClassifierConfig(**{**classifier, "labels": tuple(classifier["labels"])}))
+        else:
+            model = Transformer(model_config)
     except (ValueError, KeyError, TypeError) as error:
         raise CorruptFileError(f"{path / CONFIG} is not a valid model config ({error})") from error
-    model = model_class(model_config)
     try:
         load_model(model, str(path / WEIGHTS))
     except (SafetensorError, RuntimeError, OSError) as error:
