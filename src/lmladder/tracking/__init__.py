@@ -1,0 +1,1 @@
+"""MLflow helpers: the classifier as a pyfunc model, registration and aliases."""
