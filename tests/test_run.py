@@ -53,7 +53,15 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3  # every 10 of 30 steps
     assert metrics["pretraining_metrics.final_step"] == 30
 
-    folders = ("data", "validation", "pretrained_model", "plots")
+    for name in ("classifier.accuracy", "classifier.macro_f1", "classifier.ece", "scratch.macro_f1", "tfidf.macro_f1",
+                 "lm.perplexity", "lm.bits_per_byte", "cost.p50_ms", "cost.p95_ms", "cost.throughput_per_s",
+                 "cost.size_on_disk_bytes", "cost.parameters"):
+        assert f"evaluation_metrics.{name}" in metrics, name
+    assert 0 <= metrics["evaluation_metrics.classifier.macro_f1"] <= 1
+    assert len(client.get_metric_history(run.info.run_id, "finetune.val_macro_f1")) == 2  # one per epoch
+    assert len(client.get_metric_history(run.info.run_id, "baseline.val_macro_f1")) == 2
+
+    folders = ("data", "validation", "pretrained_model", "plots", "evaluation")
     artifacts = {a.path for folder in folders for a in client.list_artifacts(run.info.run_id, folder)}
     assert artifacts == {
         "data/tokenizer.json",
@@ -64,7 +72,22 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
         "pretrained_model/config.json",
         "pretrained_model/tokenizer.json",
         "plots/pretraining_loss_curve.png",
+        "plots/confusion_matrix.png",
+        "plots/reliability_diagram.png",
+        "plots/attention_heatmap.png",
+        "plots/finetuning_curves.png",
+        "evaluation/model_card.md",
+        "evaluation/per_class_table.md",
+        "evaluation/sample_generations.md",
+        "evaluation/evaluation_summary.json",
     }
+    card = (project_copy / "data" / "08_reporting" / "model_card.md").read_text()
+    assert "## Results" in card and "TF-IDF" in card and tags["data_fingerprint"] in card
+
+    version = client.get_model_version_by_alias("lmladder-classifier", "candidate")
+    assert version.version == "1"
+    assert version.run_id == run.info.run_id
+    assert version.tags["data_fingerprint"] == tags["data_fingerprint"]
     assert (project_copy / "data" / "04_feature" / "train_tokens.bin").stat().st_size > 0
     assert (project_copy / "data" / "06_models" / "pretrained_model" / "model.safetensors").exists()
 

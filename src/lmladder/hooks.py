@@ -6,6 +6,7 @@ kedro-mlflow (a plugin, so its hooks run before the project's) starts the run in
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 
 from lmladder.training.config import validate_pretraining_params
+
+log = logging.getLogger(__name__)
 
 
 def git_commit(project_path: Path) -> str:
@@ -54,6 +57,24 @@ class MlflowRunTagsHook:
     def after_node_run(self, outputs: dict) -> None:
         if "data_fingerprint" in outputs and mlflow.active_run() is not None:
             mlflow.set_tag("data_fingerprint", outputs["data_fingerprint"])
+
+
+class RunSummaryHook:
+    """Tells the user where to look once a run has finished."""
+
+    def __init__(self) -> None:
+        self._project_path = Path.cwd()
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project_path = Path(context.project_path)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict, catalog) -> None:
+        log.info("Browse this run and earlier ones: kedro mlflow ui  (then open http://127.0.0.1:5000)")
+        pipelines = run_params.get("pipeline_names") or ["__default__"]
+        if {"__default__", "evaluation"} & set(pipelines):
+            log.info("Model card: %s", self._project_path / "data" / "08_reporting" / "model_card.md")
 
 
 class ConfigValidationHook:

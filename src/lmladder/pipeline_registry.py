@@ -3,7 +3,7 @@
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
-DEFAULT_PIPELINES = ("data_processing", "data_validation", "pretraining")
+DEFAULT_PIPELINES = ("data_processing", "data_validation", "pretraining", "finetuning", "evaluation")
 
 
 def register_pipelines() -> dict[str, Pipeline]:

@@ -8,14 +8,23 @@ matplotlib.use("Agg")  # files only: no display on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def loss_curve_figure(train: list[tuple[int, float]], val: list[tuple[int, float]], title: str = "pretraining loss"):
+def curves_figure(series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str, title: str, markers: bool = False):
+    """One line per named series of (x, y) points."""
     figure, axes = plt.subplots(figsize=(7, 4))
-    if train:
-        axes.plot(*zip(*train), label="train", linewidth=1)
-    if val:
-        axes.plot(*zip(*val), marker="o", label="validation")
-    axes.set(xlabel="optimizer step", ylabel="loss (nats/token)", title=title)
+    for name, points in series.items():
+        if points:
+            axes.plot(*zip(*points), label=name, marker="o" if markers else None, linewidth=1 if not markers else 1.5)
+    axes.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axes.grid(alpha=0.3)
-    axes.legend()
+    if any(series.values()):
+        axes.legend()
     figure.tight_layout()
+    return figure
+
+
+def loss_curve_figure(train: list[tuple[int, float]], val: list[tuple[int, float]], title: str = "pretraining loss"):
+    figure = curves_figure({"train": train}, "optimizer step", "loss (nats/token)", title)
+    if val:
+        figure.axes[0].plot(*zip(*val), marker="o", label="validation")
+        figure.axes[0].legend()
     return figure

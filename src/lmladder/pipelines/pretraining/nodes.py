@@ -26,7 +26,8 @@ def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def _active_run_logger() -> ActiveRunMLFlowLogger | None:
+def active_run_logger() -> ActiveRunMLFlowLogger | None:
+    """Lightning's MLflow logger bound to the run kedro-mlflow opened (None when tracking is off)."""
     run = mlflow.active_run()
     if run is None:
         return None
@@ -42,7 +43,7 @@ def pretrain_model(
     trainer = dict(params["trainer"])
     trainer["precision"] = resolve_precision(trainer.get("precision", "auto"), trainer.get("accelerator", "auto"))
     checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
-    logger = _active_run_logger()
+    logger = active_run_logger()
     counts = parameter_counts(config)
 
     result = pretrain(
@@ -60,6 +61,7 @@ def pretrain_model(
         peak_flops=params.get("peak_flops"),
     )
     resolved = {
+        "model.preset": params["model"].get("preset", "custom"),
         **{f"model.{key}": value for key, value in config.to_dict().items()},
         "model.parameters": counts["total"],
         "model.non_embedding_parameters": counts["non_embedding"],

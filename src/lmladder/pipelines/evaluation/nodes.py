@@ -1,0 +1,230 @@
+"""Thin nodes over ``lmladder.evaluation`` and ``lmladder.tracking``."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
+from lmladder.evaluation import (
+    attention_grid_figure,
+    classification_metrics,
+    confusion,
+    confusion_matrix_figure,
+    directory_size_bytes,
+    expected_calibration_error,
+    language_model_metrics,
+    measure_latency,
+    peak_memory_during,
+    per_class_table_markdown,
+    reliability_diagram_figure,
+    render_model_card,
+    tfidf_logistic_regression,
+)
+from lmladder.evaluation.language_model import mean_token_loss
+from lmladder.model.classifier import encode_for_classification, predict_probabilities
+from lmladder.model.directory import ModelBundle, save_model_directory
+from lmladder.tracking.registry import log_and_register_classifier
+from lmladder.training.plots import curves_figure
+
+
+def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, params: dict) -> dict:
+    """Perplexity and bits per byte of the pretrained model on the held-out corpus tokens."""
+    model, tokenizer = pretrained.model, pretrained.tokenizer
+    special_ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
+    loss = mean_token_loss(model, val_tokens.tokens, model.config.max_positions, max_windows=params["lm_max_windows"], special_ids=special_ids)
+    return {"loss": loss, **language_model_metrics(loss, val_tokens.metadata["bytes_per_token"])}
+
+
+def _classifier_scores(bundle: ModelBundle, test: pd.DataFrame, n_bins: int) -> tuple[dict, np.ndarray]:
+    labels = list(bundle.model.classifier_config.labels)
+    probabilities = predict_probabilities(bundle.model, bundle.tokenizer, test["text"].tolist()).numpy()
+    predictions = [labels[i] for i in probabilities.argmax(axis=1)]
+    truth = test["label"].tolist()
+    scores = classification_metrics(truth, predictions, labels)
+    label_index = {label: i for i, label in enumerate(labels)}
+    ece, bins = expected_calibration_error(probabilities, np.array([label_index[label] for label in truth]), n_bins)
+    scores.update(ece=ece, calibration_bins=bins, confusion=confusion(truth, predictions, labels).tolist(), labels=labels)
+    return scores, probabilities
+
+
+def evaluate_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict):
+    """Accuracy, F1s, per-class table, confusion matrix and calibration on the test split."""
+    scores, _ = _classifier_scores(classifier, labelled_test, params["ece_bins"])
+    confusion_plot = confusion_matrix_figure(np.array(scores["confusion"]), scores["labels"])
+    reliability_plot = reliability_diagram_figure(scores["calibration_bins"], scores["ece"])
+    return scores, confusion_plot, reliability_plot, per_class_table_markdown(scores["per_class"])
+
+
+def evaluate_baseline_classifier(baseline_classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict) -> dict:
+    return _classifier_scores(baseline_classifier, labelled_test, params["ece_bins"])[0]
+
+
+def evaluate_tfidf_baseline(labelled_train: pd.DataFrame, labelled_test: pd.DataFrame, seed: int) -> dict:
+    """The classical baseline on the same splits: is a neural model worth it for this data?"""
+    predictions, _, classes = tfidf_logistic_regression(
+        labelled_train["text"].tolist(), labelled_train["label"].tolist(), labelled_test["text"].tolist(), seed=seed
+    )
+    return classification_metrics(labelled_test["label"].tolist(), predictions, sorted(set(classes) | set(labelled_test["label"])))
+
+
+def measure_cost(classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict) -> dict:
+    """Latency at batch 1, throughput at batch 32, peak inference memory and size on disk, on this device."""
+    model, tokenizer = classifier.model, classifier.tokenizer
+    texts = labelled_test["text"].tolist()
+
+    def predict(batch: list[str]):
+        return predict_probabilities(model, tokenizer, batch, batch_size=len(batch))
+
+    single = measure_latency(predict, texts, batch_size=1, repeats=params["latency_repeats"])
+    batched = measure_latency(predict, texts, batch_size=32, repeats=params["throughput_repeats"])
+    memory = peak_memory_during(lambda: predict((texts * 32)[:32]))
+    with tempfile.TemporaryDirectory() as staging:
+        save_model_directory(classifier, Path(staging) / "model")
+        size = directory_size_bytes(Path(staging) / "model")
+    parameters = sum(p.numel() for p in model.parameters())
+    return {
+        "p50_ms": single["p50_ms"],
+        "p95_ms": single["p95_ms"],
+        "batch_size": 1,
+        "throughput_per_s": batched["throughput_per_s"],
+        "throughput_batch_size": 32,
+        **memory,
+        "size_on_disk_bytes": size,
+        "parameters": parameters,
+        "flops_per_token": classifier.metadata.get("training", {}).get("model.flops_per_token"),
+        "device": str(next(model.parameters()).device) + f" ({torch.get_num_threads()} threads)",
+    }
+
+
+def sample_generations(pretrained: ModelBundle, params: dict, seed: int) -> str:
+    """Continuations of fixed prompts, as Markdown (a decoder only: an encoder does not generate)."""
+    model, tokenizer = pretrained.model, pretrained.tokenizer
+    if model.config.architecture != "decoder":
+        return "# Sample generations\n\nNot applicable: the pretrained model is an encoder (masked LM).\n"
+    settings = params["generation"]
+    generator = torch.Generator().manual_seed(seed)
+    sections = ["# Sample generations", "", f"temperature {settings['temperature']}, top-k {settings['top_k']}, {settings['max_new_tokens']} new tokens", ""]
+    for prompt in settings["prompts"]:
+        ids = torch.tensor([tokenizer.encode(prompt).ids])
+        output = model.generate(ids, settings["max_new_tokens"], settings["temperature"], settings["top_k"], generator)
+        continuation = tokenizer.decode(output[0, ids.shape[1] :].tolist())
+        sections += [f"**{prompt}**{continuation}", ""]
+    return "\n".join(sections)
+
+
+def attention_heatmaps(classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict):
+    """Attention weights (layers x heads) of the classifier's backbone on the first test example."""
+    model, tokenizer = classifier.model, classifier.tokenizer
+    ids = encode_for_classification(tokenizer, labelled_test["text"].tolist()[:1], params["attention_max_tokens"], model.config.architecture)[0]
+    with torch.no_grad():
+        _, weights = model.backbone.hidden_states(torch.tensor([ids]), return_attention=True)
+    tokens = [tokenizer.decode([token]) or tokenizer.id_to_token(token) for token in ids]
+    return attention_grid_figure([layer[0].numpy() for layer in weights], tokens)
+
+
+def register_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, classifier_scores: dict, params: dict) -> dict:
+    """Log the classifier as a pyfunc model and register it with the configured alias."""
+    tags = {
+        "data_fingerprint": validated_data["data_fingerprint"],
+        "test_macro_f1": f"{classifier_scores['macro_f1']:.4f}",
+        "test_accuracy": f"{classifier_scores['accuracy']:.4f}",
+    }
+    return log_and_register_classifier(classifier, params["registered_model_name"], params["alias"], labelled_test["text"].tolist()[:3], tags)
+
+
+def _metrics_for_mlflow(groups: dict[str, dict]) -> dict:
+    flat = {}
+    for group, values in groups.items():
+        for name, value in values.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and value is not None:
+                flat[f"{group}.{name}"] = {"value": float(value), "step": 0}
+    return flat
+
+
+def build_report(
+    language_model: dict,
+    classifier_scores: dict,
+    baseline_scores: dict,
+    tfidf_scores: dict,
+    cost: dict,
+    registration: dict,
+    per_class_markdown: str,
+    corpus_summary: dict,
+    classifier: ModelBundle,
+    finetuning_history: list[dict],
+    baseline_history: list[dict],
+    params: dict,
+):
+    """Evaluation metrics for MLflow, the model card, and the fine-tuning curves."""
+    training = classifier.metadata.get("training", {})
+    finetuning = classifier.metadata.get("finetuning", {})
+    scalar = lambda scores: {k: scores[k] for k in ("accuracy", "macro_f1", "weighted_f1")}  # noqa: E731
+    baseline_mode = baseline_history[0]["mode"] if baseline_history else "baseline"
+    metrics = _metrics_for_mlflow(
+        {
+            "lm": language_model,
+            "classifier": {**scalar(classifier_scores), "ece": classifier_scores["ece"]},
+            baseline_mode: {**scalar(baseline_scores), "ece": baseline_scores["ece"]},
+            "tfidf": scalar(tfidf_scores),
+            "cost": {k: v for k, v in cost.items() if k not in ("batch_size", "throughput_batch_size")},
+        }
+    )
+    card = render_model_card(
+        {
+            "name": f"{registration['name']} v{registration['version']} (@{registration['alias']})",
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "intended_use": params["intended_use"],
+            "limitations": params["limitations"],
+            "data": {
+                "fingerprint": corpus_summary["fingerprint"],
+                "source": params.get("data_source"),
+                "corpus_documents": corpus_summary["corpus"]["docs_out"],
+                "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
+                "labelled_examples": {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")},
+                "classes": classifier_scores["labels"],
+            },
+            "model": {
+                "preset": training.get("model.preset"),
+                "architecture": classifier.model.config.architecture,
+                "parameters": cost["parameters"],
+                "non_embedding_parameters": training.get("model.non_embedding_parameters"),
+                "flops_per_token": training.get("model.flops_per_token"),
+                "max_positions": classifier.model.config.max_positions,
+            },
+            "training": {
+                "pretraining_steps": training.get("train.max_steps"),
+                "finetuning_mode": finetuning.get("mode"),
+                "epochs": finetuning.get("epochs_run"),
+            },
+            "metrics": {
+                "classifier": scalar(classifier_scores),
+                "scratch": scalar(baseline_scores) if baseline_mode == "scratch" else None,
+                "tfidf_baseline": scalar(tfidf_scores),
+                "language_model": language_model,
+            },
+            "per_class_markdown": per_class_markdown,
+            "calibration": {"ece": classifier_scores["ece"], "n_bins": params["ece_bins"]},
+            "cost": cost,
+        }
+    )
+    curves = curves_figure(
+        {name: [(row["epoch"], row["val_macro_f1"]) for row in history if "val_macro_f1" in row]
+         for history, name in ((finetuning_history, f"fine-tuned ({finetuning.get('mode')})"), (baseline_history, baseline_mode))},
+        "epoch", "validation macro-F1", "fine-tuning", markers=True,
+    )
+    summary = {
+        "language_model": language_model,
+        "classifier": {k: v for k, v in classifier_scores.items() if k != "calibration_bins"},
+        baseline_mode: scalar(baseline_scores),
+        "tfidf": scalar(tfidf_scores),
+        "cost": cost,
+        "registration": registration,
+    }
+    return metrics, card, summary, curves

@@ -1,0 +1,59 @@
+"""Thin nodes over ``lmladder.training.finetune``."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytorch_lightning as pl
+from hydra.utils import instantiate
+
+from lmladder.model.classifier import default_pooling
+from lmladder.model.directory import ModelBundle
+from lmladder.pipelines.pretraining.nodes import active_run_logger
+from lmladder.training.config import resolve_precision
+from lmladder.training.finetune import build_classifier, finetune
+
+
+def _finetune(
+    pretrained: ModelBundle, train: pd.DataFrame, val: pd.DataFrame, params: dict, seed: int, mode: str, prefix: str
+) -> tuple[ModelBundle, list[dict]]:
+    pl.seed_everything(seed, workers=True)
+    labels = sorted(set(train["label"]) | set(val["label"]))
+    pooling = params.get("pooling") or default_pooling(pretrained.model.config.architecture)
+    model = build_classifier(pretrained.model, labels, mode, pooling, params.get("dropout", 0.0))
+    trainer = dict(params.get("trainer") or {})
+    trainer["precision"] = resolve_precision(trainer.get("precision", "auto"), trainer.get("accelerator", "auto"))
+    result = finetune(
+        model,
+        pretrained.tokenizer,
+        (train["text"].tolist(), train["label"].tolist()),
+        (val["text"].tolist(), val["label"].tolist()),
+        optimizer=instantiate(params["optimizer"]),
+        lr_schedule=instantiate(params["lr_schedule"]),
+        batch_size=params["batch_size"],
+        max_epochs=params["max_epochs"],
+        patience=params["patience"],
+        class_weighted=params.get("class_weighted", False),
+        trainer=trainer,
+        logger=active_run_logger(),
+        metric_prefix=prefix,
+        seed=seed,
+    )
+    metadata = {
+        **pretrained.metadata,
+        "finetuning": {
+            "mode": mode, "pooling": pooling, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+            "best_val_macro_f1": result.best_val_macro_f1,
+        },
+    }
+    history = [{**row, "mode": mode} for row in result.history]
+    return ModelBundle(result.model, pretrained.tokenizer, metadata), history
+
+
+def finetune_classifier(pretrained, labelled_train, labelled_val, validated_data, params, seed):
+    """The classifier that is evaluated, registered and served (``finetuning.mode``)."""
+    return _finetune(pretrained, labelled_train, labelled_val, params, seed, params["mode"], "finetune.")
+
+
+def finetune_baseline(pretrained, labelled_train, labelled_val, validated_data, params, seed):
+    """The same recipe in ``finetuning.baseline_mode`` (default: from scratch), for comparison."""
+    return _finetune(pretrained, labelled_train, labelled_val, params, seed, params["baseline_mode"], "baseline.")
