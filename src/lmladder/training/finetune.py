@@ -4,6 +4,7 @@ and best-weights selection on validation macro-F1."""
 from __future__ import annotations
 
 import copy
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from lmladder.errors import ConfigError
 from lmladder.model import Transformer
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, encode_for_classification, pad_batch
 from lmladder.training.optim import weight_decay_groups
+
+log = logging.getLogger(__name__)
 
 MODES = ("full", "frozen", "scratch")
 
@@ -106,6 +109,8 @@ class BestWeights(pl.Callback):
 
 
 class EpochHistory(pl.Callback):
+    """Validation metrics per epoch, also as one log line each (fine-tuning has no per-step lines)."""
+
     def __init__(self, prefix: str):
         self.prefix, self.rows = prefix, []
 
@@ -118,6 +123,7 @@ class EpochHistory(pl.Callback):
             if f"{self.prefix}{name}" in metrics:
                 row[name] = float(metrics[f"{self.prefix}{name}"])
         self.rows.append(row)
+        log.info("%sepoch %d: %s", self.prefix, row["epoch"], ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch"))
 
 
 @dataclass
