@@ -114,9 +114,8 @@ class EpochHistory(pl.Callback):
     def __init__(self, prefix: str):
         self.prefix, self.rows = prefix, []
 
-    def on_validation_end(self, trainer, pl_module):
-        if trainer.sanity_checking:
-            return
+    def on_train_epoch_end(self, trainer, pl_module):
+        # Runs after the epoch's validation and once the epoch's training loss is averaged.
         metrics = trainer.callback_metrics
         row = {"epoch": trainer.current_epoch}
         for name in ("train_loss_epoch", "val_loss", "val_macro_f1", "val_accuracy"):
@@ -170,9 +169,10 @@ def finetune(
         raise ConfigError(f"finetuning.max_epochs must be a positive integer, got {max_epochs!r}")
     labels = model.classifier_config.labels
     label_index = {label: i for i, label in enumerate(labels)}
-    unknown = sorted(set(train[1]) - set(labels))
-    if unknown:
-        raise ConfigError(f"training labels {unknown} are not among the classifier's labels {list(labels)}")
+    for split, (_, split_labels) in (("training", train), ("validation", val)):
+        unknown = sorted(set(split_labels) - set(labels))
+        if unknown:
+            raise ConfigError(f"{split} labels {unknown} are not among the classifier's labels {list(labels)}")
     config = model.config
     train_loader = _batches(tokenizer, *train, label_index, config.max_positions, config.architecture, batch_size, True, seed)
     val_loader = _batches(tokenizer, *val, label_index, config.max_positions, config.architecture, batch_size, False, seed)
@@ -193,6 +193,7 @@ def finetune(
         log_every_n_steps=max(1, min(10, len(train_loader))),
         **(trainer or {}),
     )
+    model.train()  # Lightning keeps a model that arrives in eval mode (e.g. freshly loaded) in eval mode
     lightning.fit(module, train_loader, val_loader)
     if best.state is not None:
         model.load_state_dict(best.state)

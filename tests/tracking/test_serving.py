@@ -1,0 +1,120 @@
+"""The registered classifier behind ``mlflow models serve``, spoken to over HTTP."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmladder.tracking.pyfunc import predict_frame
+from tests.tracking.test_pyfunc import make_bundle, register, tracking  # noqa: F401  (tracking is a fixture)
+
+STARTUP_TIMEOUT_S = 90
+REQUEST_TEXTS = ["good film", "", "x" * 20000]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(url: str, body: bytes | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def frame_request(columns: list[str], texts: list[str]) -> bytes:
+    return json.dumps({"dataframe_split": {"columns": columns, "data": [[text] for text in texts]}}).encode()
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def wait_until_up(process: subprocess.Popen, base: str, log_path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow models serve exited with {process.returncode} before answering /ping:\n{log_path.read_text()}")
+        try:
+            if request(f"{base}/ping")[0] == 200:
+                return
+        except (urllib.error.URLError, ConnectionError, socket.timeout):
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"mlflow models serve did not answer /ping within {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def mlflow_cli():
+    probe = subprocess.run([sys.executable, "-m", "mlflow", "--version"], capture_output=True, text=True, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip(f"the mlflow CLI cannot be started: {probe.stderr.strip()[-500:]}")
+
+
+def test_served_classifier_answers_like_the_in_process_model(mlflow_cli, tracking, tmp_path):
+    uri, experiment_id = tracking
+    bundle = make_bundle()
+    register(experiment_id, bundle)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/clf@candidate",
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "PATH": path}
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    try:
+        wait_until_up(process, base, log_path)
+
+        status, body = request(f"{base}/invocations", frame_request(["text"], REQUEST_TEXTS))
+        assert status == 200, body
+        answer = json.loads(body)
+        assert set(answer) == {"predictions"}
+        assert isinstance(answer["predictions"], list) and len(answer["predictions"]) == len(REQUEST_TEXTS)
+        served = pd.DataFrame(answer["predictions"])
+        expected = predict_frame(bundle.model, bundle.tokenizer, REQUEST_TEXTS)
+        assert list(served.columns) == list(expected.columns)
+        assert served["label"].tolist() == expected["label"].tolist()
+        probabilities = [column for column in expected.columns if column.startswith("prob_")]
+        np.testing.assert_allclose(served[probabilities].to_numpy(), expected[probabilities].to_numpy(), atol=1e-6, rtol=0)
+
+        status, body = request(f"{base}/invocations", frame_request(["txt"], ["good film"]))
+        assert status == 400, body
+        assert "missing inputs ['text']" in json.loads(body)["message"]
+
+        status, body = request(f"{base}/invocations", b'{"dataframe_split": {"columns": ["text"], "data": [["good film"]')
+        assert status == 400, body
+        assert "valid JSON" in json.loads(body)["message"]
+
+        status, body = request(f"{base}/invocations", frame_request(["text"], []))
+        assert (status, json.loads(body)) == (200, {"predictions": []})
+
+        status, body = request(f"{base}/invocations", frame_request(["text"], ["good film"]))
+        assert status == 200, body
+        assert pd.DataFrame(json.loads(body)["predictions"])["label"].tolist() == expected["label"].tolist()[:1]
+        assert process.poll() is None
+    finally:
+        stop(process)
