@@ -85,7 +85,7 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert "## Results" in card and "TF-IDF" in card and tags["data_fingerprint"] in card
 
     version = client.get_model_version_by_alias("lmladder-classifier", "candidate")
-    assert version.version == "1"
+    assert str(version.version) == "1"
     assert version.run_id == run.info.run_id
     assert version.tags["data_fingerprint"] == tags["data_fingerprint"]
     assert (project_copy / "data" / "04_feature" / "train_tokens.bin").stat().st_size > 0
