@@ -33,7 +33,10 @@ def git_commit(project_path: Path) -> str:
     return f"{commit}-dirty" if dirty else commit
 
 
-class MlflowRunTagsHook:
+class RunHooks:
+    """Tags the MLflow run (git commit, Kedro env, pipelines, data fingerprint) and, at the end,
+    tells the user where to look."""
+
     def __init__(self) -> None:
         self._project_path = Path.cwd()
 
@@ -58,22 +61,10 @@ class MlflowRunTagsHook:
         if "data_fingerprint" in outputs and mlflow.active_run() is not None:
             mlflow.set_tag("data_fingerprint", outputs["data_fingerprint"])
 
-
-class RunSummaryHook:
-    """Tells the user where to look once a run has finished."""
-
-    def __init__(self) -> None:
-        self._project_path = Path.cwd()
-
     @hook_impl
-    def after_context_created(self, context) -> None:
-        self._project_path = Path(context.project_path)
-
-    @hook_impl
-    def after_pipeline_run(self, run_params: dict, catalog) -> None:
+    def after_pipeline_run(self, run_params: dict) -> None:
         log.info("Browse this run and earlier ones: kedro mlflow ui  (then open http://127.0.0.1:5000)")
-        pipelines = run_params.get("pipeline_names") or ["__default__"]
-        if {"__default__", "evaluation"} & set(pipelines):
+        if {"__default__", "evaluation"} & set(run_params.get("pipeline_names") or ["__default__"]):
             log.info("Model card: %s", self._project_path / "data" / "08_reporting" / "model_card.md")
 
 

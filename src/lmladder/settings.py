@@ -5,7 +5,7 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from lmladder.hooks import ConfigValidationHook, MlflowRunTagsHook, RunSummaryHook
+from lmladder.hooks import ConfigValidationHook, RunHooks
 
 
 def project_root() -> str:
@@ -17,7 +17,7 @@ def project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
 
 
-HOOKS = (ConfigValidationHook(), MlflowRunTagsHook(), RunSummaryHook())
+HOOKS = (ConfigValidationHook(), RunHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
