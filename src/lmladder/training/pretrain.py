@@ -91,7 +91,7 @@ def pretrain(
             f"pretraining.data.block_size={block_size} is above the model's max_positions={model.config.max_positions}"
         )
     accumulate = trainer.pop("accumulate_grad_batches", 1)
-    world_size = _world_size(trainer)
+    world_size = world_size(trainer)
     tokens_per_step = data["batch_size"] * block_size * accumulate * world_size
     max_steps = resolve_max_steps(trainer.pop("max_steps", None), trainer.pop("max_tokens", None), tokens_per_step)
     log_every = trainer.pop("log_every_n_steps", 10)
@@ -159,7 +159,7 @@ def pretrain(
     )
 
 
-def _world_size(trainer: dict) -> int:
+def world_size(trainer: dict) -> int:
     """Processes taking part in training, as Lightning will count them (devices x nodes)."""
     devices = trainer.get("devices", 1)
     on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
