@@ -23,7 +23,7 @@ from lmladder.model import Transformer, flops_per_token, model_config
 from lmladder.training.callbacks import measure_matmul_peak
 from lmladder.training.config import resolve_precision
 from lmladder.training.optim import warmup_cosine_schedule
-from lmladder.training.pretrain import world_size, pretrain
+from lmladder.training.pretrain import pretrain, world_size
 
 
 def main() -> None:

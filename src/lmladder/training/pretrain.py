@@ -91,15 +91,15 @@ def pretrain(
             f"pretraining.data.block_size={block_size} is above the model's max_positions={model.config.max_positions}"
         )
     accumulate = trainer.pop("accumulate_grad_batches", 1)
-    world_size = world_size(trainer)
-    tokens_per_step = data["batch_size"] * block_size * accumulate * world_size
+    processes = world_size(trainer)
+    tokens_per_step = data["batch_size"] * block_size * accumulate * processes
     max_steps = resolve_max_steps(trainer.pop("max_steps", None), trainer.pop("max_tokens", None), tokens_per_step)
     log_every = trainer.pop("log_every_n_steps", 10)
     val_check_interval = min(trainer.pop("val_check_interval", max_steps), max_steps)
 
     datamodule = TokenDataModule(
         train_tokens, val_tokens, block_size, data["batch_size"],
-        train_samples=max_steps * data["batch_size"] * accumulate * world_size,
+        train_samples=max_steps * data["batch_size"] * accumulate * processes,
         val_windows=data.get("val_windows"), seed=data.get("seed", 0),
     )
     module = LanguageModelModule(
