@@ -1,0 +1,150 @@
+"""Which rung to pick: the quality/cost Pareto frontier and a constraint-driven recommendation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lmladder.errors import ConfigError
+from lmladder.selection.scaling_law import LossToMetric, ScalingLaw, parameters_needed
+
+# constraint name -> (rung column, whether the rung's value must be at least the limit)
+CONSTRAINTS: dict[str, tuple[str, bool]] = {
+    "min_macro_f1": ("macro_f1", True),
+    "max_latency_ms": ("latency_ms", False),
+    "max_params": ("params", False),
+    "max_train_flops": ("train_flops", False),
+}
+
+
+def pareto_frontier(points: pd.DataFrame, quality: str, cost: str, higher_is_better: bool = True) -> pd.DataFrame:
+    """The rows no other row dominates, sorted by cost.
+
+    A row is dominated when another is at least as good on quality and at least as cheap, and strictly
+    better on one of the two; exact ties therefore all stay on the frontier.
+    """
+    _require_columns(points, [quality, cost], "points")
+    for column in (quality, cost):
+        if points[column].isna().any():
+            raise ConfigError(f"Column '{column}' has missing values; drop or fill those rows before building a frontier.")
+    # Flip the sign so that "higher is better" holds for quality in the comparisons below.
+    goodness = points[quality].to_numpy(dtype=float) * (1 if higher_is_better else -1)
+    costs = points[cost].to_numpy(dtype=float)
+
+    at_least_as_good = (goodness[:, None] >= goodness[None, :]) & (costs[:, None] <= costs[None, :])
+    strictly_better = (goodness[:, None] > goodness[None, :]) | (costs[:, None] < costs[None, :])
+    dominates = at_least_as_good & strictly_better  # dominates[j, i]: row j dominates row i
+    on_frontier = ~dominates.any(axis=0)
+
+    frontier = points[on_frontier]
+    order = np.lexsort((-goodness[on_frontier], costs[on_frontier]))  # by cost, then best quality first
+    return frontier.iloc[order]
+
+
+def recommend(
+    rungs: pd.DataFrame,
+    constraints: dict,
+    law: ScalingLaw | None = None,
+    loss_to_metric: LossToMetric | None = None,
+) -> dict:
+    """The cheapest rung (lowest training FLOPs) that meets every constraint, or why none does.
+
+    ``constraints`` may hold ``min_macro_f1``, ``max_latency_ms``, ``max_params`` and
+    ``max_train_flops``; a missing or None entry is no constraint. When no rung passes, ``binding``
+    names the constraints that, dropped alone, would let some rung pass (or every constraint that
+    excludes a rung, when no single one would), and with ``law`` and ``loss_to_metric`` ``needed``
+    estimates the loss and parameter count that would reach ``min_macro_f1``.
+    """
+    active = _active_constraints(constraints)
+    if rungs.empty:
+        raise ConfigError("recommend needs at least one rung; the rungs table is empty.")
+    _require_columns(rungs, ["name", "train_flops"] + [CONSTRAINTS[name][0] for name in active], "rungs")
+
+    passes = {name: _passes(rungs, name, limit) for name, limit in active.items()}
+    meets_all = np.logical_and.reduce(list(passes.values())) if passes else np.ones(len(rungs), dtype=bool)
+    excluded = {name: int((~mask).sum()) for name, mask in passes.items()}
+    meeting = rungs[meets_all]
+    result = {
+        "recommended": None,
+        "reason": "",
+        "meets": meeting["name"].tolist(),
+        "binding": [],
+        "excluded": excluded,
+        "needed": None,
+    }
+
+    if not meeting.empty:
+        cheapest = meeting.loc[meeting["train_flops"].astype(float).idxmin()]
+        cost = f"({float(cheapest['train_flops']):.2g} FLOPs)"
+        result["recommended"] = cheapest["name"]
+        result["reason"] = (
+            f"{cheapest['name']} meets every constraint at the lowest training cost {cost}"
+            if active
+            else f"{cheapest['name']} is the cheapest rung to train {cost}; no constraints were given"
+        )
+        return result
+
+    result["binding"] = _binding_constraints(passes)
+    if active.get("min_macro_f1") is not None and law is not None and loss_to_metric is not None:
+        result["needed"] = _size_needed(rungs, active["min_macro_f1"], law, loss_to_metric)
+    result["reason"] = _no_rung_reason(result["binding"], active, result["needed"])
+    return result
+
+
+def _active_constraints(constraints: dict | None) -> dict[str, float]:
+    constraints = constraints or {}
+    unknown = sorted(set(constraints) - set(CONSTRAINTS))
+    if unknown:
+        raise ConfigError(f"Unknown constraint(s) {unknown}; known constraints are {sorted(CONSTRAINTS)}.")
+    return {name: float(limit) for name, limit in constraints.items() if limit is not None}
+
+
+def _passes(rungs: pd.DataFrame, name: str, limit: float) -> np.ndarray:
+    column, at_least = CONSTRAINTS[name]
+    values = rungs[column].to_numpy(dtype=float)
+    # A missing measurement (NaN) compares False, so such a rung never passes the constraint.
+    return values >= limit if at_least else values <= limit
+
+
+def _binding_constraints(passes: dict[str, np.ndarray]) -> list[str]:
+    """Constraints whose removal alone lets some rung pass; else every constraint that excludes a rung."""
+    def some_rung_passes_without(name: str) -> bool:
+        others = [mask for other, mask in passes.items() if other != name]
+        return not others or np.logical_and.reduce(others).any()
+
+    alone = [name for name in passes if some_rung_passes_without(name)]
+    return alone or [name for name, mask in passes.items() if not mask.all()]
+
+
+def _size_needed(rungs: pd.DataFrame, min_macro_f1: float, law: ScalingLaw, loss_to_metric: LossToMetric) -> dict:
+    """Loss and parameters the fitted curves say would reach min_macro_f1, at the ladder's largest token budget."""
+    try:
+        target_loss = loss_to_metric.inverse(min_macro_f1)
+        tokens = float(rungs["tokens"].max()) if "tokens" in rungs else None
+        return {"target_loss": target_loss, "params": parameters_needed(law, target_loss, D=tokens)}
+    except ConfigError as error:
+        return {"error": str(error)}
+
+
+def _no_rung_reason(binding: list[str], active: dict[str, float], needed: dict | None) -> str:
+    limits = ", ".join(f"{name}={active[name]:g}" for name in binding)
+    verb = "reaches" if binding == ["min_macro_f1"] else "meets"
+    reason = f"no rung {verb} {limits}"
+    if needed and "params" in needed:
+        reason += f"; the fitted law predicts ~{_human_count(needed['params'])} parameters are needed"
+    elif needed and "error" in needed:
+        reason += f"; the fitted law cannot say what size would: {needed['error']}"
+    return reason
+
+
+def _human_count(count: float) -> str:
+    for threshold, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if count >= threshold:
+            return f"{count / threshold:.3g}{suffix}"
+    return f"{count:.3g}"
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [column for column in dict.fromkeys(columns) if column not in frame.columns]
+    if missing:
+        raise ConfigError(f"The {what} table lacks column(s) {missing}; it has {list(frame.columns)}.")
