@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from lmladder.errors import ConfigError
 from lmladder.model import Transformer
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, encode_for_classification, pad_batch
-from lmladder.training.optim import weight_decay_groups
+from lmladder.training.optim import optimizer_and_schedule
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +90,7 @@ class ClassifierModule(pl.LightningModule):
         self.log(f"{self.prefix}val_accuracy", float((predictions == targets).mean()))
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(weight_decay_groups(self.model))
-        schedule = self.lr_schedule_factory(optimizer, total_steps=self.total_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return optimizer_and_schedule(self.model, self.optimizer_factory, self.lr_schedule_factory, self.total_steps)
 
 
 class BestWeights(pl.Callback):

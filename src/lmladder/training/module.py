@@ -10,7 +10,7 @@ import torch
 
 from lmladder.model import Transformer
 from lmladder.training.objectives import mask_tokens
-from lmladder.training.optim import weight_decay_groups
+from lmladder.training.optim import optimizer_and_schedule
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -61,6 +61,4 @@ class LanguageModelModule(pl.LightningModule):
         self.log("val_bpb", loss / math.log(2) / self.bytes_per_token, sync_dist=True)
 
     def configure_optimizers(self):
-        optimizer = self.optimizer_factory(weight_decay_groups(self.model))
-        schedule = self.lr_schedule_factory(optimizer, total_steps=self.total_steps)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": schedule, "interval": "step"}}
+        return optimizer_and_schedule(self.model, self.optimizer_factory, self.lr_schedule_factory, self.total_steps)

@@ -19,6 +19,12 @@ def weight_decay_groups(model: torch.nn.Module) -> list[dict]:
     ]
 
 
+def optimizer_and_schedule(model: torch.nn.Module, optimizer, lr_schedule, total_steps: int) -> dict:
+    """The answer to Lightning's ``configure_optimizers``: decay groups, the optimizer, a per-step schedule."""
+    built = optimizer(weight_decay_groups(model))
+    return {"optimizer": built, "lr_scheduler": {"scheduler": lr_schedule(built, total_steps=total_steps), "interval": "step"}}
+
+
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_lr_ratio: float) -> float:
     """LR multiplier: linear warmup from 0 to 1, then cosine decay to ``min_lr_ratio``."""
     if step < warmup_steps:
