@@ -1,14 +1,12 @@
 import logging
 import math
 
-import mlflow
 import pytest
 import pytorch_lightning as pl
 import torch
-from mlflow.tracking import MlflowClient
 
 from lmladder.errors import ConfigError
-from lmladder.training.pretrain import ActiveRunMLFlowLogger, resolve_max_steps
+from lmladder.training.pretrain import resolve_max_steps
 
 from .conftest import build_model, run_pretrain
 
@@ -117,22 +115,3 @@ def test_block_size_above_max_positions(tmp_path):
     with pytest.raises(ConfigError, match="block_size=64"):
         run_pretrain(build_model(), tmp_path / "ck", data={"block_size": 64})
     assert not (tmp_path / "ck").exists()
-
-
-def test_active_run_logger_does_not_end_the_run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    previous_uri = mlflow.get_tracking_uri()
-    uri = f"sqlite:///{tmp_path}/m.db"
-    mlflow.set_tracking_uri(uri)
-    try:
-        with mlflow.start_run(experiment_id=MlflowClient(uri).create_experiment("logger")) as run:
-            logger = ActiveRunMLFlowLogger(run_id=run.info.run_id, tracking_uri=uri)
-            logger.log_metrics({"train_loss": 1.5}, step=3)
-            logger.finalize("success")
-            status = MlflowClient(uri).get_run(run.info.run_id).info.status
-            assert status == "RUNNING"
-        finished = MlflowClient(uri).get_run(run.info.run_id)
-        assert finished.info.status == "FINISHED"
-        assert finished.data.metrics["train_loss"] == 1.5
-    finally:
-        mlflow.set_tracking_uri(previous_uri)

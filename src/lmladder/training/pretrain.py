@@ -13,7 +13,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
-from pytorch_lightning.loggers import Logger, MLFlowLogger
+from pytorch_lightning.loggers import Logger
 
 from lmladder.errors import ConfigError
 from lmladder.model import Transformer, flops_per_token
@@ -24,17 +24,6 @@ from lmladder.training.module import LanguageModelModule
 log = logging.getLogger(__name__)
 
 LAST_CHECKPOINT = "last.ckpt"
-
-
-class ActiveRunMLFlowLogger(MLFlowLogger):
-    """Lightning's MLflow logger writing into an existing run that someone else owns and ends.
-
-    The stock ``finalize`` marks the run FINISHED when ``fit`` returns, while the Kedro pipeline
-    (and its chance to fail) is still going; kedro-mlflow ends the run itself.
-    """
-
-    def finalize(self, status: str = "success") -> None:
-        pass
 
 
 @dataclass

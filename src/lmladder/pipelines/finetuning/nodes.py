@@ -8,7 +8,7 @@ from hydra.utils import instantiate
 
 from lmladder.model.classifier import default_pooling
 from lmladder.model.directory import ModelBundle
-from lmladder.pipelines.pretraining.nodes import active_run_logger
+from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import resolve_precision
 from lmladder.training.finetune import build_classifier, finetune
 

@@ -6,7 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import mlflow
 import pytorch_lightning as pl
 from hydra.utils import instantiate
 from tokenizers import Tokenizer
@@ -15,23 +14,16 @@ from lmladder.corpus.packing import TokenFile
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
 from lmladder.model import Transformer, parameter_counts
 from lmladder.model.directory import ModelBundle
+from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import build_model_config, resolve_precision
 from lmladder.training.plots import loss_curve_figure
-from lmladder.training.pretrain import ActiveRunMLFlowLogger, pretrain
+from lmladder.training.pretrain import pretrain
 
 
 def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
     """Same parameters, data and seed → same key → the same checkpoint folder to resume from."""
     payload = json.dumps({"params": params, "data": data_fingerprint, "seed": seed}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def active_run_logger() -> ActiveRunMLFlowLogger | None:
-    """Lightning's MLflow logger bound to the run kedro-mlflow opened (None when tracking is off)."""
-    run = mlflow.active_run()
-    if run is None:
-        return None
-    return ActiveRunMLFlowLogger(run_id=run.info.run_id, tracking_uri=mlflow.get_tracking_uri())
 
 
 def pretrain_model(
