@@ -5,7 +5,7 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from lmladder.hooks import ConfigValidationHook, RunHooks
+from lmladder.hooks import ConfigValidationHook, LadderRunHooks, RunHooks
 
 
 def project_root() -> str:
@@ -17,7 +17,7 @@ def project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
 
 
-HOOKS = (ConfigValidationHook(), RunHooks())
+HOOKS = (ConfigValidationHook(), RunHooks(), LadderRunHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

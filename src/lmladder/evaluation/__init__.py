@@ -4,7 +4,7 @@ Plain numpy/scikit-learn/matplotlib code with no Kedro or MLflow in it, so it ca
 pipelines, notebooks and tests alike.
 """
 
-from lmladder.evaluation.baseline import tfidf_logistic_regression
+from lmladder.evaluation.baseline import fit_tfidf_logistic_regression, tfidf_logistic_regression, tfidf_parameter_count
 from lmladder.evaluation.cost import directory_size_bytes, measure_latency, peak_memory_during
 from lmladder.evaluation.metrics import (
     classification_metrics,
@@ -33,5 +33,7 @@ __all__ = [
     "per_class_table_markdown",
     "reliability_diagram_figure",
     "render_model_card",
+    "fit_tfidf_logistic_regression",
     "tfidf_logistic_regression",
+    "tfidf_parameter_count",
 ]

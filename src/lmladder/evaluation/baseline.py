@@ -5,8 +5,40 @@ from __future__ import annotations
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from lmladder.errors import ConfigError
+
+
+def fit_tfidf_logistic_regression(
+    train_texts: list[str],
+    train_labels: list[str],
+    seed: int = 0,
+    max_features: int = 50_000,
+    inverse_regularization: float = 1.0,
+) -> Pipeline:
+    """A fitted TF-IDF + logistic regression pipeline; ``classes_`` is the sorted distinct training labels.
+
+    ``inverse_regularization`` is scikit-learn's ``C`` (larger means weaker regularization).
+    Deterministic for a given input and seed.
+    """
+    _check_training_data(train_texts, train_labels)
+    if max_features < 1:
+        raise ConfigError(f"max_features must be a positive integer; got {max_features}.")
+    if inverse_regularization <= 0:
+        raise ConfigError(f"inverse_regularization (C) must be positive; got {inverse_regularization}.")
+    # Word unigrams and bigrams with damped term counts: the usual strong, cheap text baseline.
+    pipeline = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=max_features),
+        LogisticRegression(max_iter=1000, C=inverse_regularization, random_state=seed),
+    )
+    return pipeline.fit(train_texts, train_labels)
+
+
+def tfidf_parameter_count(pipeline: Pipeline) -> int:
+    """Learned numbers of the fitted pipeline: the logistic regression's weights and intercepts."""
+    classifier = pipeline[-1]
+    return int(classifier.coef_.size + classifier.intercept_.size)
 
 
 def tfidf_logistic_regression(
@@ -21,24 +53,12 @@ def tfidf_logistic_regression(
 
     Returns the predicted labels, a ``[len(test_texts), len(classes)]`` probability array, and
     ``classes``: the sorted distinct training labels, which is the column order of the array.
-    ``inverse_regularization`` is scikit-learn's ``C`` (larger means weaker regularization).
-    Deterministic for a given input and seed.
     """
-    classes = _check_training_data(train_texts, train_labels)
-    if max_features < 1:
-        raise ConfigError(f"max_features must be a positive integer; got {max_features}.")
-    if inverse_regularization <= 0:
-        raise ConfigError(f"inverse_regularization (C) must be positive; got {inverse_regularization}.")
-
-    # Word unigrams and bigrams with damped term counts: the usual strong, cheap text baseline.
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=max_features)
-    features = vectorizer.fit_transform(train_texts)
-    classifier = LogisticRegression(max_iter=1000, C=inverse_regularization, random_state=seed)
-    classifier.fit(features, train_labels)
-
+    pipeline = fit_tfidf_logistic_regression(train_texts, train_labels, seed, max_features, inverse_regularization)
+    classes = [str(label) for label in pipeline.classes_]
     if not test_texts:
         return [], np.zeros((0, len(classes))), classes
-    probabilities = classifier.predict_proba(vectorizer.transform(test_texts))
+    probabilities = pipeline.predict_proba(test_texts)
     # Predictions from the same probabilities the caller gets, so the two can never disagree.
     predictions = [classes[index] for index in probabilities.argmax(axis=1)]
     return predictions, probabilities, classes

@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="evaluate_classifier",
             ),
             Node(nodes.evaluate_baseline_classifier, ["baseline_classifier", "labelled_test", P], "baseline_scores", name="evaluate_baseline_classifier"),
-            Node(nodes.evaluate_tfidf_baseline, ["labelled_train", "labelled_test", "params:seed"], "tfidf_scores", name="evaluate_tfidf_baseline"),
+            Node(nodes.evaluate_tfidf_baseline, ["labelled_train", "labelled_test", P, "params:seed"], "tfidf_scores", name="evaluate_tfidf_baseline"),
             Node(nodes.measure_cost, ["classifier", "labelled_test", P], "cost", name="measure_cost"),
             Node(nodes.sample_generations, ["pretrained_model", P, "params:seed"], "sample_generations", name="sample_generations"),
             Node(nodes.attention_heatmaps, ["classifier", "labelled_test", P], "attention_heatmap_plot", name="attention_heatmaps"),

@@ -2,13 +2,13 @@ from kedro.pipeline import Node, Pipeline
 
 from lmladder.pipelines.finetuning import nodes
 
-INPUTS = ["pretrained_model", "labelled_train", "labelled_val", "validated_data", "params:finetuning", "params:seed"]
 
-
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(parameters: str = "params:finetuning", **kwargs) -> Pipeline:
+    """``parameters``: the input holding the fine-tuning parameters (model selection passes each rung's)."""
+    inputs = ["pretrained_model", "labelled_train", "labelled_val", "validated_data", parameters, "params:seed"]
     return Pipeline(
         [
-            Node(nodes.finetune_classifier, INPUTS, ["classifier", "finetuning_history"], name="finetune_classifier"),
-            Node(nodes.finetune_baseline, INPUTS, ["baseline_classifier", "baseline_history"], name="finetune_baseline"),
+            Node(nodes.finetune_classifier, inputs, ["classifier", "finetuning_history"], name="finetune_classifier"),
+            Node(nodes.finetune_baseline, inputs, ["baseline_classifier", "baseline_history"], name="finetune_baseline"),
         ]
     )

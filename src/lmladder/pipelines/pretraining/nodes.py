@@ -28,8 +28,9 @@ def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
 
 def pretrain_model(
     train_tokens: TokenFile, val_tokens: TokenFile, tokenizer: Tokenizer, validated_data: dict, params: dict, seed: int
-) -> tuple[ModelBundle, object, dict]:
-    """Train the configured model; returns the model directory, the loss-curve figure and final metrics."""
+) -> tuple[ModelBundle, object, dict, dict]:
+    """Train the configured model; returns the model directory, the loss-curve figure, final metrics and
+    the loss history (train and validation loss per step)."""
     pl.seed_everything(seed, workers=True)
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
     trainer = dict(params["trainer"])
@@ -76,4 +77,5 @@ def pretrain_model(
         "tokens_per_s": {"value": float(result.tokens_per_second), "step": result.global_step},
     }
     figure = loss_curve_figure(result.history.train, result.history.val, f"pretraining loss ({params['model'].get('preset', 'custom')})")
-    return ModelBundle(result.model, tokenizer, metadata), figure, metrics
+    history = {"train": result.history.train, "val": result.history.val, "tokens_per_step": result.tokens_per_step}
+    return ModelBundle(result.model, tokenizer, metadata), figure, metrics, history

@@ -1,0 +1,92 @@
+"""Shared data steps, then one namespaced pretraining -> fine-tuning -> evaluation pipeline per rung.
+
+The rung names must be known when the pipeline is built. ``LadderRunHooks.after_context_created``
+hands over the ladder of the run's own parameters (so ``--env`` and ``--params`` apply); without a
+session (e.g. importing the registry in a script) the project's configuration is read directly.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial, update_wrapper
+from pathlib import Path
+
+from kedro.pipeline import Node, Pipeline, pipeline
+
+from lmladder.pipelines import data_processing, data_validation, evaluation, finetuning, pretraining
+from lmladder.pipelines.model_selection import nodes
+from lmladder.selection.ladder import SHARED_NAMESPACE, check_ladder
+
+SHARED_INPUTS = {
+    "ladder_parameters", "train_tokens", "val_tokens", "tokenizer", "validated_data",
+    "labelled_train", "labelled_val", "labelled_test",
+}
+RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
+
+_rungs: list[str] | None = None
+
+
+def use_ladder(rungs: list[str]) -> None:
+    """Set the rungs the next ``create_pipeline`` call builds (called by the project hook)."""
+    global _rungs
+    _rungs = list(rungs)
+
+
+def configured_rungs() -> list[str]:
+    if _rungs is not None:
+        return list(_rungs)
+    from kedro.framework.project import settings
+    from kedro.utils import find_kedro_project
+
+    project = find_kedro_project(Path.cwd()) or Path.cwd()
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
+    )
+    return list(check_ladder(loader["parameters"].get("model_selection", {}).get("rungs")))
+
+
+def _bound(function, rung: str):
+    """``function`` with the rung name bound, keeping its name and docstring for Kedro-Viz and logs."""
+    return update_wrapper(partial(function, rung=rung), function)
+
+
+def rung_pipeline(rung: str) -> Pipeline:
+    """Pretraining, fine-tuning and evaluation of one rung, every output under the ``<rung>.`` namespace."""
+    template = Pipeline(
+        [
+            Node(_bound(nodes.rung_parameters_node, rung), "ladder_parameters", ["pretraining_params", "finetuning_params"], name="rung_parameters"),
+            *pretraining.create_pipeline(parameters="pretraining_params").nodes,
+            *finetuning.create_pipeline(parameters="finetuning_params").only_nodes("finetune_classifier").nodes,
+            *evaluation.create_pipeline().only_nodes(*RUNG_EVALUATION).nodes,
+            Node(
+                _bound(nodes.summarise_rung_node, rung),
+                ["pretrained_model", "language_model_scores", "classifier_scores", "cost", "pretraining_history"],
+                ["rung_summary", "rung_metrics"],
+                name="summarise_rung",
+            ),
+        ]
+    )
+    return pipeline(template, namespace=rung, inputs=SHARED_INPUTS, parameters={"params:seed", "params:evaluation"})
+
+
+def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
+    rungs = configured_rungs() if rungs is None else rungs
+    shared = data_processing.create_pipeline() + data_validation.create_pipeline() + Pipeline(
+        [
+            Node(nodes.resolve_ladder, ["params:pretraining", "params:finetuning", "params:model_selection"], "ladder_parameters", name="resolve_ladder"),
+            *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
+        ]
+    )
+    # One namespace, datasets not renamed: `kedro airflow create --group-by namespace` makes the
+    # shared steps one task, so the in-memory datasets between them never cross a task boundary.
+    shared = pipeline(shared, namespace=SHARED_NAMESPACE, prefix_datasets_with_namespace=False)
+    select = Node(
+        nodes.select_model,
+        ["tfidf_scores", "params:model_selection", *[f"{rung}.rung_summary" for rung in rungs]],
+        [
+            "model_selection_report", "model_selection_summary",
+            "loss_vs_params_plot", "quality_vs_latency_plot", "ladder_loss_curves_plot", "model_selection_metrics",
+        ],
+        name="select_model",
+    )
+    return sum((rung_pipeline(rung) for rung in rungs), shared) + Pipeline([select])
