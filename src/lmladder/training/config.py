@@ -55,7 +55,10 @@ def validate_pretraining_params(params: dict, section: str = "pretraining") -> N
             instantiate(params[name])  # partials: resolves _target_ and binds the arguments
         except InstantiationException as error:
             raise ConfigError(f"{section}.{name} could not be built: {error}") from error
-    config = build_model_config(params["model"], vocab_size=512)
+    try:
+        config = build_model_config(params["model"], vocab_size=512)
+    except ConfigError as error:
+        raise ConfigError(f"{section}.model: {error}") from error
     data, trainer = params["data"], params["trainer"]
     for key in ("block_size", "batch_size"):
         if not isinstance(data[key], int) or data[key] <= 0:
