@@ -40,19 +40,24 @@ def test_params() -> dict:
     return load_parameters("test")
 
 
+def copy_project(destination: Path) -> Path:
+    """The project's conf and metadata in a scratch folder, so runs there write their data and
+    mlflow.db there and never into the checkout."""
+    for name in ("conf/base", "conf/test"):  # not conf/local: it holds the developer's own settings
+        shutil.copytree(PROJECT_ROOT / name, destination / name)
+    (destination / "conf" / "local").mkdir()
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy(PROJECT_ROOT / name, destination / name)
+    (destination / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
+    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+        (destination / "data" / layer).mkdir(parents=True)
+    return destination
+
+
 @pytest.fixture
 def project_copy(tmp_path, monkeypatch) -> Path:
-    """The project's conf and metadata in a scratch folder, which becomes the working directory,
-    so runs write their data and mlflow.db there and never into the checkout."""
-    for name in ("conf/base", "conf/test"):  # not conf/local: it holds the developer's own settings
-        shutil.copytree(PROJECT_ROOT / name, tmp_path / name)
-    (tmp_path / "conf" / "local").mkdir()
-    for name in ("pyproject.toml", ".telemetry"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    (tmp_path / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
-    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
-        (tmp_path / "data" / layer).mkdir(parents=True)
-    monkeypatch.chdir(tmp_path)
+    """A scratch copy of the project (see ``copy_project``), which becomes the working directory."""
+    monkeypatch.chdir(copy_project(tmp_path))
     return tmp_path
 
 

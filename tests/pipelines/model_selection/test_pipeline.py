@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
+from tests.conftest import PROJECT_ROOT, copy_project
 from tests.test_run import kedro_run, runs_of
 
 RUNGS = {"nano": "nano", "micro": "micro", "tiny": "tiny"}  # conf/test: rung -> preset
@@ -22,17 +24,8 @@ RUNGS = {"nano": "nano", "micro": "micro", "tiny": "tiny"}  # conf/test: rung ->
 @pytest.fixture(scope="module")
 def selection_run(tmp_path_factory):
     """One run of the pipeline for every assertion below (it trains three models)."""
-    project = tmp_path_factory.mktemp("selection")
+    project = copy_project(tmp_path_factory.mktemp("selection"))
     with pytest.MonkeyPatch.context() as monkeypatch:
-        from tests.conftest import PROJECT_ROOT
-        import shutil
-
-        for name in ("conf/base", "conf/test"):
-            shutil.copytree(PROJECT_ROOT / name, project / name)
-        (project / "conf" / "local").mkdir()
-        for name in ("pyproject.toml", ".telemetry"):
-            shutil.copy(PROJECT_ROOT / name, project / name)
-        (project / "src").mkdir()
         monkeypatch.chdir(project)
         bootstrap_project(project)
         with KedroSession.create(project_path=project, env="test") as session:
@@ -61,7 +54,7 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
             assert metric in child.data.metrics, (rung, metric)
         assert "val_loss" in child.data.metrics  # Lightning's logger wrote into the rung's run
         artifacts = {item.path for item in client.list_artifacts(child.info.run_id, "plots")}
-        assert f"plots/confusion_matrix.png" in artifacts and "plots/pretraining_loss_curve.png" in artifacts
+        assert "plots/confusion_matrix.png" in artifacts and "plots/pretraining_loss_curve.png" in artifacts
 
     # nothing of a rung leaked into the parent, which holds the shared steps and the selection
     assert "rung.val_loss" not in parent.data.metrics
@@ -134,12 +127,24 @@ def test_airflow_dag_has_one_task_per_rung_after_the_shared_data_steps(project_c
 
 
 def _task_ids(source: str):
-    import re
-
     return re.findall(r'@task\(task_id="([^"]+)"\)', source)
 
 
 def _edges(source: str):
-    import re
-
     return re.findall(r'tasks\["([^"]+)"\] >> tasks\["([^"]+)"\]', source)
+
+
+def test_the_notebook_reads_the_runs_back_from_mlflow(selection_run):
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "model_selection.ipynb", as_version=4)
+    (selection_run / "notebooks").mkdir(exist_ok=True)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(selection_run / "notebooks")}}).execute()
+
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    text = "".join(output.get("text", "") + output.get("data", {}).get("text/plain", "") for output in outputs)
+    for rung in RUNGS:
+        assert rung in text
+    assert "L = " in text and "as logged by the pipeline" in text
+    assert sum("image/png" in output.get("data", {}) for output in outputs) == 2  # both figures drawn
