@@ -40,6 +40,10 @@ class CorruptFileError(LmladderError):
     """A file the project wrote earlier is truncated or does not match its metadata."""
 
 
+class TrainingDivergedError(LmladderError):
+    """The training loss became NaN or infinite: training stops at once, nothing is registered."""
+
+
 class DataValidationError(LmladderError):
     """A Great Expectations suite failed; ``report`` holds the full validation report."""
 

@@ -7,13 +7,21 @@ kedro-mlflow (a plugin, so its hooks run before the project's) starts the run in
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 from pathlib import Path
 
 import mlflow
+from filelock import FileLock, Timeout
 from kedro.framework.hooks import hook_impl
+from kedro.framework.project import pipelines
+from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
+from mlflow import MlflowClient
 
-from lmladder.pipelines.model_selection.pipeline import use_ladder
+from lmladder.errors import ConfigError
+from lmladder.pipelines.model_selection.pipeline import configured_rungs, use_ladder
+from lmladder.pipelines.retraining.pipeline import use_context as use_retraining_context
+from lmladder.pipelines.retraining.plan import release_lock as release_retraining_lock
 from lmladder.selection.ladder import check_ladder, rung_parameters
 from lmladder.training.config import validate_pretraining_params
 
@@ -154,6 +162,118 @@ class LadderRunHooks:
     @hook_impl(tryfirst=True)
     def on_pipeline_error(self) -> None:
         self._leave_rung("FAILED")
+
+
+class RetrainingHooks:
+    """Hands the session's configuration to the retraining pipeline (which plans when it is built),
+    puts the decision on the run's tags and releases the retraining lock when the run ends."""
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        use_retraining_context(context.config_loader, context.project_path)
+        # A retraining plan depends on the registry and the data, not only on the code: a second
+        # run in the same process (a notebook, a test) must rebuild the pipeline, not reuse it.
+        requested = pipelines._requested_pipelines
+        if requested and "retraining" in requested:
+            pipelines.set_requested([])
+            pipelines.set_requested(requested)
+
+    @hook_impl
+    def after_node_run(self, outputs: dict) -> None:
+        if mlflow.active_run() is None:
+            return
+        if "retraining.plan" in outputs and outputs["retraining.plan"].get("fingerprint"):
+            mlflow.set_tag("retraining_fingerprint", outputs["retraining.plan"]["fingerprint"])
+        if "retraining.decision" in outputs:
+            decision = outputs["retraining.decision"]
+            mlflow.set_tags({"decision": decision["decision"], "decision_reasons": "; ".join(decision["reasons"])[:5000]})
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        release_retraining_lock()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        release_retraining_lock()
+
+
+SECRET_WORDS = {"password", "passwd", "secret", "token", "key", "apikey", "credentials"}
+REDACTED = "***"
+
+
+def is_secret_name(name: str) -> bool:
+    """``db.password``, ``hub_token``, ``api-key`` are secrets; ``max_tokens`` and ``tokenizer`` are not."""
+    return any(word in SECRET_WORDS for word in re.split(r"[._\-\s/]+", name.lower()))
+
+
+class RedactingMlflowHook(MlflowHook):
+    """kedro-mlflow's hook, except that a parameter whose name says it is a secret is logged as ``***``.
+
+    Registered in ``settings.HOOKS`` in place of the plugin's own instance (disabled there).
+    Credentials belong in ``conf/local/credentials.yml`` or the environment, never in parameters;
+    this keeps a slip out of the tracking store.
+    """
+
+    def _log_param(self, name: str, value) -> None:
+        return super()._log_param(name, REDACTED if is_secret_name(name) else value)
+
+
+class TrackingStoreCheck:
+    """Fails the session at once, naming the URI, when the MLflow tracking store cannot be used,
+    instead of after hours of training when the first metric is logged."""
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has set the tracking URI from mlflow.yml
+    def after_context_created(self, context) -> None:
+        uri = mlflow.get_tracking_uri()
+        try:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except Exception as error:  # noqa: BLE001 - any failure here means the store is unusable
+            raise ConfigError(
+                f"MLflow tracking store {uri} is unreachable or unwritable: {error}. "
+                "Check mlflow.yml (server.mlflow_tracking_uri) or MLFLOW_TRACKING_URI."
+            ) from error
+
+
+class RunLockHooks:
+    """Two ``kedro run``s of one project never write the same outputs at once: each run holds a lock
+    on the project's data (the second waits, and says so). A run of one ladder rung alone (an Airflow
+    task of model_selection) writes only that rung's outputs, so it locks just the rung and rungs
+    still train in parallel."""
+
+    def __init__(self) -> None:
+        self._project_path = Path.cwd()
+        self._lock: FileLock | None = None
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        self._project_path = Path(context.project_path)
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline) -> None:
+        namespaces = {node.namespace.split(".")[0] if node.namespace else None for node in pipeline.nodes}
+        rung = namespaces.pop() if len(namespaces) == 1 else None
+        name = f"rung-{rung}" if rung in configured_rungs(default=[]) else "project"
+        path = self._project_path / "data" / ".locks" / f"{name}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(path)
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            log.warning("Another kedro run of this project is writing its outputs (%s is held); waiting for it to finish", path)
+            self._lock.acquire()
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._release()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def flatten_params(params: dict, prefix: str = "") -> dict[str, str]:

@@ -5,7 +5,15 @@ from pathlib import Path
 from kedro.config import OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
-from lmladder.hooks import ConfigValidationHook, LadderRunHooks, RunHooks
+from lmladder.hooks import (
+    ConfigValidationHook,
+    LadderRunHooks,
+    RedactingMlflowHook,
+    RetrainingHooks,
+    RunHooks,
+    RunLockHooks,
+    TrackingStoreCheck,
+)
 
 
 def project_root() -> str:
@@ -17,7 +25,11 @@ def project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
 
 
-HOOKS = (ConfigValidationHook(), RunHooks(), LadderRunHooks())
+# kedro-mlflow's hook runs as RedactingMlflowHook (last, so called first, as the plugin's was).
+HOOKS = (
+    ConfigValidationHook(), RunHooks(), RunLockHooks(), LadderRunHooks(), RetrainingHooks(), TrackingStoreCheck(), RedactingMlflowHook(),
+)
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

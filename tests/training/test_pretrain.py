@@ -5,7 +5,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 
-from lmladder.errors import ConfigError
+from lmladder.errors import ConfigError, CorruptFileError, TrainingDivergedError
 from lmladder.training.pretrain import resolve_max_steps
 
 from .conftest import build_model, run_pretrain
@@ -115,3 +115,48 @@ def test_block_size_above_max_positions(tmp_path):
     with pytest.raises(ConfigError, match="block_size=64"):
         run_pretrain(build_model(), tmp_path / "ck", data={"block_size": 64})
     assert not (tmp_path / "ck").exists()
+
+
+class PoisonWeightsAt(pl.Callback):
+    """Turns one weight into NaN before a step: the loss of that step is NaN (a diverged run)."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.step:
+            with torch.no_grad():
+                next(pl_module.model.parameters()).fill_(float("nan"))
+
+
+def test_a_nan_loss_stops_training_at_once_naming_step_and_learning_rate(tmp_path):
+    with pytest.raises(TrainingDivergedError, match=r"training loss became nan at step 7 \(learning rate 0\.00"):
+        run_pretrain(build_model(), tmp_path / "ck", extra_callbacks=[PoisonWeightsAt(7)])
+    assert not (tmp_path / "ck" / "last.ckpt").exists()  # nothing saved from the diverged run
+
+
+class WritesAFileWhenUnpickled:
+    """A harmless stand-in for a malicious payload: unpickling it would create ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickled_payload_in_a_checkpoint_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "payload_ran"
+    (tmp_path / "ck").mkdir()
+    torch.save({"global_step": 3, "state_dict": {}, "extra": WritesAFileWhenUnpickled(marker)}, tmp_path / "ck" / "last.ckpt")
+    with pytest.raises(CorruptFileError, match=r"refused to load .*last\.ckpt: it holds objects other than tensors"):
+        run_pretrain(build_model(), tmp_path / "ck")
+    assert not marker.exists()
+
+
+def test_a_truncated_checkpoint_is_named(tmp_path):
+    run_pretrain(build_model(), tmp_path / "ck", max_steps=10)
+    last = tmp_path / "ck" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[:1000])
+    with pytest.raises(CorruptFileError, match=r"checkpoint .*last\.ckpt is truncated or corrupted"):
+        run_pretrain(build_model(), tmp_path / "ck")

@@ -17,6 +17,7 @@ RUNG_KEYS = {"preset", "tokens", "architecture", "pretraining", "finetuning"}
 # A rung's name becomes a Kedro namespace, a dataset-name prefix, a folder and an Airflow task id.
 RUNG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SHARED_NAMESPACE = "shared_data"  # the namespace of the data steps every rung shares
+RESERVED_NAMES = {SHARED_NAMESPACE, "retraining"}  # namespaces of other pipelines
 
 
 def deep_merge(base: dict, override: dict | None) -> dict:
@@ -45,8 +46,8 @@ def check_ladder(rungs: object) -> dict[str, dict]:
         where = f"model_selection.rungs.{name}"
         if not isinstance(name, str) or not RUNG_NAME.match(name):
             raise ConfigError(f"Rung name {name!r} must start with a letter and use only letters, digits and '_'")
-        if name == SHARED_NAMESPACE:
-            raise ConfigError(f"Rung name {name!r} is reserved for the shared data steps; rename the rung")
+        if name in RESERVED_NAMES:
+            raise ConfigError(f"Rung name {name!r} is reserved for another pipeline's namespace; rename the rung")
         if not isinstance(spec, dict):
             raise ConfigError(f"{where} must be a mapping with 'preset' and 'tokens', got {spec!r}")
         unknown = sorted(set(spec) - RUNG_KEYS)

@@ -46,7 +46,7 @@ def render_selection_report(analysis: LadderAnalysis, plots: dict[str, str]) -> 
         lines.append(f"- {name}: {', '.join(str(item) for item in frontier['name'])}")
     lines += ["", "## Recommendation", ""]
     recommendation = analysis.recommendation
-    lines.append(f"**{recommendation['recommended'] or 'No rung'}**: {recommendation['reason']}.")
+    lines.append(f"**{recommendation['recommended'] or 'No rung'}**: {recommendation['reason'].rstrip('.')}.")
     if recommendation.get("excluded"):
         lines.append("Rungs excluded by each constraint: " + ", ".join(f"{k} {v}" for k, v in recommendation["excluded"].items()) + ".")
     if analysis.compute_optimal:

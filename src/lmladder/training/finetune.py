@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from lmladder.errors import ConfigError
 from lmladder.model import Transformer
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, encode_for_classification, pad_batch
-from lmladder.training.optim import optimizer_and_schedule
+from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class ClassifierModule(pl.LightningModule):
     def training_step(self, batch, batch_index):
         ids, mask, targets = batch
         loss = F.cross_entropy(self.model(ids, mask), targets, weight=self.weights)
+        require_finite_loss(loss, self.global_step, self.trainer.optimizers[0])
         self.log(f"{self.prefix}train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(ids))
         return loss
 

@@ -10,7 +10,7 @@ import torch
 
 from lmladder.model import Transformer
 from lmladder.training.objectives import mask_tokens
-from lmladder.training.optim import optimizer_and_schedule
+from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -48,6 +48,7 @@ class LanguageModelModule(pl.LightningModule):
 
     def training_step(self, batch, batch_index):
         loss = self._loss(*batch)
+        require_finite_loss(loss, self.global_step, self.trainer.optimizers[0])
         self.log("train_loss", loss, prog_bar=True)
         self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss

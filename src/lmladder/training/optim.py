@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from lmladder.errors import TrainingDivergedError
+
 
 def weight_decay_groups(model: torch.nn.Module) -> list[dict]:
     """Decay only matrices (>= 2-D: linear and embedding weights), never biases or norm gains.
@@ -39,3 +41,14 @@ def warmup_cosine_schedule(
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: warmup_cosine(step, total_steps, warmup_steps, min_lr_ratio)
     )
+
+
+def require_finite_loss(loss: torch.Tensor, step: int, optimizer: torch.optim.Optimizer) -> None:
+    """Stop at the first NaN/Inf loss, naming the step and learning rate: a diverged run never recovers,
+    and every further step would only waste compute and overwrite the last good checkpoint."""
+    if not torch.isfinite(loss).all():
+        lr = optimizer.param_groups[0]["lr"]
+        raise TrainingDivergedError(
+            f"training loss became {loss.detach().float().item()} at step {step} (learning rate {lr:.3g}); "
+            "lower the learning rate or check the data"
+        )

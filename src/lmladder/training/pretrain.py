@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import pickle
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import torch
 from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 
-from lmladder.errors import ConfigError
+from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model import Transformer, flops_per_token
 from lmladder.training.callbacks import LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
 from lmladder.training.data import TokenDataModule
@@ -164,4 +165,14 @@ def world_size(trainer: dict) -> int:
 
 
 def _checkpoint_step(path: Path) -> int:
-    return int(torch.load(path, map_location="cpu", weights_only=True).get("global_step", 0))
+    """The step a checkpoint reached; a damaged or unsafe file is reported by name before Lightning opens it."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise CorruptFileError(
+            f"refused to load {path}: it holds objects other than tensors and plain data, which could run code "
+            "when unpickled (torch.load weights_only). Delete it if you did not write it."
+        ) from error
+    except (RuntimeError, EOFError, OSError, ValueError) as error:
+        raise CorruptFileError(f"checkpoint {path} is truncated or corrupted ({error}); delete it to start from step 0") from error
+    return int(checkpoint.get("global_step", 0))

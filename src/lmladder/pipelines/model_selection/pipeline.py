@@ -32,9 +32,12 @@ def use_ladder(rungs: list[str]) -> None:
     _rungs = list(rungs)
 
 
-def configured_rungs() -> list[str]:
+def configured_rungs(default: list[str] | None = None) -> list[str]:
+    """The ladder's rung names; ``default`` (instead of reading the configuration) when no session set them."""
     if _rungs is not None:
         return list(_rungs)
+    if default is not None:
+        return default
     from kedro.framework.project import settings
     from kedro.utils import find_kedro_project
 

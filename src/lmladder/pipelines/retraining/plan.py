@@ -1,0 +1,84 @@
+"""What a retraining run will do, decided before its pipeline is built.
+
+Kedro has no conditional nodes, so the choice between "train" and "nothing to do" is made here,
+when ``kedro run --pipelines retraining`` builds the pipeline: the run then holds either the whole
+retraining or a single node that records why it does nothing. Both are one namespace, so the one
+Airflow task of the retraining DAG runs whichever it is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+from kedro.config import MissingConfigException
+from kedro.io import DataCatalog
+
+from lmladder.corpus.fingerprint import fingerprint
+from lmladder.errors import ConfigError
+from lmladder.retraining import RetrainingLock, retraining_fingerprint
+from lmladder.tracking.champion import version_by_alias
+
+log = logging.getLogger(__name__)
+
+TRAIN_MODES = ("finetune", "pretrain")
+_lock: RetrainingLock | None = None
+
+
+def plan_retraining(config_loader, project_path: Path) -> dict:
+    """``action``: ``train``, ``skip`` (the champion was trained on exactly this data and config) or
+    ``refuse`` (another retraining holds the lock); the lock stays held until ``release_lock``."""
+    global _lock
+    params = config_loader["parameters"]
+    settings = params["retraining"]
+    if settings["train"] not in TRAIN_MODES:
+        raise ConfigError(f"retraining.train must be one of {TRAIN_MODES}, got {settings['train']!r}")
+
+    backbone = project_path / config_loader["catalog"]["pretrained_model"]["path"]
+    if settings["train"] == "finetune" and not (backbone / "model.safetensors").exists():
+        raise ConfigError(
+            f"retraining.train is 'finetune' but there is no pretrained model in {backbone}: run "
+            "`kedro run --pipelines pretraining` first, or set retraining.train: pretrain"
+        )
+    lock = RetrainingLock(project_path / settings["lock_file"])
+    if not lock.try_acquire():
+        return {"action": "refuse", "message": f"another retraining is running (it holds {lock.path}); this run does nothing"}
+    _lock = lock
+
+    name, alias = params["evaluation"]["registered_model_name"], settings["champion_alias"]
+    current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
+    champion = version_by_alias(name, alias)
+    plan = {"fingerprint": current, "champion_version": champion.version if champion else None}
+    if champion is not None and champion.tags.get("retraining_fingerprint") == current and not settings["force"]:
+        return {**plan, "action": "skip", "message": f"up to date: champion v{champion.version} was trained on this data"}
+    return {**plan, "action": "train", "message": f"retraining ({settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}"}
+
+
+def release_lock() -> None:
+    global _lock
+    if _lock is not None:
+        _lock.release()
+        _lock = None
+
+
+def raw_data_fingerprint(config_loader, params: dict) -> str:
+    """The same fingerprint the ``fingerprint_data`` node computes, from the raw datasets of the catalog."""
+    catalog_config = config_loader["catalog"]
+    try:
+        credentials = config_loader["credentials"]
+    except MissingConfigException:
+        credentials = {}
+    raw = DataCatalog.from_config({name: catalog_config[name] for name in ("raw_corpus", "raw_labelled")}, credentials)
+    return fingerprint({"corpus": raw.load("raw_corpus"), "labelled": raw.load("raw_labelled")}, params["data_processing"])
+
+
+def training_params(params: dict, backbone: Path) -> dict:
+    """Everything besides the raw data that shapes the retrained classifier."""
+    mode = params["retraining"]["train"]
+    shaping = {"train": mode, "finetuning": params["finetuning"], "seed": params["seed"]}
+    if mode == "pretrain":
+        shaping["pretraining"] = params["pretraining"]
+    else:  # fine-tuning starts from the project's pretrained model: a new backbone is a new input
+        shaping["backbone"] = hashlib.sha256((backbone / "model.safetensors").read_bytes()).hexdigest()
+    return shaping

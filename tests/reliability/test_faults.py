@@ -1,0 +1,93 @@
+"""Faults a long training run meets, each provoked for real against `kedro run` on conf/test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import mlflow
+from mlflow import MlflowClient
+from omegaconf import OmegaConf
+
+from lmladder.corpus.packing import read_token_file
+from lmladder.hooks import RedactingMlflowHook, is_secret_name
+from tests.conftest import PROJECT_ROOT
+from tests.test_run import kedro_run, runs_of
+
+ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+LONG_PRETRAINING = "pretraining.trainer.max_steps=400,pretraining.trainer.val_check_interval=10"
+
+
+def test_sigkill_mid_pretraining_then_the_same_command_resumes_and_finishes(project_copy):
+    command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--params", LONG_PRETRAINING]
+    process = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    checkpoints = project_copy / "data" / "06_models" / "pretraining" / "checkpoints"
+    deadline = time.monotonic() + 300
+    while not list(checkpoints.glob("*/last.ckpt")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.5)
+    time.sleep(2)  # a few more steps past the first checkpoint
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+    result = kedro_run(project_copy, "--params", LONG_PRETRAINING)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, output[-3000:]
+    assert "resuming from" in output and "of 400)" in output
+    _, runs = runs_of(project_copy)
+    finished = [run for run in runs if run.info.status == "FINISHED"]
+    assert finished and finished[0].data.metrics["pretraining_metrics.final_step"] == 400
+
+
+def test_a_diverging_run_fails_names_step_and_lr_and_registers_nothing(project_copy):
+    result = kedro_run(project_copy, "--params", "pretraining.optimizer.lr=1.0e+6,pretraining.trainer.gradient_clip_val=null")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "TrainingDivergedError" in output and "training loss became" in output and "learning rate" in output
+    client, runs = runs_of(project_copy)
+    assert [run.info.status for run in runs] == ["FAILED"]
+    assert client.search_registered_models() == []
+
+
+def test_an_unusable_tracking_store_fails_before_any_processing(project_copy):
+    (project_copy / "conf" / "local" / "mlflow.yml").write_text(
+        "server:\n  mlflow_tracking_uri: sqlite:////nonexistent-dir/sub/mlflow.db\n"
+    )
+    result = kedro_run(project_copy)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "MLflow tracking store sqlite:////nonexistent-dir/sub/mlflow.db is unreachable" in output
+    assert not any((project_copy / "data" / "03_primary").iterdir())
+
+
+def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
+    command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", "data_processing"]
+    first = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    second = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    outputs = [process.communicate(timeout=600)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert any("waiting for it to finish" in " ".join(output.split()) for output in outputs)
+
+    tokens = read_token_file(project_copy / "data" / "04_feature" / "train_tokens.bin")  # checks size against metadata
+    assert len(tokens.tokens) == tokens.metadata["token_count"] > 0
+
+
+def test_secret_parameter_names_are_redacted_in_mlflow(tmp_path):
+    assert is_secret_name("hub.token") and is_secret_name("db_password") and is_secret_name("api-key")
+    assert not any(is_secret_name(name) for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword"))
+    hook = RedactingMlflowHook()
+    hook.long_params_strategy = "truncate"  # what conf/base/mlflow.yml sets
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
+    experiment = client.create_experiment("secrets")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    with mlflow.start_run(experiment_id=experiment) as run:
+        hook._log_param("hub.token", "hf_abc123")
+        hook._log_param("pretraining.trainer.max_tokens", 5000)
+    assert client.get_run(run.info.run_id).data.params == {"hub.token": "***", "pretraining.trainer.max_tokens": "5000"}
+
+
+def test_mlflow_ui_binds_to_localhost_by_default():
+    assert OmegaConf.load(PROJECT_ROOT / "conf" / "base" / "mlflow.yml").ui.host == "127.0.0.1"
