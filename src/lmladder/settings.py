@@ -29,7 +29,7 @@ def project_root() -> str:
 HOOKS = (
     ConfigValidationHook(), RunHooks(), RunLockHooks(), LadderRunHooks(), RetrainingHooks(), TrackingStoreCheck(), RedactingMlflowHook(),
 )
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow",)
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")  # the name as the installed metadata spells it
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
