@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
+
+
+PLAIN_LOGGING = Path(__file__).resolve().parents[1] / "conf" / "logging_plain.yml"  # one line per message
 
 
 def runs_of(project) -> list:
@@ -92,11 +96,11 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert (project_copy / "data" / "06_models" / "pretrained_model" / "model.safetensors").exists()
 
 
-def kedro_run(project, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
+def kedro_run(project, *args: str, env: str = "test") -> subprocess.CompletedProcess:
+    variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING)}
     return subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", *args],
-        cwd=project, capture_output=True, text=True, env=env, timeout=600,
+        [sys.executable, "-m", "kedro", "run", "--env", env, *args],
+        cwd=project, capture_output=True, text=True, env=variables, timeout=600,
     )
 
 
@@ -115,6 +119,8 @@ def test_a_failing_run_is_marked_failed_and_says_why(project_copy):
     [
         ("pretraining.model.preset=huge", "unknown model preset 'huge'"),
         ("pretraining.trainer.max_step=10", "unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'"),
+        ("pretraining.data.batch_size=abc", "pretraining.data.batch_size must be a positive integer, got 'abc'"),
+        ("pretraining.model.n_head=5", "must be divisible by model.n_head=5"),
     ],
 )
 def test_bad_training_config_fails_before_any_processing(project_copy, override, message):
@@ -124,3 +130,10 @@ def test_bad_training_config_fails_before_any_processing(project_copy, override,
     assert not any((project_copy / "data" / "03_primary").iterdir())
     _, runs = runs_of(project_copy)
     assert runs == []
+
+
+def test_an_unknown_pipeline_is_named_before_anything_runs(project_copy):
+    result = kedro_run(project_copy, "--pipelines", "pretrainig")
+    assert result.returncode != 0
+    assert "pretrainig" in result.stdout + result.stderr
+    assert runs_of(project_copy)[1] == []

@@ -69,14 +69,18 @@ def test_overwrite_replaces_model_and_leaves_no_staging(saved, tokenizer):
     assert bundle.metadata == {"run": 2}
 
 
-def test_failed_save_keeps_previous_model(saved, tokenizer):
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [(OSError(28, "No space left on device"), "No space left"), (PermissionError(13, "Permission denied"), "Permission denied")],
+)
+def test_failed_save_keeps_previous_model(saved, tokenizer, error, message):
     path, first = saved
 
     class Unsaveable:
         def save(self, _path):
-            raise OSError("disk full")
+            raise error
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(type(error), match=message):
         save_model_directory(ModelBundle(make_model(tokenizer.get_vocab_size(), seed=1), Unsaveable()), path)
     assert sorted(p.name for p in path.parent.iterdir()) == ["nano"]
     bundle = load_model_directory(path)

@@ -1,15 +1,16 @@
-"""WikiText-2 and SST-2 from the shared data folder as local sources, through the real pipelines."""
+"""WikiText-2 and SST-2 from the shared data folder, as local files with the Hub's schemas, through
+the real pipelines: the same column mapping as `conf/hub`, only the catalog points at files."""
 
 from __future__ import annotations
 
-import pytest
-from kedro.runner import SequentialRunner
+import shutil
 
-from lmladder.datasets import TextSourceDataset
-from lmladder.pipelines.data_processing import create_pipeline as data_processing
-from lmladder.pipelines.data_validation import create_pipeline as data_validation
-from tests.conftest import SHARED_DATA, load_parameters
-from tests.pipelines.data_processing.test_pipeline import make_catalog
+import pytest
+import yaml
+
+from lmladder.selection.ladder import deep_merge
+from tests.conftest import PROJECT_ROOT, SHARED_DATA
+from tests.test_run import kedro_run, runs_of
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "sst2").is_dir() or not (SHARED_DATA / "wikitext-2").is_dir(),
@@ -17,20 +18,39 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_wikitext_and_sst2_are_processed_and_validated(tmp_path):
-    raw_corpus = TextSourceDataset(source="text_files", path=str(SHARED_DATA / "wikitext-2" / "valid.txt"), document_unit="line").load()
-    raw_labelled = TextSourceDataset(source="table", path=str(SHARED_DATA / "sst2" / "dev.tsv")).load()
-    params = load_parameters("test")
-    params["data_processing"]["labelled"].update(label_from="column", text_column="sentence", label_column="label", labels=["0", "1"], min_words=3, max_per_class=None)
-    params["data_processing"]["cleaning"]["min_chars"] = 20
+def hub_shaped_local_env(project) -> str:
+    """conf/<env>: conf/hub's parameters (and conf/test's tiny training sizes), local files as sources."""
+    env = project / "conf" / "hub_local"
+    env.mkdir()
+    hub = yaml.safe_load((PROJECT_ROOT / "conf" / "hub" / "parameters.yml").read_text())
+    tiny = yaml.safe_load((PROJECT_ROOT / "conf" / "test" / "parameters.yml").read_text())
+    params = deep_merge(deep_merge(tiny, hub), {"data_validation": {"min_tokens_per_split": 520}})
+    (env / "parameters.yml").write_text(yaml.safe_dump(params))
+    wikitext = project / "data" / "01_raw" / "wikitext"
+    wikitext.mkdir(parents=True)
+    shutil.copy(SHARED_DATA / "wikitext-2" / "valid.txt", wikitext / "valid.txt")
+    catalog = {
+        # the Hub's WikiText rows are lines of these files; its SST-2 rows have these columns
+        "raw_corpus": {"type": "lmladder.datasets.TextSourceDataset", "source": "text_files", "path": str(wikitext / "*.txt"), "document_unit": "line"},
+        "raw_labelled": {"type": "lmladder.datasets.TextSourceDataset", "source": "table", "path": str(SHARED_DATA / "sst2" / "dev.tsv")},
+    }
+    (env / "catalog.yml").write_text(yaml.safe_dump(catalog))
+    return "hub_local"
 
-    catalog = make_catalog(tmp_path, raw_corpus, raw_labelled, params)
-    outputs = SequentialRunner().run(data_processing() + data_validation(), catalog)
 
-    assert outputs["validated_data"].load()["passed"]
+def test_wikitext_and_sst2_are_processed_validated_pretrained_on_and_fine_tuned(project_copy):
+    env = hub_shaped_local_env(project_copy)
+    result = kedro_run(project_copy, "--pipelines", "data_processing,data_validation,pretraining,finetuning", env=env)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 0, output[-3000:]
 
-    summary = catalog.load("corpus_summary")
-    assert summary["corpus"]["docs_in"] == len(raw_corpus) > 1000
-    assert summary["labelled"]["class_counts"].keys() == {"0", "1"}
-    assert sum(summary["labelled"]["class_counts"].values()) > 800
-    assert catalog.load("train_tokens").metadata["token_count"] > 100_000
+    _, runs = runs_of(project_copy)
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["corpus_metrics.corpus.docs_in"] > 1000
+    assert run.data.metrics["corpus_metrics.tokens.train_tokens"] > 100_000
+    assert run.data.metrics["pretraining_metrics.final_step"] == 30
+    assert "finetune.val_macro_f1" in run.data.metrics
+    summary = (project_copy / "data" / "08_reporting" / "corpus_summary.json").read_text()
+    assert '"0"' in summary and '"1"' in summary
+    assert (project_copy / "data" / "06_models" / "classifier" / "model.safetensors").exists()

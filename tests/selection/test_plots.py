@@ -54,12 +54,16 @@ def test_extrapolation_reaches_at_least_four_times_the_largest_rung(closing):
     assert extrapolation.get_xdata()[-1] == pytest.approx(6.4e7)
 
 
-def test_a_law_with_a_tokens_term_is_drawn_at_the_largest_token_budget(closing):
+def test_a_law_with_a_tokens_term_is_drawn_once_per_token_budget(closing):
     law = ScalingLaw(E=1.69, A=406.4, alpha=0.34, B=410.7, beta=0.28)
-    figure = loss_vs_params_figure(RUNGS, law)
+    two_budgets = pd.concat([RUNGS, RUNGS.assign(name=["nano_4x", "micro_4x", "mini_4x"], tokens=8e9)], ignore_index=True)
+    figure = loss_vs_params_figure(two_budgets, law)
     closing(figure)
-    fit = [line for line in figure.axes[0].get_lines() if line.get_label().startswith("fit at D=")][0]
-    np.testing.assert_allclose(fit.get_ydata(), law.predict(fit.get_xdata(), 2e9))
+    fits = {line.get_label(): line for line in figure.axes[0].get_lines() if line.get_label().startswith("fit at D=")}
+    assert sorted(fits) == ["fit at D=2e+09 tokens", "fit at D=8e+09 tokens"]
+    for tokens in (2e9, 8e9):
+        fit = fits[f"fit at D={tokens:.2g} tokens"]
+        np.testing.assert_allclose(fit.get_ydata(), law.predict(fit.get_xdata(), tokens))
 
 
 def test_loss_vs_params_names_a_missing_column():

@@ -16,31 +16,33 @@ from lmladder.selection.scaling_law import ScalingLaw  # noqa: E402
 def loss_vs_params_figure(rungs: pd.DataFrame, law: ScalingLaw, extrapolate_to: float | None = None):
     """Log-log validation loss against parameters, with the fitted law (dashed beyond the largest rung).
 
-    A law with a tokens term is drawn at the ladder's largest token budget.
+    A law with a tokens term is drawn once per token budget of the ladder, in that budget's colour.
     """
     _require_columns(rungs, ["params", "val_loss"] + (["tokens"] if law.has_tokens_term else []))
     params = rungs["params"].to_numpy(dtype=float)
     largest = params.max()
     upper = max(extrapolate_to or 0.0, 4 * largest)
-    tokens = float(rungs["tokens"].max()) if law.has_tokens_term else None
+    budgets = sorted(rungs["tokens"].astype(float).unique()) if law.has_tokens_term else [None]
 
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    axes.scatter(params, rungs["val_loss"], zorder=3, label="rungs")
+    fitted = np.geomspace(params.min() / 2, largest, 100)
+    beyond = np.geomspace(largest, upper, 100)
+    for index, tokens in enumerate(budgets):
+        colour = f"C{index}"
+        at_budget = rungs if tokens is None else rungs[rungs["tokens"].astype(float) == tokens]
+        budget = "" if tokens is None else f" at D={tokens:.2g} tokens"
+        axes.scatter(at_budget["params"], at_budget["val_loss"], color=colour, zorder=3, label="rungs" + budget)
+        axes.plot(fitted, law.predict(fitted, tokens), color=colour, label="fit" + budget)
+        axes.plot(beyond, law.predict(beyond, tokens), color=colour, linestyle="--", label="extrapolation" if index == 0 else "_nolegend_")
     if "name" in rungs:
         for name, x, y in zip(rungs["name"], params, rungs["val_loss"]):
             axes.annotate(str(name), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
-
-    fitted = np.geomspace(params.min() / 2, largest, 100)
-    beyond = np.geomspace(largest, upper, 100)
-    fit_label = "fit" if tokens is None else f"fit at D={tokens:.2g} tokens"
-    axes.plot(fitted, law.predict(fitted, tokens), color="C1", label=fit_label)
-    axes.plot(beyond, law.predict(beyond, tokens), color="C1", linestyle="--", label="extrapolation")
 
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set(xlabel="parameters N", ylabel="validation loss (nats/token)", title=law.describe())
     axes.grid(alpha=0.3, which="both")
-    axes.legend()
+    axes.legend(fontsize=8)
     figure.tight_layout()
     return figure
 

@@ -8,6 +8,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
+from mlflow.models.model import MLMODEL_FILE_NAME
 
 from lmladder.model.directory import ModelBundle, load_model_directory
 from lmladder.tracking.pyfunc import MODEL_DIR_ARTIFACT
@@ -26,7 +28,8 @@ def version_by_alias(name: str, alias: str) -> ModelVersion | None:
 def load_registered_bundle(name: str, alias: str) -> ModelBundle:
     """The model directory inside a registered pyfunc classifier, loaded (safetensors, no pickle)."""
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}@{alias}"))
-    return load_model_directory(local / "artifacts" / MODEL_DIR_ARTIFACT)
+    artifacts = Model.load(str(local / MLMODEL_FILE_NAME)).flavors["python_function"]["artifacts"]
+    return load_model_directory(local / artifacts[MODEL_DIR_ARTIFACT]["path"])
 
 
 def set_alias(name: str, alias: str, version: str) -> None:

@@ -30,7 +30,7 @@ def retrain(project, params: str = ""):
 
 
 def champion(client) -> str:
-    return client.get_model_version_by_alias(MODEL, "champion").version
+    return str(client.get_model_version_by_alias(MODEL, "champion").version)
 
 
 def versions(client) -> int:
@@ -64,7 +64,7 @@ def test_3_changed_inputs_retrain(project):
     assert result.returncode == 0, output[-3000:]
     assert run.data.tags["decision"] in {"promoted", "rejected"}
     assert versions(client) == 2
-    assert client.get_model_version_by_alias(MODEL, "challenger").version == "2"
+    assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == "2"
     expected = "2" if run.data.tags["decision"] == "promoted" else "1"
     assert champion(client) == expected
 
@@ -78,7 +78,7 @@ def test_4_a_worse_challenger_is_not_promoted(project):
     assert "< champion" in run.data.tags["decision_reasons"]
     assert champion(client) == before
     newest = client.get_model_version_by_alias(MODEL, "challenger")
-    assert newest.version == "3" and newest.tags["decision"] == "rejected"
+    assert str(newest.version) == "3" and newest.tags["decision"] == "rejected"
 
 
 def test_5_a_second_retraining_is_refused_while_one_runs(project):
