@@ -2,7 +2,9 @@
 # only when pyproject.toml or constraints.txt changed (the stamp file records the last install).
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+EXTRAS ?= dev  # optional dependency groups; CI adds airflow: make test EXTRAS=dev,airflow
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(strip $(EXTRAS)))
 
 export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
@@ -19,7 +21,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	# torch first and alone: pip then takes the CPU wheel instead of resolving a CUDA build.
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(strip $(EXTRAS))]"
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -11,11 +11,12 @@ import sys
 import yaml
 
 from tests.conftest import PROJECT_ROOT
+from tests.test_run import PLAIN_LOGGING
 
 
 def test_hub_env_without_network_fails_fast_and_says_how_to_use_local_files(project_copy):
     shutil.copytree(PROJECT_ROOT / "conf" / "hub", project_copy / "conf" / "hub")
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "HF_HOME": str(project_copy / "hf_home")}
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "hub", "--pipelines", "data_processing"],
@@ -32,10 +33,10 @@ def test_hub_env_without_network_fails_fast_and_says_how_to_use_local_files(proj
 def test_hub_catalog_matches_the_hubs_schemas():
     catalog = yaml.safe_load((PROJECT_ROOT / "conf" / "hub" / "catalog.yml").read_text())
     params = yaml.safe_load((PROJECT_ROOT / "conf" / "hub" / "parameters.yml").read_text())["data_processing"]
-    assert (catalog["raw_corpus"]["path"], catalog["raw_corpus"]["name"]) == ("Salesforce/wikitext", "wikitext-103-raw-v1")
-    assert (catalog["raw_labelled"]["path"], catalog["raw_labelled"]["name"]) == ("nyu-mll/glue", "sst2")
+    assert (catalog["raw_corpus"]["dataset"], catalog["raw_corpus"]["name"]) == ("Salesforce/wikitext", "wikitext-103-raw-v1")
+    assert (catalog["raw_labelled"]["dataset"], catalog["raw_labelled"]["name"]) == ("nyu-mll/glue", "sst2")
     # WikiText rows: {text}; SST-2 rows: {sentence, label (0/1), idx}
     assert params["corpus"]["text_column"] == "text"
     labelled = params["labelled"]
-    assert (labelled["label_from"], labelled["text_column"], labelled["label_column"], labelled["id_column"]) == ("column", "sentence", "label", "idx")
+    assert (labelled["label_from"], labelled["text_column"], labelled["label_column"]) == ("column", "sentence", "label")
     assert labelled["labels"] == ["0", "1"]

@@ -7,6 +7,7 @@ kedro-mlflow (a plugin, so its hooks run before the project's) starts the run in
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -206,32 +207,41 @@ def is_secret_name(name: str) -> bool:
     return any(word in SECRET_WORDS for word in re.split(r"[._\-\s/]+", name.lower()))
 
 
-class RedactingMlflowHook(MlflowHook):
-    """kedro-mlflow's hook, except that a parameter whose name says it is a secret is logged as ``***``.
+class ProjectMlflowHook(MlflowHook):
+    """kedro-mlflow's hook (registered in ``settings.HOOKS`` in place of the plugin's own instance), with:
 
-    Registered in ``settings.HOOKS`` in place of the plugin's own instance (disabled there).
-    Credentials belong in ``conf/local/credentials.yml`` or the environment, never in parameters;
-    this keeps a slip out of the tracking store.
+    - its setup (tracking URI, experiment, and the SQLite schema on first use) under a file lock, so
+      two sessions starting at once do not both create the database, and any failure there
+      reported as a ``ConfigError`` naming the URI, before any data is processed;
+    - a parameter whose name says it is a secret logged as ``***``. Credentials belong in
+      ``conf/local/credentials.yml`` or the environment, never in parameters; this keeps a slip
+      out of the tracking store.
     """
+
+    @hook_impl
+    def after_context_created(self, context) -> None:
+        lock = Path(context.project_path) / "data" / ".locks" / "tracking.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(lock):
+            try:
+                super().after_context_created(context)
+                MlflowClient().search_experiments(max_results=1)
+            except Exception as error:  # noqa: BLE001 - whatever the backend raises, the store is unusable
+                raise ConfigError(
+                    f"MLflow tracking store {configured_tracking_uri(context)} is unreachable or unwritable: "
+                    f"{type(error).__name__}: {error}. Check server.mlflow_tracking_uri in mlflow.yml or MLFLOW_TRACKING_URI."
+                ) from error
 
     def _log_param(self, name: str, value) -> None:
         return super()._log_param(name, REDACTED if is_secret_name(name) else value)
 
 
-class TrackingStoreCheck:
-    """Fails the session at once, naming the URI, when the MLflow tracking store cannot be used,
-    instead of after hours of training when the first metric is logged."""
-
-    @hook_impl(trylast=True)  # after kedro-mlflow has set the tracking URI from mlflow.yml
-    def after_context_created(self, context) -> None:
-        uri = mlflow.get_tracking_uri()
-        try:
-            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
-        except Exception as error:  # noqa: BLE001 - any failure here means the store is unusable
-            raise ConfigError(
-                f"MLflow tracking store {uri} is unreachable or unwritable: {error}. "
-                "Check mlflow.yml (server.mlflow_tracking_uri) or MLFLOW_TRACKING_URI."
-            ) from error
+def configured_tracking_uri(context) -> str:
+    try:
+        uri = (context.config_loader["mlflow"].get("server") or {}).get("mlflow_tracking_uri")
+    except Exception:  # noqa: BLE001 - only for the error message
+        uri = None
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
 
 
 class RunLockHooks:

@@ -8,11 +8,10 @@ from kedro.utils import find_kedro_project
 from lmladder.hooks import (
     ConfigValidationHook,
     LadderRunHooks,
-    RedactingMlflowHook,
+    ProjectMlflowHook,
     RetrainingHooks,
     RunHooks,
     RunLockHooks,
-    TrackingStoreCheck,
 )
 
 
@@ -25,9 +24,9 @@ def project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
 
 
-# kedro-mlflow's hook runs as RedactingMlflowHook (last, so called first, as the plugin's was).
+# kedro-mlflow's hook runs as ProjectMlflowHook (last, so called first, as the plugin's was).
 HOOKS = (
-    ConfigValidationHook(), RunHooks(), RunLockHooks(), LadderRunHooks(), RetrainingHooks(), TrackingStoreCheck(), RedactingMlflowHook(),
+    ConfigValidationHook(), RunHooks(), RunLockHooks(), LadderRunHooks(), RetrainingHooks(), ProjectMlflowHook(),
 )
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")  # the name as the installed metadata spells it
 

@@ -9,20 +9,22 @@ import sys
 import time
 
 import mlflow
+import pytest
 from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from lmladder.corpus.packing import read_token_file
-from lmladder.hooks import RedactingMlflowHook, is_secret_name
+from lmladder.hooks import ProjectMlflowHook, is_secret_name
 from tests.conftest import PROJECT_ROOT
 from tests.test_run import kedro_run, runs_of
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
-LONG_PRETRAINING = "pretraining.trainer.max_steps=400,pretraining.trainer.val_check_interval=10"
+PRETRAINING_ONLY = "data_processing,data_validation,pretraining"
+LONG_PRETRAINING = "pretraining.trainer.max_steps=150,pretraining.trainer.val_check_interval=10"
 
 
 def test_sigkill_mid_pretraining_then_the_same_command_resumes_and_finishes(project_copy):
-    command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--params", LONG_PRETRAINING]
+    command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", PRETRAINING_ONLY, "--params", LONG_PRETRAINING]
     process = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     checkpoints = project_copy / "data" / "06_models" / "pretraining" / "checkpoints"
     deadline = time.monotonic() + 300
@@ -33,13 +35,13 @@ def test_sigkill_mid_pretraining_then_the_same_command_resumes_and_finishes(proj
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
 
-    result = kedro_run(project_copy, "--params", LONG_PRETRAINING)
+    result = kedro_run(project_copy, "--pipelines", PRETRAINING_ONLY, "--params", LONG_PRETRAINING)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0, output[-3000:]
-    assert "resuming from" in output and "of 400)" in output
+    assert "resuming from" in output and "of 150)" in output
     _, runs = runs_of(project_copy)
     finished = [run for run in runs if run.info.status == "FINISHED"]
-    assert finished and finished[0].data.metrics["pretraining_metrics.final_step"] == 400
+    assert finished and finished[0].data.metrics["pretraining_metrics.final_step"] == 150
 
 
 def test_a_diverging_run_fails_names_step_and_lr_and_registers_nothing(project_copy):
@@ -52,14 +54,21 @@ def test_a_diverging_run_fails_names_step_and_lr_and_registers_nothing(project_c
     assert client.search_registered_models() == []
 
 
-def test_an_unusable_tracking_store_fails_before_any_processing(project_copy):
-    (project_copy / "conf" / "local" / "mlflow.yml").write_text(
-        "server:\n  mlflow_tracking_uri: sqlite:////nonexistent-dir/sub/mlflow.db\n"
-    )
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "sqlite:///{project}/pyproject.toml/under-a-file/mlflow.db",  # unwritable: its folder would be inside a file
+        "http://127.0.0.1:9",  # unreachable: nothing listens on the discard port
+    ],
+)
+def test_an_unusable_tracking_store_fails_before_any_processing(project_copy, uri, monkeypatch):
+    uri = uri.format(project=project_copy)
+    (project_copy / "conf" / "test" / "mlflow.yml").write_text(f"server:\n  mlflow_tracking_uri: {uri}\n")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail at once instead of backing off
     result = kedro_run(project_copy)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert "MLflow tracking store sqlite:////nonexistent-dir/sub/mlflow.db is unreachable" in output
+    assert f"MLflow tracking store {uri} is unreachable or unwritable" in output
     assert not any((project_copy / "data" / "03_primary").iterdir())
 
 
@@ -78,7 +87,7 @@ def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
 def test_secret_parameter_names_are_redacted_in_mlflow(tmp_path):
     assert is_secret_name("hub.token") and is_secret_name("db_password") and is_secret_name("api-key")
     assert not any(is_secret_name(name) for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword"))
-    hook = RedactingMlflowHook()
+    hook = ProjectMlflowHook()
     hook.long_params_strategy = "truncate"  # what conf/base/mlflow.yml sets
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
     experiment = client.create_experiment("secrets")

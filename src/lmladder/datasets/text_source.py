@@ -22,7 +22,9 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
       - ``text_files``: files matched by the glob ``path``, one document per ``document_unit``
         (file, paragraph or line); columns ``doc_id``, ``source``, ``text``, ``invalid_utf8``.
       - ``table``: a CSV/TSV/JSONL/Parquet file at ``path``, all its columns as they are.
-      - ``hub``: ``datasets.load_dataset(path, name, split=split, **load_args)``, all columns.
+      - ``hub``: ``datasets.load_dataset(dataset, name, split=split, **load_args)``, all columns;
+        ``dataset`` is a Hub id such as ``Salesforce/wikitext`` (Kedro makes a relative ``path``
+        absolute, so a Hub id must not go in ``path``; ``path`` is for a local dataset folder).
 
     Example::
 
@@ -38,6 +40,7 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
         path: str | list[str] | None = None,
         name: str | None = None,
         split: str = "train",
+        dataset: str | None = None,
         file_format: str | None = None,
         document_unit: str = "file",
         max_invalid_utf8_ratio: float = 0.01,
@@ -46,10 +49,13 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
     ):
         if source not in SOURCES:
             raise DatasetError(f"TextSourceDataset source must be one of {SOURCES}, got {source!r}")
-        if source != "stdlib_docs" and not path:
+        if source == "hub" and not (dataset or path):
+            raise DatasetError("TextSourceDataset with source 'hub' needs a dataset (a Hub id) or a path (a local dataset folder)")
+        if source not in ("stdlib_docs", "hub") and not path:
             raise DatasetError(f"TextSourceDataset with source {source!r} needs a path")
         self._source = source
         self._path = path
+        self._dataset = dataset
         self._name = name
         self._split = split
         self._file_format = file_format
@@ -65,10 +71,10 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
             return sources.read_text_files(self._path, self._document_unit, self._max_invalid_utf8_ratio)
         if self._source == "table":
             return sources.read_table(self._path, self._file_format, **self._load_args)
-        return sources.load_hub_dataset(self._path, self._name, self._split, **self._load_args)
+        return sources.load_hub_dataset(self._dataset or self._path, self._name, self._split, **self._load_args)
 
     def save(self, data: None) -> None:
         raise DatasetError("TextSourceDataset is read-only: it describes raw input data")
 
     def _describe(self) -> dict[str, Any]:
-        return {"source": self._source, "path": self._path, "name": self._name, "split": self._split}
+        return {"source": self._source, "path": self._path, "dataset": self._dataset, "name": self._name, "split": self._split}

@@ -1,0 +1,104 @@
+"""A corpus larger than memory through cleaning, deduplication, tokenizer training and packing.
+
+    .venv/bin/python benchmarks/bench_large_corpus.py [--corpus-mb 1024] [--num-proc 2]
+
+A corpus of ``--corpus-mb`` MB of text files is generated from the standard-library docstrings
+(each copy numbered; every tenth copy unnumbered, so exact duplicates exist), then:
+load_dataset("text") into a memory-mapped Arrow cache -> clean_large_corpus (normalise, mask PII,
+quality filters, exact dedup; ``num_proc`` workers) -> a BPE tokenizer trained on a 20 MB sample ->
+TokenStream + write_token_file (tokenise and append to the token file batch by batch).
+Prints each stage's time and throughput and the peak resident memory of this process and of its
+largest worker (aim: below 3 GB together, i.e. the corpus never sits in RAM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import datasets
+
+from lmladder.corpus.cleaning import QualityFilters
+from lmladder.corpus.large import clean_large_corpus, load_text_corpus, sample_texts
+from lmladder.corpus.packing import TokenStream, read_token_file, write_token_file
+from lmladder.corpus.stdlib_docs import build_stdlib_corpus
+from lmladder.corpus.tokenizer import train_bpe_tokenizer
+
+MB = 1024 * 1024
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB; for children, the largest one
+
+
+def write_corpus(folder: Path, seed_texts: list[str], megabytes: float, files: int = 16) -> int:
+    """Write the corpus a document at a time, so generating it costs no memory."""
+    written, copy = 0, 0
+    handles = [open(folder / f"part-{i:02d}.txt", "w", encoding="utf-8") for i in range(files)]
+    try:
+        while written < megabytes * MB:
+            for index, text in enumerate(seed_texts):
+                document = (text if copy % 10 == 9 else f"[{copy}] {text}") + "\n\n"
+                handles[index % files].write(document)
+                written += len(document.encode("utf-8"))
+            copy += 1
+    finally:
+        for handle in handles:
+            handle.close()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus-mb", type=float, default=1024)
+    parser.add_argument("--num-proc", type=int, default=2)
+    parser.add_argument("--vocab-size", type=int, default=4096)
+    parser.add_argument("--sample-mb", type=float, default=20)
+    args = parser.parse_args()
+    datasets.disable_progress_bars()
+    seed_texts = build_stdlib_corpus()["text"].tolist()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "corpus").mkdir()
+        start = time.perf_counter()
+        corpus_bytes = write_corpus(folder / "corpus", seed_texts, args.corpus_mb)
+        print(f"generated {corpus_bytes / MB:.0f} MB of text in {time.perf_counter() - start:.0f} s")
+        del seed_texts
+        rss_before = peak_rss_mb()
+
+        timings = {}
+        start = time.perf_counter()
+        corpus = load_text_corpus(sorted((folder / "corpus").glob("*.txt")), cache_dir=str(folder / "cache"))
+        timings["load_dataset('text') to Arrow"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        filters = QualityFilters(min_chars=40, max_chars=100_000, max_symbol_ratio=0.5, min_alpha_ratio=0.3)
+        cleaned, stats = clean_large_corpus(corpus, filters, num_proc=args.num_proc)
+        timings["clean + exact dedup"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        tokenizer = train_bpe_tokenizer(sample_texts(cleaned, int(args.sample_mb * MB)), args.vocab_size)
+        timings[f"tokenizer on a {args.sample_mb:.0f} MB sample"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        metadata = write_token_file(folder / "corpus.bin", TokenStream(cleaned, tokenizer, num_proc=args.num_proc))
+        timings["tokenise + pack + write"] = time.perf_counter() - start
+        assert len(read_token_file(folder / "corpus.bin").tokens) == metadata["token_count"]
+
+    total = sum(timings.values())
+    print(f"corpus: {corpus_bytes / MB:.0f} MB, {stats['docs_in']:,} documents in; {stats['removed_by_filters']:,} filtered, "
+          f"{stats['removed_exact_duplicates']:,} exact duplicates; {stats['docs_out']:,} packed as {metadata['token_count']:,} tokens")
+    for name, seconds in timings.items():
+        print(f"  {name:<36} {seconds:8.1f} s")
+    print(f"  {'total':<36} {total:8.1f} s  {corpus_bytes / MB / total:.2f} MB/s end to end (num_proc={args.num_proc})")
+    self_peak, worker_peak = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
+    print(f"  peak RSS: this process {self_peak:.0f} MB (before the corpus: {rss_before:.0f} MB), largest worker "
+          f"{worker_peak:.0f} MB; at most {self_peak + args.num_proc * worker_peak:.0f} MB together (aim < 3072 MB)")
+
+
+if __name__ == "__main__":
+    main()
