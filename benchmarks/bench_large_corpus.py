@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import datasets
+from bench_tokenize import MB, write_corpus_files  # this folder is on sys.path when run as a script
 
 from lmladder.corpus.cleaning import QualityFilters
 from lmladder.corpus.large import clean_large_corpus, load_text_corpus, sample_texts
@@ -27,28 +28,9 @@ from lmladder.corpus.packing import TokenStream, read_token_file, write_token_fi
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
 
-MB = 1024 * 1024
-
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB; for children, the largest one
-
-
-def write_corpus(folder: Path, seed_texts: list[str], megabytes: float, files: int = 16) -> int:
-    """Write the corpus a document at a time, so generating it costs no memory."""
-    written, copy = 0, 0
-    handles = [open(folder / f"part-{i:02d}.txt", "w", encoding="utf-8") for i in range(files)]
-    try:
-        while written < megabytes * MB:
-            for index, text in enumerate(seed_texts):
-                document = (text if copy % 10 == 9 else f"[{copy}] {text}") + "\n\n"
-                handles[index % files].write(document)
-                written += len(document.encode("utf-8"))
-            copy += 1
-    finally:
-        for handle in handles:
-            handle.close()
-    return written
 
 
 def main() -> None:
@@ -65,7 +47,7 @@ def main() -> None:
         folder = Path(tmp)
         (folder / "corpus").mkdir()
         start = time.perf_counter()
-        corpus_bytes = write_corpus(folder / "corpus", seed_texts, args.corpus_mb)
+        corpus_bytes = write_corpus_files(folder / "corpus", seed_texts, args.corpus_mb, files=16, repeat_every=10)
         print(f"generated {corpus_bytes / MB:.0f} MB of text in {time.perf_counter() - start:.0f} s")
         del seed_texts
         rss_before = peak_rss_mb()

@@ -43,14 +43,19 @@ def sample_texts(seed_texts: list[str], megabytes: float) -> list[str]:
     return texts
 
 
-def write_corpus_files(folder: Path, seed_texts: list[str], megabytes: float, files: int = 8) -> int:
-    """Write the corpus file by file, a document at a time, so generating it costs no memory."""
+def write_corpus_files(folder: Path, seed_texts: list[str], megabytes: float, files: int = 8, repeat_every: int = 0) -> int:
+    """Write the corpus file by file, a document at a time, so generating it costs no memory.
+
+    Each copy of the seed documents is numbered, so no two are identical, except every
+    ``repeat_every``-th copy (0: none), which repeats them word for word: exact duplicates.
+    """
     written, copy = 0, 0
     handles = [open(folder / f"part-{i:02d}.txt", "w", encoding="utf-8") for i in range(files)]
     try:
         while written < megabytes * MB:
+            repeated = repeat_every and copy % repeat_every == repeat_every - 1
             for index, text in enumerate(seed_texts):
-                document = f"[{copy}] {text}\n\n"
+                document = (text if repeated else f"[{copy}] {text}") + "\n\n"
                 handles[index % files].write(document)
                 written += len(document.encode("utf-8"))
             copy += 1

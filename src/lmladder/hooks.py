@@ -148,7 +148,7 @@ class LadderRunHooks:
         else:
             run = mlflow.start_run(run_name=rung, nested=True, tags={"rung": rung})
             self._runs[rung] = run.info.run_id
-            mlflow.log_params(flatten_params(self._ladder[rung]))
+            mlflow.log_params({name: REDACTED if is_secret_name(name) else value for name, value in flatten_params(self._ladder[rung]).items()})
         self._active = rung
 
     def _leave_rung(self, status: str) -> None:
