@@ -129,8 +129,7 @@ class LadderRunHooks:
     def after_context_created(self, context) -> None:
         self._ladder = ladder_parameters(raw_parameters(context))
         self._runs, self._active = {}, None
-        if self._ladder:
-            use_ladder(list(self._ladder))
+        use_ladder(list(self._ladder))
 
     @hook_impl(tryfirst=True)
     def before_node_run(self, node) -> None:

@@ -45,7 +45,8 @@ def configured_rungs(default: list[str] | None = None) -> list[str]:
     loader = settings.CONFIG_LOADER_CLASS(
         conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
     )
-    return list(check_ladder(loader["parameters"].get("model_selection", {}).get("rungs")))
+    rungs = (loader["parameters"].get("model_selection") or {}).get("rungs")
+    return [] if rungs is None else list(check_ladder(rungs))  # no ladder: only model_selection is empty
 
 
 def _bound(function, rung: str):

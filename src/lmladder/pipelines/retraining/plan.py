@@ -47,12 +47,16 @@ def plan_retraining(config_loader, project_path: Path) -> dict:
     _lock = lock
 
     name, alias = params["evaluation"]["registered_model_name"], settings["champion_alias"]
-    current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
-    champion = version_by_alias(name, alias)
+    try:
+        current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
+        champion = version_by_alias(name, alias)
+    except BaseException:  # no pipeline will run, so no hook would release the lock
+        release_lock()
+        raise
     plan = {"fingerprint": current, "champion_version": champion.version if champion else None}
     if champion is not None and champion.tags.get("retraining_fingerprint") == current and not settings["force"]:
         return {**plan, "action": "skip", "message": f"up to date: champion v{champion.version} was trained on this data"}
-    return {**plan, "action": "train", "message": f"retraining ({settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}"}
+    return {**plan, "action": "train", "message": f"training a challenger (train: {settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}"}
 
 
 def release_lock() -> None:
