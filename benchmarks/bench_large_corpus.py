@@ -33,6 +33,13 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # Linux reports KiB; for children, the largest one
 
 
+def resident_mb() -> dict[str, float]:
+    """This process's resident memory now: anonymous (heap) and file-backed (memory-mapped Arrow
+    files, page cache the kernel can drop) separately. Peak RSS counts both."""
+    fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    return {name: int(fields[name].split()[0]) / 1024 for name in ("RssAnon", "RssFile")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus-mb", type=float, default=1024)
@@ -52,30 +59,34 @@ def main() -> None:
         del seed_texts
         rss_before = peak_rss_mb()
 
-        timings = {}
+        timings, memory = {}, {}
         start = time.perf_counter()
         corpus = load_text_corpus(sorted((folder / "corpus").glob("*.txt")), cache_dir=str(folder / "cache"))
         timings["load_dataset('text') to Arrow"] = time.perf_counter() - start
+        memory["load_dataset('text') to Arrow"] = resident_mb()
 
         start = time.perf_counter()
         filters = QualityFilters(min_chars=40, max_chars=100_000, max_symbol_ratio=0.5, min_alpha_ratio=0.3)
         cleaned, stats = clean_large_corpus(corpus, filters, num_proc=args.num_proc)
         timings["clean + exact dedup"] = time.perf_counter() - start
+        memory["clean + exact dedup"] = resident_mb()
 
         start = time.perf_counter()
         tokenizer = train_bpe_tokenizer(sample_texts(cleaned, int(args.sample_mb * MB)), args.vocab_size)
         timings[f"tokenizer on a {args.sample_mb:.0f} MB sample"] = time.perf_counter() - start
+        memory[f"tokenizer on a {args.sample_mb:.0f} MB sample"] = resident_mb()
 
         start = time.perf_counter()
         metadata = write_token_file(folder / "corpus.bin", TokenStream(cleaned, tokenizer, num_proc=args.num_proc))
         timings["tokenise + pack + write"] = time.perf_counter() - start
+        memory["tokenise + pack + write"] = resident_mb()
         assert len(read_token_file(folder / "corpus.bin").tokens) == metadata["token_count"]
 
     total = sum(timings.values())
     print(f"corpus: {corpus_bytes / MB:.0f} MB, {stats['docs_in']:,} documents in; {stats['removed_by_filters']:,} filtered, "
           f"{stats['removed_exact_duplicates']:,} exact duplicates; {stats['docs_out']:,} packed as {metadata['token_count']:,} tokens")
     for name, seconds in timings.items():
-        print(f"  {name:<36} {seconds:8.1f} s")
+        print(f"  {name:<36} {seconds:8.1f} s   after it: heap {memory[name]['RssAnon']:6.0f} MB, mapped files {memory[name]['RssFile']:6.0f} MB")
     print(f"  {'total':<36} {total:8.1f} s  {corpus_bytes / MB / total:.2f} MB/s end to end (num_proc={args.num_proc})")
     self_peak, worker_peak = peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
     print(f"  peak RSS: this process {self_peak:.0f} MB (before the corpus: {rss_before:.0f} MB), largest worker "

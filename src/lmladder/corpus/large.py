@@ -49,7 +49,7 @@ def clean_large_corpus(
         desc="cleaning",
     )
     # Keep the first occurrence of each normalised text: one uint64 per document in memory.
-    hashes = cleaned.with_format("numpy")["dedup_hash"]
+    hashes = cleaned.data.column("dedup_hash").to_numpy()  # straight from Arrow: no Python object per row
     _, first = np.unique(hashes, return_index=True)
     unique = cleaned.select(np.sort(first)).remove_columns("dedup_hash")
     stats = {
