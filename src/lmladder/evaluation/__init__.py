@@ -19,6 +19,7 @@ from lmladder.evaluation.plots import (
     confusion_matrix_figure,
     reliability_diagram_figure,
 )
+from lmladder.evaluation.scores import score_classifier
 
 __all__ = [
     "attention_grid_figure",
@@ -33,6 +34,7 @@ __all__ = [
     "per_class_table_markdown",
     "reliability_diagram_figure",
     "render_model_card",
+    "score_classifier",
     "fit_tfidf_logistic_regression",
     "tfidf_logistic_regression",
     "tfidf_parameter_count",

@@ -15,16 +15,15 @@ from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
 from lmladder.evaluation import (
     attention_grid_figure,
     classification_metrics,
-    confusion,
     confusion_matrix_figure,
     directory_size_bytes,
-    expected_calibration_error,
     language_model_metrics,
     measure_latency,
     peak_memory_during,
     per_class_table_markdown,
     reliability_diagram_figure,
     render_model_card,
+    score_classifier,
     fit_tfidf_logistic_regression,
     tfidf_parameter_count,
 )
@@ -43,28 +42,20 @@ def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, para
     return {"loss": loss, **language_model_metrics(loss, val_tokens.metadata["bytes_per_token"])}
 
 
-def _classifier_scores(bundle: ModelBundle, test: pd.DataFrame, n_bins: int) -> tuple[dict, np.ndarray]:
-    labels = list(bundle.model.classifier_config.labels)
-    probabilities = predict_probabilities(bundle.model, bundle.tokenizer, test["text"].tolist()).numpy()
-    predictions = [labels[i] for i in probabilities.argmax(axis=1)]
-    truth = test["label"].tolist()
-    scores = classification_metrics(truth, predictions, labels)
-    label_index = {label: i for i, label in enumerate(labels)}
-    ece, bins = expected_calibration_error(probabilities, np.array([label_index[label] for label in truth]), n_bins)
-    scores.update(ece=ece, calibration_bins=bins, confusion=confusion(truth, predictions, labels).tolist(), labels=labels)
-    return scores, probabilities
+def _classifier_scores(bundle: ModelBundle, test: pd.DataFrame, n_bins: int) -> dict:
+    return score_classifier(bundle, test["text"].tolist(), test["label"].tolist(), n_bins)
 
 
 def evaluate_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict):
     """Accuracy, F1s, per-class table, confusion matrix and calibration on the test split."""
-    scores, _ = _classifier_scores(classifier, labelled_test, params["ece_bins"])
+    scores = _classifier_scores(classifier, labelled_test, params["ece_bins"])
     confusion_plot = confusion_matrix_figure(np.array(scores["confusion"]), scores["labels"])
     reliability_plot = reliability_diagram_figure(scores["calibration_bins"], scores["ece"])
     return scores, confusion_plot, reliability_plot, per_class_table_markdown(scores["per_class"])
 
 
 def evaluate_baseline_classifier(baseline_classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict) -> dict:
-    return _classifier_scores(baseline_classifier, labelled_test, params["ece_bins"])[0]
+    return _classifier_scores(baseline_classifier, labelled_test, params["ece_bins"])
 
 
 def evaluate_tfidf_baseline(labelled_train: pd.DataFrame, labelled_test: pd.DataFrame, params: dict, seed: int) -> dict:

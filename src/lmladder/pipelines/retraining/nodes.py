@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import pandas as pd
 
-from lmladder.evaluation import classification_metrics, expected_calibration_error, measure_latency
+from lmladder.evaluation import measure_latency, score_classifier
 from lmladder.model.classifier import predict_probabilities
 from lmladder.model.directory import ModelBundle
 from lmladder.retraining import promotion_decision
@@ -28,31 +27,24 @@ def record_no_training(plan: dict) -> dict:
     return {"decision": {"skip": "skipped", "refuse": "refused"}[plan["action"]], "reasons": [plan["message"]]}
 
 
-def score_classifier(bundle: ModelBundle, test: pd.DataFrame, n_bins: int, latency_repeats: int) -> dict:
+def gate_scores(bundle: ModelBundle, test: pd.DataFrame, n_bins: int, latency_repeats: int) -> dict:
     """Macro-F1, accuracy, ECE and latency p50 on the test split: the numbers the promotion gate compares."""
-    labels = list(bundle.model.classifier_config.labels)
-    texts, truth = test["text"].tolist(), test["label"].tolist()
-    probabilities = predict_probabilities(bundle.model, bundle.tokenizer, texts).numpy()
-    predictions = [labels[i] for i in probabilities.argmax(axis=1)]
-    scores = classification_metrics(truth, predictions, sorted(set(labels) | set(truth)))
-    # A test label the model never saw counts as a wrong prediction (index -1 matches no column).
-    truth_index = np.array([labels.index(label) if label in labels else -1 for label in truth])
-    ece, _ = expected_calibration_error(probabilities, truth_index, n_bins)
+    scores = score_classifier(bundle, test["text"].tolist(), test["label"].tolist(), n_bins)
 
     def predict(batch: list[str]):
         return predict_probabilities(bundle.model, bundle.tokenizer, batch, batch_size=len(batch))
 
-    latency = measure_latency(predict, texts, batch_size=1, repeats=latency_repeats)
-    return {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"], "ece": ece, "latency_ms": latency["p50_ms"]}
+    latency = measure_latency(predict, test["text"].tolist(), batch_size=1, repeats=latency_repeats)
+    return {"macro_f1": scores["macro_f1"], "accuracy": scores["accuracy"], "ece": scores["ece"], "latency_ms": latency["p50_ms"]}
 
 
 def compare_with_champion(challenger: ModelBundle, labelled_test: pd.DataFrame, plan: dict, params: dict, evaluation: dict) -> dict:
     """The challenger and the current champion, scored on the same, current test split."""
     score = {"n_bins": evaluation["ece_bins"], "latency_repeats": evaluation["latency_repeats"]}
-    comparison = {"challenger": score_classifier(challenger, labelled_test, **score), "champion": None, "champion_version": plan["champion_version"]}
+    comparison = {"challenger": gate_scores(challenger, labelled_test, **score), "champion": None, "champion_version": plan["champion_version"]}
     if plan["champion_version"] is not None:
         champion = load_registered_bundle(evaluation["registered_model_name"], params["champion_alias"])
-        comparison["champion"] = score_classifier(champion, labelled_test, **score)
+        comparison["champion"] = gate_scores(champion, labelled_test, **score)
     return comparison
 
 
