@@ -94,7 +94,7 @@ def test_report_table_plots_and_summary(selection_run):
         assert f"({plot}.png)" in report
 
 
-def test_rungs_come_from_the_runs_environment():
+def test_each_rung_is_a_namespace_after_one_shared_data_namespace():
     names = [node.name for node in create_pipeline(["a", "b"]).nodes]
     assert "a.pretrain_model" in names and "b.summarise_rung" in names and "select_model" in names
     assert "shared_data.tokenize_train" in names
