@@ -1,6 +1,14 @@
+import numpy as np
 import pandas as pd
 
-from lmladder.corpus.dedup import dedup_key, deduplicate, exact_duplicate_mask, near_duplicate_mask
+from lmladder.corpus.dedup import (
+    band_duplicate_mask,
+    dedup_key,
+    deduplicate,
+    exact_duplicate_mask,
+    lsh_band_hashes,
+    near_duplicate_mask,
+)
 
 PARAGRAPH = (
     "The standard library offers a wide range of facilities. It contains built-in modules, written in C, "
@@ -44,3 +52,20 @@ def test_deduplicate_keeps_first_occurrences_and_counts_removals():
     assert kept["doc_id"].tolist() == ["a", "b", "e"]
     assert kept.index.tolist() == [0, 1, 2]
     assert stats == {"removed_exact_duplicates": 1, "removed_near_duplicates": 1}
+
+
+def test_lsh_band_hashes_match_where_the_lsh_index_finds_a_near_duplicate():
+    texts = [PARAGRAPH, ONE_WORD_CHANGED, UNRELATED, "", PARAGRAPH.upper()]
+    bands = lsh_band_hashes(texts)
+    assert bands.shape == (5, 9) and bands.dtype == np.uint64  # 9 bands of 13 rows for 0.8 and 128 permutations
+    assert (bands[0] == bands[1]).any() and not (bands[0] == bands[2]).any()
+    assert (bands[3] == 0).all()  # no shingles: no band
+    assert (bands[0] == bands[4]).all()  # shingles are case-folded
+    assert band_duplicate_mask(bands.T).tolist() == near_duplicate_mask(texts).tolist() == [False, True, False, False, True]
+
+
+def test_band_duplicates_are_compared_with_every_earlier_row_and_zero_is_no_band():
+    # a~b share band 0, b~c share band 1, a and c share nothing: c goes too (near_duplicate_mask would keep it)
+    bands = np.array([[1, 2], [1, 3], [4, 3], [0, 0], [0, 0]], dtype=np.uint64)
+    assert band_duplicate_mask(bands.T).tolist() == [False, True, True, False, False]
+    assert band_duplicate_mask([]).tolist() == []

@@ -61,21 +61,42 @@ class QualityFilters:
     min_alpha_ratio: float = 0.0
 
 
+FILTER_NAMES = ("too_short", "too_long", "symbol_ratio", "alpha_ratio")
+
+
+def failed_filters(texts: pd.Series, filters: QualityFilters) -> pd.Series:
+    """For each text, the first filter it fails ("" when it passes them all), filters in FILTER_NAMES order."""
+    passes = {
+        "too_short": lambda t: t.str.len() >= filters.min_chars,
+        "too_long": lambda t: t.str.len() <= filters.max_chars,
+        "symbol_ratio": lambda t: t.map(symbol_ratio) <= filters.max_symbol_ratio,
+        "alpha_ratio": lambda t: t.map(alpha_ratio) >= filters.min_alpha_ratio,
+    }
+    failed = pd.Series("", index=texts.index, dtype=object)
+    for name in FILTER_NAMES:
+        pending = texts[failed == ""]  # each filter judges only the survivors of the ones before
+        if len(pending):
+            failed[pending.index[~passes[name](pending).to_numpy()]] = name
+    return failed
+
+
 def apply_quality_filters(docs: pd.DataFrame, filters: QualityFilters) -> tuple[pd.DataFrame, dict[str, int]]:
     """Drop documents failing each filter in turn; return the survivors and removals per filter."""
-    removed: dict[str, int] = {}
-    lengths = docs["text"].str.len()
-    checks = [
-        ("too_short", lambda d: lengths.loc[d.index] >= filters.min_chars),
-        ("too_long", lambda d: lengths.loc[d.index] <= filters.max_chars),
-        ("symbol_ratio", lambda d: d["text"].map(symbol_ratio) <= filters.max_symbol_ratio),
-        ("alpha_ratio", lambda d: d["text"].map(alpha_ratio) >= filters.min_alpha_ratio),
-    ]
-    for name, keep in checks:
-        mask = keep(docs) if len(docs) else pd.Series(dtype=bool)
-        removed[name] = int((~mask).sum())
-        docs = docs[mask]
-    return docs, removed
+    failed = failed_filters(docs["text"], filters)
+    return docs[failed == ""], {name: int((failed == name).sum()) for name in FILTER_NAMES}
+
+
+PII_KINDS = ("emails", "ips", "phones")
+
+
+def normalise_and_mask(texts: pd.Series, mask_personal_data: bool = True) -> tuple[pd.Series, pd.DataFrame]:
+    """Normalised (and PII-masked) texts, and per text how many of each PII kind were masked."""
+    texts = texts.map(normalize_text)
+    if not mask_personal_data:
+        return texts, pd.DataFrame(0, index=texts.index, columns=list(PII_KINDS))
+    masked = texts.map(mask_pii)
+    counts = pd.DataFrame([found for _, found in masked], index=texts.index, columns=list(PII_KINDS)).fillna(0).astype(int)
+    return masked.map(lambda pair: pair[0]), counts
 
 
 def clean_documents(
@@ -86,12 +107,9 @@ def clean_documents(
     PII is masked before filtering so that the filters judge the text that will be kept.
     """
     stats: dict[str, int] = {"docs_in": len(docs)}
-    texts = docs["text"].map(normalize_text)
+    texts, pii_counts = normalise_and_mask(docs["text"], mask_personal_data)
     if mask_personal_data:
-        masked = texts.map(mask_pii)
-        texts = masked.map(lambda pair: pair[0])
-        for kind in ("emails", "ips", "phones"):
-            stats[f"pii_{kind}_masked"] = int(masked.map(lambda pair: pair[1][kind]).sum())
+        stats.update({f"pii_{kind}_masked": int(pii_counts[kind].sum()) for kind in PII_KINDS})
     kept, removed = apply_quality_filters(docs.assign(text=texts), filters)
     stats.update({f"removed_{name}": count for name, count in removed.items()})
     return kept.reset_index(drop=True), stats

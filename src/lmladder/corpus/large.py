@@ -1,74 +1,212 @@
-"""Corpora larger than memory: cleaning, exact deduplication and packing on an Arrow-backed dataset.
+"""Corpora larger than memory: the data_processing steps on an Arrow-backed ``datasets.Dataset``.
 
-``datasets.load_dataset("text", ...)`` memory-maps the corpus from an Arrow cache on disk; every
-step below is a batched ``map``/``filter`` (``num_proc`` workers) that writes new Arrow files, so
-memory holds a few batches and one 8-byte hash per document, never the corpus. Cleaning is the
-same code as the in-memory pipeline (``clean_documents``, batch by batch); near-duplicate removal
-(MinHash LSH) is not done at this scale.
+A raw corpus loaded with ``datasets.load_dataset`` is memory-mapped from Arrow files on disk.
+Every step here is a batched ``map`` (``num_proc`` workers) that writes new Arrow files, followed
+by a ``select`` of row numbers, so memory holds a few batches plus a few numbers per document
+(a hash, a flag, one LSH band at a time), never the text. Each step runs the same functions as
+the in-memory path (``lmladder.corpus.cleaning``, ``dedup``, ``decontamination``, ``splits``) on
+each batch; the one difference is near-duplicate removal, which compares a document with every
+earlier one instead of only the kept ones (``band_duplicate_mask``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import datasets
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
-from lmladder.corpus.cleaning import QualityFilters, clean_documents
-from lmladder.corpus.dedup import dedup_key
+from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
+from lmladder.corpus.decontamination import build_ngram_index, is_contaminated
+from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
+from lmladder.corpus.splits import check_fractions, hash_fraction
+from lmladder.errors import EmptyCorpusError, MissingColumnError
+
+REPLACEMENT_CHAR = "\ufffd"
 
 
 def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
-    """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document)."""
+    """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document).
+
+    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load.
+    """
     return datasets.load_dataset(
-        "text", data_files=[str(path) for path in files], sample_by=sample_by, split="train", cache_dir=cache_dir
+        "text",
+        data_files=[str(path) for path in files],
+        sample_by=sample_by,
+        encoding_errors="replace",
+        split="train",
+        cache_dir=cache_dir,
     )
 
 
+def _columns(dataset: datasets.Dataset) -> list[str]:
+    return list(dataset.column_names)
+
+
+def _flags(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, **kwargs) -> datasets.Dataset:
+    """A batched map whose output replaces every input column (new columns only: small files)."""
+    return dataset.map(
+        function, batched=True, batch_size=batch_size, num_proc=num_proc, remove_columns=_columns(dataset), fn_kwargs=kwargs, desc=desc
+    )
+
+
+def _numpy(dataset: datasets.Dataset, column: str) -> np.ndarray:
+    # Straight from Arrow: reading through the datasets formatter builds one Python object per row.
+    return dataset.data.column(column).to_numpy()
+
+
+def _documents_batch(batch: dict, indices: list[int], text_column: str, id_column: str | None) -> dict:
+    texts = ["" if text is None else str(text) for text in batch[text_column]]
+    keep = [i for i, text in enumerate(texts) if text.strip()]  # blank lines/paragraphs are not documents
+    ids = batch[id_column] if id_column else batch["doc_id"] if "doc_id" in batch else [f"row-{index}" for index in indices]
+    sources = batch["source"] if "source" in batch else ["table"] * len(texts)
+    return {
+        "doc_id": [str(ids[i]) for i in keep],
+        "source": [str(sources[i]) for i in keep],
+        "text": [texts[i] for i in keep],
+        "invalid_utf8": [texts[i].count(REPLACEMENT_CHAR) for i in keep],
+    }
+
+
+def documents_from_dataset(
+    raw: datasets.Dataset, text_column: str = "text", id_column: str | None = None, num_proc: int | None = None, batch_size: int = 1000
+) -> datasets.Dataset:
+    """Corpus documents (doc_id, source, text, invalid_utf8) from any Arrow-backed raw data set,
+    as ``documents_from_table`` makes them from a DataFrame; ids default to the row number."""
+    for role, column in (("text_column", text_column), ("id_column", id_column)):
+        if column is not None and column not in raw.column_names:
+            raise MissingColumnError(
+                f"corpus data has no column {column!r} (the corpus.{role} parameter); its columns are {raw.column_names}"
+            )
+    if len(raw) == 0:
+        raise EmptyCorpusError("the corpus is empty: its source yielded no documents")
+    return raw.map(
+        _documents_batch,
+        batched=True,
+        batch_size=batch_size,
+        with_indices=True,
+        num_proc=num_proc,
+        remove_columns=_columns(raw),
+        fn_kwargs={"text_column": text_column, "id_column": id_column},
+        desc="documents",
+    )
+
+
+def _dedup_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(dedup_key(text).encode("utf-8"), digest_size=8).digest(), "little")
+
+
 def _clean_batch(batch: dict, filters: QualityFilters, mask_personal_data: bool) -> dict:
-    kept, _ = clean_documents(pd.DataFrame({"text": batch["text"]}), filters, mask_personal_data)
-    texts = kept["text"].tolist()
-    hashes = [int.from_bytes(hashlib.blake2b(dedup_key(text).encode("utf-8"), digest_size=8).digest(), "little") for text in texts]
-    return {"text": texts, "dedup_hash": np.array(hashes, dtype=np.uint64)}
+    texts, pii_counts = normalise_and_mask(pd.Series(batch["text"], dtype=object), mask_personal_data)
+    failed = failed_filters(texts, filters)
+    kept = (failed == "").to_numpy()
+    return {
+        **{name: batch[name] for name in ("doc_id", "source", "invalid_utf8")},
+        "text": texts.where(kept, "").tolist(),  # a filtered document's text is never read again
+        "failed_filter": failed.tolist(),
+        **{f"pii_{kind}": pii_counts[kind].to_numpy() for kind in PII_KINDS},
+        "dedup_hash": np.array([_dedup_hash(text) if keep else 0 for text, keep in zip(texts, kept)], dtype=np.uint64),
+    }
+
+
+def _bands_batch(batch: dict, threshold: float, num_perm: int, shingle_size: int) -> dict:
+    bands = lsh_band_hashes(batch["text"], threshold, num_perm, shingle_size)
+    return {f"band_{band}": bands[:, band] for band in range(bands.shape[1])}
 
 
 def clean_large_corpus(
-    corpus: datasets.Dataset, filters: QualityFilters, mask_personal_data: bool = True, num_proc: int | None = None, batch_size: int = 1000
+    documents: datasets.Dataset,
+    filters: QualityFilters,
+    mask_personal_data: bool = True,
+    near_duplicates: dict | None = None,
+    num_proc: int | None = None,
+    batch_size: int = 1000,
 ) -> tuple[datasets.Dataset, dict[str, int]]:
-    """Normalise, mask PII, filter (as the in-memory pipeline does), then drop exact duplicates."""
-    cleaned = corpus.map(
+    """Normalise, mask PII and filter (as ``clean_documents``), drop exact duplicates, then near
+    duplicates when ``near_duplicates`` gives ``threshold``, ``num_perm`` and ``shingle_size``.
+
+    Returns the kept documents (doc_id, source, text) and the same statistics as the in-memory path.
+    """
+    cleaned = documents.map(
         _clean_batch,
         batched=True,
         batch_size=batch_size,
         num_proc=num_proc,
-        remove_columns=corpus.column_names,
+        remove_columns=_columns(documents),
         fn_kwargs={"filters": filters, "mask_personal_data": mask_personal_data},
         desc="cleaning",
     )
-    # Keep the first occurrence of each normalised text: one uint64 per document in memory.
-    hashes = cleaned.data.column("dedup_hash").to_numpy()  # straight from Arrow: no Python object per row
-    _, first = np.unique(hashes, return_index=True)
-    unique = cleaned.select(np.sort(first)).remove_columns("dedup_hash")
-    stats = {
-        "docs_in": len(corpus),
-        "removed_by_filters": len(corpus) - len(cleaned),
-        "removed_exact_duplicates": len(cleaned) - len(unique),
-        "docs_out": len(unique),
-    }
-    return unique, stats
+    failed = cleaned.data.column("failed_filter")
+    stats = {"docs_in": len(documents)}
+    if mask_personal_data:
+        stats.update({f"pii_{kind}_masked": int(pc.sum(cleaned.data.column(f"pii_{kind}")).as_py() or 0) for kind in PII_KINDS})
+    stats.update({f"removed_{name}": int(pc.sum(pc.equal(failed, name)).as_py() or 0) for name in FILTER_NAMES})
+    kept = np.flatnonzero(pc.equal(failed, "").to_numpy(zero_copy_only=False))
+
+    # Exact duplicates: keep the first occurrence of each hash, one uint64 per document in memory.
+    _, first = np.unique(_numpy(cleaned, "dedup_hash")[kept], return_index=True)
+    unique = kept[np.sort(first)]
+    stats["removed_exact_duplicates"] = len(kept) - len(unique)
+    stats["invalid_utf8_sequences"] = int(pc.sum(documents.data.column("invalid_utf8")).as_py() or 0)
+    docs = cleaned.select(unique).select_columns(["doc_id", "source", "text"])
+    if near_duplicates is None:
+        return docs, stats
+
+    bands = _flags(docs, _bands_batch, num_proc, batch_size, "MinHash bands", **near_duplicates)
+    near = band_duplicate_mask(_numpy(bands, column) for column in bands.column_names)
+    stats["removed_near_duplicates"] = int(near.sum())
+    return docs.select(np.flatnonzero(~near)), stats
+
+
+def _contaminated_batch(batch: dict, index: dict[int, set[str]]) -> dict:
+    return {"contaminated": [is_contaminated(text, index) for text in batch["text"]]}
+
+
+def decontaminate_large_corpus(
+    corpus: datasets.Dataset, eval_texts: Sequence[str], ngram_size: int, num_proc: int | None = None, batch_size: int = 1000
+) -> tuple[datasets.Dataset, list[str]]:
+    """Drop documents sharing an n-gram with the evaluation texts (as ``decontaminate``); return the
+    rest and the dropped ids. The evaluation texts' n-gram index is small and goes to every worker."""
+    index = build_ngram_index(eval_texts, ngram_size)
+    flags = _numpy(_flags(corpus, _contaminated_batch, num_proc, batch_size, "decontamination", index=index), "contaminated")
+    return corpus.select(np.flatnonzero(~flags)), list(corpus.select(np.flatnonzero(flags))["doc_id"])
+
+
+def _in_val_batch(batch: dict, val_fraction: float, seed: int) -> dict:
+    return {"in_val": [hash_fraction(doc_id, seed) < val_fraction for doc_id in batch["doc_id"]]}
+
+
+def split_large_corpus(
+    corpus: datasets.Dataset, val_fraction: float, seed: int, num_proc: int | None = None, batch_size: int = 1000
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Train/val by hashed ``doc_id``, as ``split_corpus``."""
+    check_fractions(val_fraction=val_fraction)
+    in_val = _numpy(_flags(corpus, _in_val_batch, num_proc, batch_size, "split", val_fraction=val_fraction, seed=seed), "in_val")
+    return corpus.select(np.flatnonzero(~in_val)), corpus.select(np.flatnonzero(in_val))
 
 
 def sample_texts(corpus: datasets.Dataset, max_bytes: int, seed: int = 0) -> list[str]:
-    """A random sample of whole documents of about ``max_bytes``: enough to train a BPE tokenizer."""
+    """Whole documents in a random order until about ``max_bytes``: enough to train a BPE tokenizer."""
     order = np.random.default_rng(seed).permutation(len(corpus))
     texts, size = [], 0
     for start in range(0, len(order), 10_000):
-        for text in corpus.select(np.sort(order[start : start + 10_000]))["text"]:
-            texts.append(text)
-            size += len(text.encode("utf-8"))
+        rows = order[start : start + 10_000]
+        in_row_order = np.sort(rows)  # read forward through the Arrow file, then restore the random order
+        chunk = list(corpus.select(in_row_order)["text"])
+        for position in np.searchsorted(in_row_order, rows):
+            texts.append(chunk[position])
+            size += len(chunk[position].encode("utf-8"))
             if size >= max_bytes:
                 return texts
     return texts
+
+
+def iter_texts(corpus: datasets.Dataset, batch_size: int = 10_000) -> Iterator[str]:
+    """Every text of the corpus, a batch in memory at a time."""
+    for batch in corpus.select_columns(["text"]).iter(batch_size=batch_size):
+        yield from batch["text"]

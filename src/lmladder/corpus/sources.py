@@ -1,4 +1,5 @@
-"""Raw data readers: local text files, tables (CSV/TSV/JSONL/Parquet) and the Hugging Face Hub.
+"""Raw data readers: local text files, tables (CSV/TSV/JSONL/Parquet) and the Hugging Face Hub,
+as a DataFrame or (``*_dataset`` / ``in_memory=False``) as a memory-mapped Arrow ``datasets.Dataset``.
 
 Invalid UTF-8 in text files is replaced with U+FFFD and counted (column ``invalid_utf8``); a file
 fails only when the replaced share of its bytes exceeds ``max_invalid_utf8_ratio``, so one stray
@@ -44,16 +45,23 @@ def _split_document(text: str, unit: str) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
-def read_text_files(
-    pattern: str | list[str], document_unit: str = "file", max_invalid_utf8_ratio: float = 0.01
-) -> pd.DataFrame:
-    """Documents from the files a glob matches: one per file, paragraph or line."""
+def matching_files(pattern: str | list[str], document_unit: str) -> list[str]:
+    """The files one or more globs match, sorted; checks ``document_unit`` too."""
     if document_unit not in DOCUMENT_UNITS:
         raise ConfigError(f"document_unit must be one of {DOCUMENT_UNITS}, got {document_unit!r}")
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     paths = sorted({path for p in patterns for path in glob.glob(p, recursive=True) if Path(path).is_file()})
     if not paths:
         raise EmptyCorpusError(f"no files match {patterns}; check the corpus path in the catalog")
+    return paths
+
+
+def read_text_files(
+    pattern: str | list[str], document_unit: str = "file", max_invalid_utf8_ratio: float = 0.01
+) -> pd.DataFrame:
+    """Documents from the files a glob matches: one per file, paragraph or line."""
+    paths = matching_files(pattern, document_unit)
+    patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     rows = []
     for path in paths:
         text, invalid = decode_utf8(Path(path).read_bytes(), path, max_invalid_utf8_ratio)
@@ -65,13 +73,41 @@ def read_text_files(
     return docs
 
 
-def read_table(path: str, file_format: str | None = None, **read_args) -> pd.DataFrame:
-    """A CSV, TSV, JSONL or Parquet file as a DataFrame, its format taken from the suffix by default."""
+def text_files_dataset(pattern: str | list[str], document_unit: str = "file", cache_dir: str | None = None):
+    """The files a glob matches as a memory-mapped dataset, a row per file, paragraph or line
+    (column ``text``; paragraphs end at a blank line). Invalid UTF-8 becomes U+FFFD."""
+    from lmladder.corpus.large import load_text_corpus
+
+    sample_by = {"file": "document", "paragraph": "paragraph", "line": "line"}
+    return load_text_corpus(matching_files(pattern, document_unit), sample_by[document_unit], cache_dir)
+
+
+def _table_format(path: str, file_format: str | None) -> str:
     file_format = file_format or TABLE_FORMATS.get(Path(path).suffix.lower())
     if file_format not in set(TABLE_FORMATS.values()):
         raise ConfigError(f"cannot tell the format of {path}; set file_format to one of {sorted(set(TABLE_FORMATS.values()))}")
     if not Path(path).exists():
         raise DataSourceError(f"{path} does not exist; check the path in the catalog")
+    return file_format
+
+
+def table_dataset(path: str, file_format: str | None = None, **load_args):
+    """A CSV, TSV, JSONL or Parquet file as a memory-mapped dataset (``datasets``' own readers)."""
+    import datasets
+
+    file_format = _table_format(path, file_format)
+    builder = {"jsonl": "json", "tsv": "csv"}.get(file_format, file_format)
+    if file_format == "tsv":
+        load_args = {"sep": "\t", "quoting": 3, **load_args}
+    table = datasets.load_dataset(builder, data_files=str(path), split="train", **load_args)
+    if len(table) == 0:
+        raise EmptyCorpusError(f"{path} holds no rows")
+    return table
+
+
+def read_table(path: str, file_format: str | None = None, **read_args) -> pd.DataFrame:
+    """A CSV, TSV, JSONL or Parquet file as a DataFrame, its format taken from the suffix by default."""
+    file_format = _table_format(path, file_format)
     if file_format == "parquet":
         table = pd.read_parquet(path, **read_args)
     elif file_format == "jsonl":
@@ -85,8 +121,9 @@ def read_table(path: str, file_format: str | None = None, **read_args) -> pd.Dat
     return table
 
 
-def load_hub_dataset(path: str, name: str | None = None, split: str = "train", **load_args) -> pd.DataFrame:
-    """A split of a dataset from the Hugging Face Hub (or a local dataset folder) as a DataFrame."""
+def load_hub_dataset(path: str, name: str | None = None, split: str = "train", in_memory: bool = True, **load_args):
+    """A split of a dataset from the Hugging Face Hub (or a local dataset folder): a DataFrame, or
+    the memory-mapped ``datasets.Dataset`` itself when not ``in_memory``."""
     import datasets
 
     try:
@@ -99,7 +136,7 @@ def load_hub_dataset(path: str, name: str | None = None, split: str = "train", *
         ) from error
     if len(dataset) == 0:
         raise EmptyCorpusError(f"dataset {path!r} split {split!r} has no rows")
-    return dataset.to_pandas()
+    return dataset.to_pandas() if in_memory else dataset
 
 
 def documents_from_table(table: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:

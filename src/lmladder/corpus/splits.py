@@ -17,7 +17,7 @@ def hash_fraction(key: str, seed: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def _check_fractions(**fractions: float) -> None:
+def check_fractions(**fractions: float) -> None:
     for name, value in fractions.items():
         if not 0 <= value < 1:
             raise ConfigError(f"{name} must be in [0, 1), got {value!r}")
@@ -27,7 +27,7 @@ def _check_fractions(**fractions: float) -> None:
 
 def split_corpus(docs: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train/val by hashed ``doc_id``."""
-    _check_fractions(val_fraction=val_fraction)
+    check_fractions(val_fraction=val_fraction)
     in_val = docs["doc_id"].map(lambda doc_id: hash_fraction(doc_id, seed) < val_fraction)
     return docs[~in_val].reset_index(drop=True), docs[in_val].reset_index(drop=True)
 
@@ -40,7 +40,7 @@ def split_labelled(
     Within each label, examples are ordered by the hash of their normalised text and cut at the
     requested shares; keying on text (not id) keeps identical texts in one split.
     """
-    _check_fractions(val_fraction=val_fraction, test_fraction=test_fraction)
+    check_fractions(val_fraction=val_fraction, test_fraction=test_fraction)
     keys = examples["text"].map(dedup_key)
     split_of_key: dict[str, str] = {}
     for _, group_keys in keys.groupby(examples["label"], sort=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import datasets
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
@@ -13,8 +14,10 @@ from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 SOURCES = ("stdlib_docs", "text_files", "table", "hub")
 
 
-class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
-    """Read-only raw text as a DataFrame.
+class TextSourceDataset(AbstractDataset[None, "pd.DataFrame | datasets.Dataset"]):
+    """Read-only raw text as a DataFrame, or with ``in_memory: false`` as a memory-mapped Arrow
+    ``datasets.Dataset`` for corpora larger than memory (the same columns; text files give one
+    ``text`` column, ids are then row numbers; see README, "Corpora larger than memory").
 
     ``source``:
       - ``stdlib_docs``: the docstrings of the running Python's standard library and its pydoc
@@ -44,6 +47,7 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
         file_format: str | None = None,
         document_unit: str = "file",
         max_invalid_utf8_ratio: float = 0.01,
+        in_memory: bool = True,
         load_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ):
@@ -61,10 +65,13 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
         self._file_format = file_format
         self._document_unit = document_unit
         self._max_invalid_utf8_ratio = max_invalid_utf8_ratio
+        self._in_memory = in_memory
         self._load_args = load_args or {}
         self.metadata = metadata
 
-    def load(self) -> pd.DataFrame:
+    def load(self) -> pd.DataFrame | datasets.Dataset:
+        if not self._in_memory:
+            return self._load_arrow()
         if self._source == "stdlib_docs":
             return build_stdlib_corpus()
         if self._source == "text_files":
@@ -73,8 +80,17 @@ class TextSourceDataset(AbstractDataset[None, pd.DataFrame]):
             return sources.read_table(self._path, self._file_format, **self._load_args)
         return sources.load_hub_dataset(self._dataset or self._path, self._name, self._split, **self._load_args)
 
+    def _load_arrow(self) -> datasets.Dataset:
+        if self._source == "stdlib_docs":
+            return datasets.Dataset.from_pandas(build_stdlib_corpus(), preserve_index=False)
+        if self._source == "text_files":
+            return sources.text_files_dataset(self._path, self._document_unit, self._load_args.get("cache_dir"))
+        if self._source == "table":
+            return sources.table_dataset(self._path, self._file_format, **self._load_args)
+        return sources.load_hub_dataset(self._dataset or self._path, self._name, self._split, in_memory=False, **self._load_args)
+
     def save(self, data: None) -> None:
         raise DatasetError("TextSourceDataset is read-only: it describes raw input data")
 
     def _describe(self) -> dict[str, Any]:
-        return {"source": self._source, "path": self._path, "dataset": self._dataset, "name": self._name, "split": self._split}
+        return {"source": self._source, "path": self._path, "dataset": self._dataset, "name": self._name, "split": self._split, "in_memory": self._in_memory}

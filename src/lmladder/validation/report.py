@@ -47,6 +47,8 @@ def render_markdown(report: dict) -> str:
     ]
     for suite in report["suites"]:
         lines += ["", f"## Suite `{suite['suite']}`: {_verdict(suite['success'])}", ""]
+        if suite.get("note"):
+            lines += [f"_{suite['note']}_", ""]
         lines += [
             "| Expectation | Column | Result | Observed | Examples |",
             "| --- | --- | --- | --- | --- |",

@@ -1,4 +1,9 @@
-"""Thin nodes: unpack parameters, call ``lmladder.corpus``, shape outputs for the catalog."""
+"""Thin nodes: unpack parameters, call ``lmladder.corpus``, shape outputs for the catalog.
+
+The corpus steps take a DataFrame, or a ``datasets.Dataset`` when the raw corpus is loaded with
+``in_memory: false`` (corpora larger than memory); they then run the Arrow-backed versions in
+``lmladder.corpus.large``. The labelled data is always a DataFrame.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from tokenizers import Tokenizer
 from lmladder.corpus.cleaning import QualityFilters, clean_documents
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import dedup_key, deduplicate
+from lmladder.corpus import large
 from lmladder.corpus.fingerprint import fingerprint
 from lmladder.corpus.labelling import cap_per_class, check_label_set, label_by_domain, label_from_columns
 from lmladder.corpus.ngrams import text_units
@@ -21,11 +27,16 @@ from lmladder.errors import ConfigError, FilteredOutError
 LABEL_SOURCES = ("module_domains", "column")
 
 
-def fingerprint_data(raw_corpus: pd.DataFrame, raw_labelled: pd.DataFrame, params: dict) -> str:
+Documents = pd.DataFrame | datasets.Dataset
+
+
+def fingerprint_data(raw_corpus: Documents, raw_labelled: pd.DataFrame, params: dict) -> str:
     return fingerprint({"corpus": raw_corpus, "labelled": raw_labelled}, params)
 
 
-def prepare_corpus(raw_corpus: pd.DataFrame, params: dict) -> pd.DataFrame:
+def prepare_corpus(raw_corpus: Documents, params: dict) -> Documents:
+    if isinstance(raw_corpus, datasets.Dataset):
+        return large.documents_from_dataset(raw_corpus, params["text_column"], params.get("id_column"), params.get("num_proc"))
     return documents_from_table(raw_corpus, params["text_column"], params.get("id_column"))
 
 
@@ -52,9 +63,18 @@ def _require_documents(docs: pd.DataFrame, stats: dict[str, int], what: str) -> 
     )
 
 
-def clean_corpus(corpus_documents: pd.DataFrame, cleaning: dict, dedup: dict) -> tuple[pd.DataFrame, dict]:
+def _quality_filters(cleaning: dict) -> QualityFilters:
+    return QualityFilters(**{key: cleaning[key] for key in ("min_chars", "max_chars", "max_symbol_ratio", "min_alpha_ratio")})
+
+
+def clean_corpus(corpus_documents: Documents, cleaning: dict, dedup: dict, corpus: dict) -> tuple[Documents, dict]:
     """Normalise, mask PII, filter and deduplicate the pretraining corpus."""
-    filters = QualityFilters(**{key: cleaning[key] for key in ("min_chars", "max_chars", "max_symbol_ratio", "min_alpha_ratio")})
+    filters = _quality_filters(cleaning)
+    if isinstance(corpus_documents, datasets.Dataset):
+        near = {"threshold": dedup["threshold"], "num_perm": dedup["num_perm"], "shingle_size": dedup["shingle_size"]}
+        docs, stats = large.clean_large_corpus(corpus_documents, filters, cleaning["mask_pii"], near, corpus.get("num_proc"))
+        _require_documents(docs, stats, "corpus")
+        return docs, stats
     docs, stats = clean_documents(corpus_documents, filters, cleaning["mask_pii"])
     _require_documents(docs, stats, "corpus")
     docs, dedup_stats = deduplicate(docs, dedup["threshold"], dedup["num_perm"], dedup["shingle_size"])
@@ -68,7 +88,7 @@ def clean_labelled(examples: pd.DataFrame, cleaning: dict, labelled: dict, seed:
 
     Texts that appear with two different labels are dropped altogether: either label would be noise.
     """
-    filters = QualityFilters(**{key: cleaning[key] for key in ("min_chars", "max_chars", "max_symbol_ratio", "min_alpha_ratio")})
+    filters = _quality_filters(cleaning)
     examples, stats = clean_documents(examples, filters, cleaning["mask_pii"])
     _require_documents(examples, stats, "labelled data")
     short = examples["text"].map(lambda text: len(text_units(text)) < labelled["min_words"])
@@ -94,16 +114,21 @@ def split_labelled_examples(examples: pd.DataFrame, splits: dict, seed: int) -> 
 
 
 def decontaminate_corpus(
-    corpus: pd.DataFrame, labelled_val: pd.DataFrame, labelled_test: pd.DataFrame, ngram_size: int
-) -> tuple[pd.DataFrame, list[str]]:
+    corpus: Documents, labelled_val: pd.DataFrame, labelled_test: pd.DataFrame, ngram_size: int, corpus_params: dict
+) -> tuple[Documents, list[str]]:
     """Drop pretraining documents that share an n-gram with the held-out labelled texts."""
     held_out = pd.concat([labelled_val["text"], labelled_test["text"]])
+    if isinstance(corpus, datasets.Dataset):
+        return large.decontaminate_large_corpus(corpus, held_out.tolist(), ngram_size, corpus_params.get("num_proc"))
     return decontaminate(corpus, held_out, ngram_size)
 
 
-def split_corpus_documents(corpus: pd.DataFrame, splits: dict, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    train, val = split_corpus(corpus, splits["corpus_val_fraction"], seed)
-    if train.empty or val.empty:
+def split_corpus_documents(corpus: Documents, splits: dict, seed: int, corpus_params: dict) -> tuple[Documents, Documents]:
+    if isinstance(corpus, datasets.Dataset):
+        train, val = large.split_large_corpus(corpus, splits["corpus_val_fraction"], seed, corpus_params.get("num_proc"))
+    else:
+        train, val = split_corpus(corpus, splits["corpus_val_fraction"], seed)
+    if len(train) == 0 or len(val) == 0:
         raise FilteredOutError(
             f"the corpus split into {len(train)} train and {len(val)} val documents; both need at least one: "
             "add text or change data_processing.splits.corpus_val_fraction"
@@ -111,14 +136,20 @@ def split_corpus_documents(corpus: pd.DataFrame, splits: dict, seed: int) -> tup
     return train, val
 
 
-def train_tokenizer(corpus_train: pd.DataFrame, params: dict) -> Tokenizer:
-    return train_bpe_tokenizer(corpus_train["text"], params["vocab_size"], params["min_frequency"])
+def train_tokenizer(corpus_train: Documents, params: dict, seed: int) -> Tokenizer:
+    """BPE on the training documents, or on a random sample of ``max_training_mb`` of them."""
+    if isinstance(corpus_train, pd.DataFrame):
+        corpus_train = datasets.Dataset.from_pandas(corpus_train[["text"]], preserve_index=False)
+    max_mb = params.get("max_training_mb")
+    texts = large.iter_texts(corpus_train) if max_mb is None else large.sample_texts(corpus_train, int(max_mb * 2**20), seed)
+    return train_bpe_tokenizer(texts, params["vocab_size"], params["min_frequency"])
 
 
-def tokenize_documents(documents: pd.DataFrame, tokenizer: Tokenizer, data_fingerprint: str, params: dict) -> TokenStream:
+def tokenize_documents(documents: Documents, tokenizer: Tokenizer, data_fingerprint: str, params: dict) -> TokenStream:
     """A lazy token stream: the token-file dataset writes it batch by batch."""
-    dataset = datasets.Dataset.from_pandas(documents[["text"]], preserve_index=False)
-    return TokenStream(dataset, tokenizer, params["batch_size"], params.get("num_proc"), data_fingerprint)
+    if isinstance(documents, pd.DataFrame):
+        documents = datasets.Dataset.from_pandas(documents[["text"]], preserve_index=False)
+    return TokenStream(documents.select_columns(["text"]), tokenizer, params["batch_size"], params.get("num_proc"), data_fingerprint)
 
 
 def summarise_corpus(

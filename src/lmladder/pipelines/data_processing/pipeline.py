@@ -13,7 +13,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(nodes.prepare_labelled, ["raw_labelled", f"{P}.labelled"], "labelled_examples", name="prepare_labelled"),
             Node(
                 nodes.clean_corpus,
-                ["corpus_documents", f"{P}.cleaning", f"{P}.dedup"],
+                ["corpus_documents", f"{P}.cleaning", f"{P}.dedup", f"{P}.corpus"],
                 ["clean_corpus", "corpus_cleaning_stats"],
                 name="clean_corpus",
             ),
@@ -31,17 +31,17 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.decontaminate_corpus,
-                ["clean_corpus", "labelled_val", "labelled_test", f"{P}.decontamination.ngram_size"],
+                ["clean_corpus", "labelled_val", "labelled_test", f"{P}.decontamination.ngram_size", f"{P}.corpus"],
                 ["decontaminated_corpus", "contaminated_doc_ids"],
                 name="decontaminate_corpus",
             ),
             Node(
                 nodes.split_corpus_documents,
-                ["decontaminated_corpus", f"{P}.splits", "params:seed"],
+                ["decontaminated_corpus", f"{P}.splits", "params:seed", f"{P}.corpus"],
                 ["corpus_train", "corpus_val"],
                 name="split_corpus",
             ),
-            Node(nodes.train_tokenizer, ["corpus_train", f"{P}.tokenizer"], "tokenizer", name="train_tokenizer"),
+            Node(nodes.train_tokenizer, ["corpus_train", f"{P}.tokenizer", "params:seed"], "tokenizer", name="train_tokenizer"),
             Node(
                 nodes.tokenize_documents,
                 ["corpus_train", "tokenizer", "data_fingerprint", f"{P}.packing"],

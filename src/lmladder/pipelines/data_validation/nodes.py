@@ -1,7 +1,13 @@
-"""Thin nodes over ``lmladder.validation``."""
+"""Thin nodes over ``lmladder.validation``.
+
+A corpus larger than memory (an Arrow-backed ``datasets.Dataset``) is validated on a seeded random
+sample of ``max_corpus_documents`` documents per split; the report says so.
+"""
 
 from __future__ import annotations
 
+import datasets
+import numpy as np
 import pandas as pd
 
 from lmladder.corpus.packing import TokenFile
@@ -16,8 +22,26 @@ from lmladder.validation import (
 )
 
 
-def check_corpus(corpus_train: pd.DataFrame, corpus_val: pd.DataFrame, cleaning: dict) -> dict:
-    return validate_corpus({"train": corpus_train, "val": corpus_val}, cleaning["min_chars"], cleaning["max_chars"])
+def _corpus_frames(splits: dict, max_documents: int, seed: int) -> tuple[dict[str, pd.DataFrame], str | None]:
+    """Each split as a DataFrame (a sample of an Arrow split above ``max_documents``) and a note on sampling."""
+    frames, sampled = {}, []
+    for name, split in splits.items():
+        if isinstance(split, datasets.Dataset):
+            if len(split) > max_documents:
+                sampled.append(f"{name}: {max_documents:,} of {len(split):,}")
+                split = split.select(np.sort(np.random.default_rng(seed).choice(len(split), max_documents, replace=False)))
+            split = split.select_columns(["doc_id", "text"]).to_pandas()
+        frames[name] = split
+    return frames, f"validated on a random sample of documents ({'; '.join(sampled)})" if sampled else None
+
+
+def _noted(result: dict, note: str | None) -> dict:
+    return {**result, "note": note} if note else result
+
+
+def check_corpus(corpus_train, corpus_val, cleaning: dict, params: dict, seed: int) -> dict:
+    splits, note = _corpus_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
+    return _noted(validate_corpus(splits, cleaning["min_chars"], cleaning["max_chars"]), note)
 
 
 def check_labelled(
@@ -39,14 +63,17 @@ def check_tokens(train_tokens: TokenFile, val_tokens: TokenFile, params: dict) -
 
 
 def check_contamination(
-    corpus_train: pd.DataFrame,
-    corpus_val: pd.DataFrame,
+    corpus_train,
+    corpus_val,
     labelled_val: pd.DataFrame,
     labelled_test: pd.DataFrame,
     ngram_size: int,
+    params: dict,
+    seed: int,
 ) -> dict:
     held_out = pd.concat([labelled_val["text"], labelled_test["text"]]).tolist()
-    return validate_decontamination({"train": corpus_train, "val": corpus_val}, held_out, ngram_size)
+    splits, note = _corpus_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
+    return _noted(validate_decontamination(splits, held_out, ngram_size), note)
 
 
 def build_validation_report(

@@ -8,7 +8,12 @@ CLEANING = "params:data_processing.cleaning"
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(nodes.check_corpus, ["corpus_train", "corpus_val", CLEANING], "corpus_validation", name="check_corpus"),
+            Node(
+                nodes.check_corpus,
+                ["corpus_train", "corpus_val", CLEANING, "params:data_validation", "params:seed"],
+                "corpus_validation",
+                name="check_corpus",
+            ),
             Node(
                 nodes.check_labelled,
                 ["labelled_train", "labelled_val", "labelled_test", "params:data_processing.labelled", CLEANING, "params:data_validation"],
@@ -18,7 +23,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(nodes.check_tokens, ["train_tokens", "val_tokens", "params:data_validation"], "tokens_validation", name="check_tokens"),
             Node(
                 nodes.check_contamination,
-                ["corpus_train", "corpus_val", "labelled_val", "labelled_test", "params:data_processing.decontamination.ngram_size"],
+                [
+                    "corpus_train",
+                    "corpus_val",
+                    "labelled_val",
+                    "labelled_test",
+                    "params:data_processing.decontamination.ngram_size",
+                    "params:data_validation",
+                    "params:seed",
+                ],
                 "contamination_validation",
                 name="check_contamination",
             ),

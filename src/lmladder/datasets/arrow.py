@@ -1,0 +1,48 @@
+"""Arrow-backed document sets on disk: what the data_processing steps pass on for large corpora."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import datasets
+import pandas as pd
+from kedro.io import AbstractDataset
+
+
+class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.Dataset]):
+    """Saves a ``datasets.Dataset`` (or a DataFrame) with ``save_to_disk``; loads it memory-mapped.
+
+    The folder appears under its name only once complete, so an interrupted save never leaves a
+    half-written data set behind for the next run to load.
+
+    Example::
+
+        corpus_train:
+          type: lmladder.datasets.ArrowDataset
+          path: data/03_primary/corpus_train
+    """
+
+    def __init__(self, path: str, num_proc: int | None = None, metadata: dict[str, Any] | None = None):
+        self._path = Path(path)
+        self._num_proc = num_proc
+        self.metadata = metadata
+
+    def load(self) -> datasets.Dataset:
+        return datasets.load_from_disk(str(self._path))
+
+    def save(self, data: datasets.Dataset | pd.DataFrame) -> None:
+        if isinstance(data, pd.DataFrame):
+            data = datasets.Dataset.from_pandas(data, preserve_index=False)
+        partial = self._path.with_name(self._path.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        data.save_to_disk(str(partial), num_proc=self._num_proc)
+        shutil.rmtree(self._path, ignore_errors=True)
+        partial.rename(self._path)
+
+    def _exists(self) -> bool:
+        return (self._path / "dataset_info.json").exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "num_proc": self._num_proc}
