@@ -50,3 +50,14 @@ def test_values_are_compared_as_strings():
     # Values are hashed after astype(str): a column of 1/0 and one of "1"/"0" give one fingerprint.
     as_strings = {**_tables(), "labelled": _tables()["labelled"].astype({"label": str})}
     assert fingerprint(as_strings, PARAMS) == fingerprint(_tables(), PARAMS)
+
+
+def test_an_arrow_dataset_hashes_like_the_dataframe_of_its_rows_and_sees_a_change_past_the_first_chunk():
+    import datasets
+
+    tables = {"corpus": pd.DataFrame({"doc_id": [str(i) for i in range(250_001)], "text": ["t"] * 250_001})}
+    as_arrow = {"corpus": datasets.Dataset.from_pandas(tables["corpus"], preserve_index=False)}
+    assert fingerprint(as_arrow, PARAMS) == fingerprint(tables, PARAMS)
+    tables["corpus"].loc[250_000, "text"] = "changed"
+    changed = {"corpus": datasets.Dataset.from_pandas(tables["corpus"], preserve_index=False)}
+    assert fingerprint(changed, PARAMS) != fingerprint(as_arrow, PARAMS)

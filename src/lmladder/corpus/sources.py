@@ -99,7 +99,12 @@ def table_dataset(path: str, file_format: str | None = None, **load_args):
     builder = {"jsonl": "json", "tsv": "csv"}.get(file_format, file_format)
     if file_format == "tsv":
         load_args = {"sep": "\t", "quoting": 3, **load_args}
-    table = datasets.load_dataset(builder, data_files=str(path), split="train", **load_args)
+    if Path(path).stat().st_size == 0:
+        raise EmptyCorpusError(f"{path} holds no rows")
+    try:
+        table = datasets.load_dataset(builder, data_files=str(path), split="train", **load_args)
+    except Exception as error:  # a malformed file: datasets' own message says where
+        raise DataSourceError(f"could not read {path} as {file_format}: {type(error).__name__}: {error}") from error
     if len(table) == 0:
         raise EmptyCorpusError(f"{path} holds no rows")
     return table
