@@ -85,11 +85,29 @@ class ConfigValidationHook:
 
     @hook_impl
     def after_context_created(self, context) -> None:
+        check_corpus_catalog(context.config_loader["catalog"])
         params = raw_parameters(context)
         if "pretraining" in params:
             validate_pretraining_params(params["pretraining"])
         for name, rung in ladder_parameters(params).items():
             validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
+
+
+ARROW_DATASET = "lmladder.datasets.ArrowDataset"
+
+
+def check_corpus_catalog(catalog: dict) -> None:
+    """An Arrow raw corpus (``in_memory: false``) must leave processing as Arrow data sets: a pandas
+    dataset would fail at the end of processing, or load a corpus larger than memory into RAM."""
+    if (catalog.get("raw_corpus") or {}).get("in_memory", True):
+        return
+    wrong = {name: (catalog.get(name) or {}).get("type") for name in ("corpus_train", "corpus_val")}
+    wrong = {name: kind for name, kind in wrong.items() if kind != ARROW_DATASET}
+    if wrong:
+        raise ConfigError(
+            f"raw_corpus is loaded with in_memory: false, so {' and '.join(wrong)} must be {ARROW_DATASET} in the catalog, "
+            f"not {', '.join(sorted(set(map(str, wrong.values()))))} (see conf/hub/catalog.yml)"
+        )
 
 
 def raw_parameters(context) -> dict:

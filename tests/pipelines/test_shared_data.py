@@ -29,10 +29,21 @@ def hub_shaped_local_env(project) -> str:
     wikitext = project / "data" / "01_raw" / "wikitext"
     wikitext.mkdir(parents=True)
     shutil.copy(SHARED_DATA / "wikitext-2" / "valid.txt", wikitext / "valid.txt")
+    hub_catalog = yaml.safe_load((PROJECT_ROOT / "conf" / "hub" / "catalog.yml").read_text())
     catalog = {
-        # the Hub's WikiText rows are lines of these files; its SST-2 rows have these columns
-        "raw_corpus": {"type": "lmladder.datasets.TextSourceDataset", "source": "text_files", "path": str(wikitext / "*.txt"), "document_unit": "line"},
+        # the Hub's WikiText rows are lines of these files, memory-mapped as conf/hub loads them
+        "raw_corpus": {
+            "type": "lmladder.datasets.TextSourceDataset",
+            "source": "text_files",
+            "path": str(wikitext / "*.txt"),
+            "document_unit": "line",
+            "in_memory": hub_catalog["raw_corpus"]["in_memory"],
+            "load_args": {"cache_dir": str(project / "data" / "02_intermediate" / "datasets_cache")},
+        },
+        # its SST-2 rows have these columns
         "raw_labelled": {"type": "lmladder.datasets.TextSourceDataset", "source": "table", "path": str(SHARED_DATA / "sst2" / "dev.tsv")},
+        "corpus_train": hub_catalog["corpus_train"],
+        "corpus_val": hub_catalog["corpus_val"],
     }
     (env / "catalog.yml").write_text(yaml.safe_dump(catalog))
     return "hub_local"
@@ -54,3 +65,4 @@ def test_wikitext_and_sst2_are_processed_validated_pretrained_on_and_fine_tuned(
     summary = (project_copy / "data" / "08_reporting" / "corpus_summary.json").read_text()
     assert '"0"' in summary and '"1"' in summary
     assert (project_copy / "data" / "06_models" / "classifier" / "model.safetensors").exists()
+    assert (project_copy / "data" / "03_primary" / "corpus_train" / "dataset_info.json").exists()  # the Arrow path ran
