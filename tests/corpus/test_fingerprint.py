@@ -61,3 +61,11 @@ def test_an_arrow_dataset_hashes_like_the_dataframe_of_its_rows_and_sees_a_chang
     tables["corpus"].loc[250_000, "text"] = "changed"
     changed = {"corpus": datasets.Dataset.from_pandas(tables["corpus"], preserve_index=False)}
     assert fingerprint(changed, PARAMS) != fingerprint(as_arrow, PARAMS)
+
+
+def test_a_row_selection_of_a_dataset_hashes_its_selected_rows():
+    import datasets
+
+    frame = pd.DataFrame({"text": ["a", "b", "c"]})
+    selected = datasets.Dataset.from_pandas(frame, preserve_index=False).select([2, 0])
+    assert fingerprint({"t": selected}, PARAMS) == fingerprint({"t": frame.iloc[[2, 0]]}, PARAMS)

@@ -125,3 +125,12 @@ def test_texts_are_sampled_to_a_byte_budget_or_read_in_full():
     assert sample == sample_texts(corpus, max_bytes=200, seed=0) != sample_texts(corpus, max_bytes=200, seed=1)
     assert list(iter_texts(corpus, batch_size=64)) == corpus["text"]
     assert np.array_equal(np.sort(sample_texts(corpus, max_bytes=10**9)), np.sort(corpus["text"]))
+
+
+def test_a_row_selection_is_respected_by_every_step_that_reads_columns_directly():
+    docs = _arrow_documents().select([10, 7, 5, 1, 3, 0])  # an indices mapping over the Arrow table
+    cleaned, stats = clean_large_corpus(docs, FILTERS, True, NEAR, num_proc=None, batch_size=2)
+    expected, expected_stats = clean_documents(docs.to_pandas(), FILTERS)
+    expected, dedup_stats = deduplicate(expected, **NEAR)
+    assert cleaned["doc_id"] == expected["doc_id"].tolist() == ["d10", "d7", "d1", "d3"]  # d7 now comes before d5
+    assert stats == {**expected_stats, **dedup_stats, "invalid_utf8_sequences": 0}

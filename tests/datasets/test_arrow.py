@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import datasets
 import pandas as pd
 import pytest
@@ -17,12 +19,21 @@ def test_saves_a_dataset_or_a_dataframe_and_loads_it_memory_mapped(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]
 
 
-def test_a_failed_save_leaves_the_previous_data_set_in_place(tmp_path):
+def test_a_failed_save_leaves_the_previous_data_set_in_place(tmp_path, monkeypatch):
     target = ArrowDataset(path=str(tmp_path / "corpus_train"))
     target.save(pd.DataFrame({"text": ["kept"]}))
-    with pytest.raises(Exception, match="corpus_train"):
-        target.save("not a data set")
+
+    def disk_full(self, path, **kwargs):
+        (Path(path) / "data-00000-of-00001.arrow").parent.mkdir(parents=True, exist_ok=True)
+        (Path(path) / "data-00000-of-00001.arrow").write_bytes(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(datasets.Dataset, "save_to_disk", disk_full)
+    with pytest.raises(Exception, match="No space left on device"):
+        target.save(pd.DataFrame({"text": ["new"]}))
+    monkeypatch.undo()
     assert target.load()["text"] == ["kept"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]  # no half-written copy left
 
 
 def test_text_files_load_as_an_arrow_dataset_without_a_file_limit_on_invalid_utf8(tmp_path):

@@ -14,7 +14,7 @@ def _chunks(table) -> Iterator[pd.DataFrame]:
     if isinstance(table, pd.DataFrame):
         yield table
         return
-    for batch in table.data.to_batches(max_chunksize=100_000):
+    for batch in table.with_format("arrow").iter(batch_size=100_000):
         yield batch.to_pandas()
 
 

@@ -56,8 +56,8 @@ def _flags(dataset: datasets.Dataset, function, num_proc: int | None, batch_size
 
 
 def _numpy(dataset: datasets.Dataset, column: str) -> np.ndarray:
-    # Straight from Arrow: reading through the datasets formatter builds one Python object per row.
-    return dataset.data.column(column).to_numpy()
+    # As an Arrow array (row selections applied): the default formatter builds one Python object per row.
+    return dataset.with_format("arrow")[column].to_numpy()
 
 
 def _documents_batch(batch: dict, indices: list[int], text_column: str, id_column: str | None) -> dict:
@@ -106,7 +106,7 @@ def _clean_batch(batch: dict, filters: QualityFilters, mask_personal_data: bool)
     failed = failed_filters(texts, filters)
     kept = (failed == "").to_numpy()
     return {
-        **{name: batch[name] for name in ("doc_id", "source", "invalid_utf8")},
+        **{name: batch[name] for name in ("doc_id", "source", "invalid_utf8")},  # invalid_utf8 counts filtered documents too
         "text": texts.where(kept, "").tolist(),  # a filtered document's text is never read again
         "failed_filter": failed.tolist(),
         **{f"pii_{kind}": pii_counts[kind].to_numpy() for kind in PII_KINDS},
@@ -141,10 +141,11 @@ def clean_large_corpus(
         fn_kwargs={"filters": filters, "mask_personal_data": mask_personal_data},
         desc="cleaning",
     )
-    failed = cleaned.data.column("failed_filter")
+    columns = cleaned.with_format("arrow")
+    failed = columns["failed_filter"]
     stats = {"docs_in": len(documents)}
     if mask_personal_data:
-        stats.update({f"pii_{kind}_masked": int(pc.sum(cleaned.data.column(f"pii_{kind}")).as_py() or 0) for kind in PII_KINDS})
+        stats.update({f"pii_{kind}_masked": int(pc.sum(columns[f"pii_{kind}"]).as_py() or 0) for kind in PII_KINDS})
     stats.update({f"removed_{name}": int(pc.sum(pc.equal(failed, name)).as_py() or 0) for name in FILTER_NAMES})
     kept = np.flatnonzero(pc.equal(failed, "").to_numpy(zero_copy_only=False))
 
@@ -152,7 +153,7 @@ def clean_large_corpus(
     _, first = np.unique(_numpy(cleaned, "dedup_hash")[kept], return_index=True)
     unique = kept[np.sort(first)]
     stats["removed_exact_duplicates"] = len(kept) - len(unique)
-    stats["invalid_utf8_sequences"] = int(pc.sum(documents.data.column("invalid_utf8")).as_py() or 0)
+    stats["invalid_utf8_sequences"] = int(pc.sum(columns["invalid_utf8"]).as_py() or 0)
     docs = cleaned.select(unique).select_columns(["doc_id", "source", "text"])
     if near_duplicates is None:
         return docs, stats

@@ -37,7 +37,11 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
             data = datasets.Dataset.from_pandas(data, preserve_index=False)
         partial = self._path.with_name(self._path.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        data.save_to_disk(str(partial), num_proc=self._num_proc)
+        try:
+            data.save_to_disk(str(partial), num_proc=self._num_proc)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
         shutil.rmtree(self._path, ignore_errors=True)
         partial.rename(self._path)
 
