@@ -149,18 +149,25 @@ def main() -> None:
                 source="text_files", path=str(folder / "corpus" / "*.txt"), document_unit="paragraph", in_memory=False,
                 load_args={"cache_dir": str(folder / "cache")},
             )
+            # Each intermediate is dropped after its last use, as Kedro's runner releases memory datasets.
             raw = stage("load_dataset('text') to Arrow", raw_corpus.load)
             documents = stage("prepare_corpus", nodes.prepare_corpus, raw, params["corpus"])
+            del raw
             cleaned, stats = stage("clean_corpus (filters, exact + near dedup)", nodes.clean_corpus, documents, params["cleaning"], params["dedup"], params["corpus"])
+            del documents
             clean, contaminated = stage("decontaminate_corpus", nodes.decontaminate_corpus, cleaned, held_out, held_out.iloc[:0], 13, params["corpus"])
+            del cleaned
             train, val = stage("split_corpus", nodes.split_corpus_documents, clean, params["splits"], 0, params["corpus"])
+            del clean
+            splits = {"corpus_train": ArrowDataset(path=str(folder / "corpus_train")), "corpus_val": ArrowDataset(path=str(folder / "corpus_val"))}
 
-            def save_splits():
-                for name, split in (("corpus_train", train), ("corpus_val", val)):
-                    ArrowDataset(path=str(folder / name)).save(split)
-                return ArrowDataset(path=str(folder / "corpus_train")).load(), ArrowDataset(path=str(folder / "corpus_val")).load()
+            def save_splits(train, val):
+                splits["corpus_train"].save(train)
+                splits["corpus_val"].save(val)
 
-            train, val = stage("save corpus_train/val (ArrowDataset)", save_splits)
+            stage("save corpus_train/val (ArrowDataset)", save_splits, train, val)
+            del train, val
+            train, val = splits["corpus_train"].load(), splits["corpus_val"].load()
             tokenizer = stage(f"train_tokenizer ({args.sample_mb:.0f} MB sample)", nodes.train_tokenizer, train, params["tokenizer"], 0)
 
             def tokenize():
@@ -169,13 +176,14 @@ def main() -> None:
                 return TokenFileDataset(filepath=str(folder / "train_tokens.bin")).load().metadata
 
             metadata = stage("tokenize + pack (TokenFileDataset)", tokenize)
+            train_docs, val_docs = len(train), len(val)
 
     total = sum(timings.values())
     print(
         f"corpus: {corpus_bytes / MB:.0f} MB, {stats['docs_in']:,} documents in; "
         f"{sum(v for k, v in stats.items() if k.startswith('removed_') and k not in ('removed_exact_duplicates', 'removed_near_duplicates')):,} filtered, "
         f"{stats['removed_exact_duplicates']:,} exact and {stats['removed_near_duplicates']:,} near duplicates, {len(contaminated):,} contaminated; "
-        f"{len(train):,} train / {len(val):,} val documents, {metadata['token_count']:,} train tokens"
+        f"{train_docs:,} train / {val_docs:,} val documents, {metadata['token_count']:,} train tokens"
     )
     print(f"  {'stage':<44} {'seconds':>8}   tree PSS after it (anon)")
     for name, seconds in timings.items():

@@ -10,7 +10,8 @@ CHINESE_EVAL = "机器学习是人工智能的一个分支领域"
 
 def test_build_ngram_index_groups_by_length():
     index = build_ngram_index(["a b c d", "short text", ""], ngram_size=3)
-    assert index == {3: {"a b c", "b c d"}, 2: {"short text"}}
+    assert index.grams == {3: {"a b c", "b c d"}, 2: {"short text"}}
+    assert index.first_units == {3: {"a", "b"}, 2: {"short"}}
 
 
 def test_doc_containing_a_13_word_span_is_flagged():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -10,26 +11,38 @@ import pandas as pd
 from lmladder.corpus.ngrams import ngrams, text_units
 
 
-def build_ngram_index(eval_texts: Iterable[str], ngram_size: int) -> dict[int, set[str]]:
+@dataclass(frozen=True)
+class NgramIndex:
+    """The n-grams of the evaluation texts by length, and the first unit of each: only a window
+    starting with one of those can match, so most windows of a document are never joined."""
+
+    grams: dict[int, set[str]]
+    first_units: dict[int, set[str]]
+
+
+def build_ngram_index(eval_texts: Iterable[str], ngram_size: int) -> NgramIndex:
     """The n-grams of the evaluation texts, grouped by length.
 
     Texts shorter than ``ngram_size`` units contribute themselves whole, so a short held-out
     text is still caught when a corpus document contains it.
     """
-    index: dict[int, set[str]] = {}
+    grams: dict[int, set[str]] = {}
     for text in eval_texts:
         units = text_units(text)
         if units:
-            index.setdefault(min(len(units), ngram_size), set()).update(ngrams(units, ngram_size))
-    return index
+            grams.setdefault(min(len(units), ngram_size), set()).update(ngrams(units, ngram_size))
+    return NgramIndex(grams, {length: {gram.split(" ", 1)[0] for gram in group} for length, group in grams.items()})
 
 
-def is_contaminated(text: str, index: dict[int, set[str]]) -> bool:
+def is_contaminated(text: str, index: NgramIndex) -> bool:
+    """True when some window of ``length`` units of the text is an n-gram of that length in the index."""
     units = text_units(text)
-    return any(
-        len(units) >= length and not grams.isdisjoint(ngrams(units, length))
-        for length, grams in index.items()
-    )
+    for length, grams in index.grams.items():
+        first_units = index.first_units[length]
+        for start in range(len(units) - length + 1):
+            if units[start] in first_units and " ".join(units[start : start + length]) in grams:
+                return True
+    return False
 
 
 def contaminated_mask(corpus_texts: Iterable[str], eval_texts: Iterable[str], ngram_size: int) -> list[bool]:

@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
-from lmladder.corpus.decontamination import build_ngram_index, is_contaminated
+from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
 from lmladder.corpus.splits import check_fractions, hash_fraction
 from lmladder.errors import EmptyCorpusError, MissingColumnError
@@ -164,7 +164,7 @@ def clean_large_corpus(
     return docs.select(np.flatnonzero(~near)), stats
 
 
-def _contaminated_batch(batch: dict, index: dict[int, set[str]]) -> dict:
+def _contaminated_batch(batch: dict, index: NgramIndex) -> dict:
     return {"contaminated": [is_contaminated(text, index) for text in batch["text"]]}
 
 

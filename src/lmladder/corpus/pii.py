@@ -22,6 +22,8 @@ _PHONE = re.compile(
     r"|\d{2,4}[-.]\d{3,4}[-.]\d{3,4})(?![\w-])"
 )
 
+_DIGIT = re.compile(r"\d")
+
 
 def _is_ip(candidate: str, version: int) -> bool:
     if version == 6 and not any(c.isdigit() for c in candidate):
@@ -56,8 +58,11 @@ def mask_pii(text: str) -> tuple[str, Counter]:
         counts["phones"] += 1
         return PHONE_TOKEN
 
-    text = _EMAIL.sub(replace_email, text)
-    text = _IPV6.sub(replace_ip(6), text)
-    text = _IPV4.sub(replace_ip(4), text)
-    text = _PHONE.sub(replace_phone, text)
+    # Each pattern needs an "@" or a digit (IPv6: one the ipaddress check accepts): texts without one skip the scans.
+    if "@" in text:
+        text = _EMAIL.sub(replace_email, text)
+    if _DIGIT.search(text):
+        text = _IPV6.sub(replace_ip(6), text)
+        text = _IPV4.sub(replace_ip(4), text)
+        text = _PHONE.sub(replace_phone, text)
     return text, counts
