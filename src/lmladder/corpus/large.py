@@ -1,8 +1,10 @@
 """Corpora larger than memory: the data_processing steps on an Arrow-backed ``datasets.Dataset``.
 
 A raw corpus loaded with ``datasets.load_dataset`` is memory-mapped from Arrow files on disk.
-Every step here is a batched ``map`` (``num_proc`` workers) that writes new Arrow files, followed
-by a ``select`` of row numbers, so memory holds a few batches plus a few numbers per document
+Every step here is a batched ``map`` (``num_proc`` workers) that writes new Arrow files (next to
+the loaded data in ``datasets``' cache; never reused from an earlier run, whose code may have been
+older: ``datasets`` keys its cache on our functions' names, not their code), followed by a
+``select`` of row numbers, so memory holds a few batches plus a few numbers per document
 (a hash, a flag, one LSH band at a time), never the text. Each step runs the same functions as
 the in-memory path (``lmladder.corpus.cleaning``, ``dedup``, ``decontamination``, ``splits``) on
 each batch; the one difference is near-duplicate removal, which compares a document with every
@@ -51,7 +53,14 @@ def _columns(dataset: datasets.Dataset) -> list[str]:
 def _flags(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, **kwargs) -> datasets.Dataset:
     """A batched map whose output replaces every input column (new columns only: small files)."""
     return dataset.map(
-        function, batched=True, batch_size=batch_size, num_proc=num_proc, remove_columns=_columns(dataset), fn_kwargs=kwargs, desc=desc
+        function,
+        batched=True,
+        batch_size=batch_size,
+        num_proc=num_proc,
+        remove_columns=_columns(dataset),
+        fn_kwargs=kwargs,
+        load_from_cache_file=False,
+        desc=desc,
     )
 
 
@@ -93,6 +102,7 @@ def documents_from_dataset(
         num_proc=num_proc,
         remove_columns=_columns(raw),
         fn_kwargs={"text_column": text_column, "id_column": id_column},
+        load_from_cache_file=False,
         desc="documents",
     )
 
@@ -139,6 +149,7 @@ def clean_large_corpus(
         num_proc=num_proc,
         remove_columns=_columns(documents),
         fn_kwargs={"filters": filters, "mask_personal_data": mask_personal_data},
+        load_from_cache_file=False,
         desc="cleaning",
     )
     columns = cleaned.with_format("arrow")

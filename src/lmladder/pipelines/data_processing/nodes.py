@@ -11,10 +11,10 @@ import datasets
 import pandas as pd
 from tokenizers import Tokenizer
 
+from lmladder.corpus import large
 from lmladder.corpus.cleaning import QualityFilters, clean_documents
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import dedup_key, deduplicate
-from lmladder.corpus import large
 from lmladder.corpus.fingerprint import fingerprint
 from lmladder.corpus.labelling import cap_per_class, check_label_set, label_by_domain, label_from_columns
 from lmladder.corpus.ngrams import text_units
