@@ -50,12 +50,13 @@ def _columns(dataset: datasets.Dataset) -> list[str]:
     return list(dataset.column_names)
 
 
-def _flags(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, **kwargs) -> datasets.Dataset:
-    """A batched map whose output replaces every input column (new columns only: small files)."""
+def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs) -> datasets.Dataset:
+    """A batched map whose output replaces every input column, recomputed on every run."""
     return dataset.map(
         function,
         batched=True,
         batch_size=batch_size,
+        with_indices=with_indices,
         num_proc=num_proc,
         remove_columns=_columns(dataset),
         fn_kwargs=kwargs,
@@ -94,17 +95,7 @@ def documents_from_dataset(
             )
     if len(raw) == 0:
         raise EmptyCorpusError("the corpus is empty: its source yielded no documents")
-    return raw.map(
-        _documents_batch,
-        batched=True,
-        batch_size=batch_size,
-        with_indices=True,
-        num_proc=num_proc,
-        remove_columns=_columns(raw),
-        fn_kwargs={"text_column": text_column, "id_column": id_column},
-        load_from_cache_file=False,
-        desc="documents",
-    )
+    return _map(raw, _documents_batch, num_proc, batch_size, "documents", with_indices=True, text_column=text_column, id_column=id_column)
 
 
 def _dedup_hash(text: str) -> int:
@@ -142,16 +133,7 @@ def clean_large_corpus(
 
     Returns the kept documents (doc_id, source, text) and the same statistics as the in-memory path.
     """
-    cleaned = documents.map(
-        _clean_batch,
-        batched=True,
-        batch_size=batch_size,
-        num_proc=num_proc,
-        remove_columns=_columns(documents),
-        fn_kwargs={"filters": filters, "mask_personal_data": mask_personal_data},
-        load_from_cache_file=False,
-        desc="cleaning",
-    )
+    cleaned = _map(documents, _clean_batch, num_proc, batch_size, "cleaning", filters=filters, mask_personal_data=mask_personal_data)
     columns = cleaned.with_format("arrow")
     failed = columns["failed_filter"]
     stats = {"docs_in": len(documents)}
@@ -169,7 +151,7 @@ def clean_large_corpus(
     if near_duplicates is None:
         return docs, stats
 
-    bands = _flags(docs, _bands_batch, num_proc, batch_size, "MinHash bands", **near_duplicates)
+    bands = _map(docs, _bands_batch, num_proc, batch_size, "MinHash bands", **near_duplicates)
     near = band_duplicate_mask(_numpy(bands, column) for column in bands.column_names)
     stats["removed_near_duplicates"] = int(near.sum())
     return docs.select(np.flatnonzero(~near)), stats
@@ -185,7 +167,7 @@ def decontaminate_large_corpus(
     """Drop documents sharing an n-gram with the evaluation texts (as ``decontaminate``); return the
     rest and the dropped ids. The evaluation texts' n-gram index is small and goes to every worker."""
     index = build_ngram_index(eval_texts, ngram_size)
-    flags = _numpy(_flags(corpus, _contaminated_batch, num_proc, batch_size, "decontamination", index=index), "contaminated")
+    flags = _numpy(_map(corpus, _contaminated_batch, num_proc, batch_size, "decontamination", index=index), "contaminated")
     return corpus.select(np.flatnonzero(~flags)), list(corpus.select(np.flatnonzero(flags))["doc_id"])
 
 
@@ -198,7 +180,7 @@ def split_large_corpus(
 ) -> tuple[datasets.Dataset, datasets.Dataset]:
     """Train/val by hashed ``doc_id``, as ``split_corpus``."""
     check_fractions(val_fraction=val_fraction)
-    in_val = _numpy(_flags(corpus, _in_val_batch, num_proc, batch_size, "split", val_fraction=val_fraction, seed=seed), "in_val")
+    in_val = _numpy(_map(corpus, _in_val_batch, num_proc, batch_size, "split", val_fraction=val_fraction, seed=seed), "in_val")
     return corpus.select(np.flatnonzero(~in_val)), corpus.select(np.flatnonzero(in_val))
 
 
