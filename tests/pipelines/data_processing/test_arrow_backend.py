@@ -104,3 +104,14 @@ def test_in_memory_data_frames_fingerprint_like_their_arrow_copy(both_paths):
     docs = build_stdlib_corpus()
     raw = datasets.Dataset.from_pandas(docs, preserve_index=False)
     assert data_processing.nodes.fingerprint_data(raw, docs, {}) == data_processing.nodes.fingerprint_data(docs, docs, {})
+
+
+def test_an_arrow_split_without_doc_ids_fails_the_corpus_suite_naming_the_column():
+    splits = {name: datasets.Dataset.from_dict({"text": ["a long enough text"] * 3}) for name in ("train", "val")}
+    result = data_validation.nodes.check_corpus(splits["train"], splits["val"], {"min_chars": 1, "max_chars": 100}, {"max_corpus_documents": 2}, 0)
+    assert not result["success"]
+    assert result["note"] == "validated on a random sample of documents (train: 2 of 3; val: 2 of 3)"
+    failed = [expectation for expectation in result["expectations"] if not expectation["success"]]
+    assert {("expect_table_columns_to_match_set", None), ("expect_column_values_to_not_be_null", "doc_id")} <= {
+        (expectation["expectation"], expectation["column"]) for expectation in failed
+    }

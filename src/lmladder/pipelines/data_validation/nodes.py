@@ -30,7 +30,7 @@ def _corpus_frames(splits: dict, max_documents: int, seed: int) -> tuple[dict[st
             if len(split) > max_documents:
                 sampled.append(f"{name}: {max_documents:,} of {len(split):,}")
                 split = split.select(np.sort(np.random.default_rng(seed).choice(len(split), max_documents, replace=False)))
-            split = split.select_columns(["doc_id", "text"]).to_pandas()
+            split = split.select_columns([column for column in ("doc_id", "text") if column in split.column_names]).to_pandas()
         frames[name] = split
     return frames, f"validated on a random sample of documents ({'; '.join(sampled)})" if sampled else None
 
