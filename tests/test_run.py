@@ -4,6 +4,7 @@ MLflow SQLite store is opened and checked like a user would in the UI."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
 
+from lmladder.errors import ConfigError
 
 PLAIN_LOGGING = Path(__file__).resolve().parents[1] / "conf" / "logging_plain.yml"  # one line per message
 
@@ -114,22 +116,31 @@ def test_a_failing_run_is_marked_failed_and_says_why(project_copy):
     assert not (project_copy / "data" / "04_feature" / "train_tokens.bin").exists()
 
 
+def _nothing_ran(project) -> bool:
+    return not any((project / "data" / "03_primary").iterdir()) and runs_of(project)[1] == []
+
+
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("pretraining.model.preset=huge", "unknown model preset 'huge'"),
-        ("pretraining.trainer.max_step=10", "unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'"),
-        ("pretraining.data.batch_size=abc", "pretraining.data.batch_size must be a positive integer, got 'abc'"),
-        ("pretraining.model.n_head=5", "must be divisible by model.n_head=5"),
+        ({"pretraining": {"model": {"preset": "huge"}}}, "unknown model preset 'huge'"),
+        ({"pretraining": {"data": {"batch_size": "abc"}}}, "pretraining.data.batch_size must be a positive integer, got 'abc'"),
+        ({"pretraining": {"model": {"n_head": 5}}}, "must be divisible by model.n_head=5"),
     ],
 )
 def test_bad_training_config_fails_before_any_processing(project_copy, override, message):
-    result = kedro_run(project_copy, "--params", override)
+    bootstrap_project(project_copy)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        with KedroSession.create(project_path=project_copy, env="test", runtime_params=override) as session:
+            session.run()
+    assert _nothing_ran(project_copy)
+
+
+def test_a_parameter_typo_on_the_command_line_fails_before_any_processing(project_copy):
+    result = kedro_run(project_copy, "--params", "pretraining.trainer.max_step=10")
     assert result.returncode != 0
-    assert message in " ".join((result.stdout + result.stderr).split())
-    assert not any((project_copy / "data" / "03_primary").iterdir())
-    _, runs = runs_of(project_copy)
-    assert runs == []
+    assert "ConfigError: unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'" in " ".join((result.stdout + result.stderr).split())
+    assert _nothing_ran(project_copy)
 
 
 def test_an_unknown_pipeline_is_named_before_anything_runs(project_copy):
