@@ -25,10 +25,9 @@ import pyarrow.compute as pc
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
 from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
+from lmladder.corpus.sources import REPLACEMENT_CHAR
 from lmladder.corpus.splits import check_fractions, hash_fraction
 from lmladder.errors import EmptyCorpusError, MissingColumnError
-
-REPLACEMENT_CHAR = "\ufffd"
 
 
 def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
@@ -46,10 +45,6 @@ def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", 
     )
 
 
-def _columns(dataset: datasets.Dataset) -> list[str]:
-    return list(dataset.column_names)
-
-
 def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs) -> datasets.Dataset:
     """A batched map whose output replaces every input column, recomputed on every run."""
     return dataset.map(
@@ -58,7 +53,7 @@ def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: 
         batch_size=batch_size,
         with_indices=with_indices,
         num_proc=num_proc,
-        remove_columns=_columns(dataset),
+        remove_columns=dataset.column_names,
         fn_kwargs=kwargs,
         load_from_cache_file=False,
         desc=desc,

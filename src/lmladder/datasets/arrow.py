@@ -24,9 +24,8 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
           path: data/03_primary/corpus_train
     """
 
-    def __init__(self, path: str, num_proc: int | None = None, metadata: dict[str, Any] | None = None):
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None):
         self._path = Path(path)
-        self._num_proc = num_proc
         self.metadata = metadata
 
     def load(self) -> datasets.Dataset:
@@ -38,7 +37,7 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
         partial = self._path.with_name(self._path.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         try:
-            data.save_to_disk(str(partial), num_proc=self._num_proc)
+            data.save_to_disk(str(partial))
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -49,4 +48,4 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
         return (self._path / "dataset_info.json").exists()
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "num_proc": self._num_proc}
+        return {"path": str(self._path)}

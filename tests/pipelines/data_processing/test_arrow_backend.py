@@ -97,15 +97,6 @@ def test_arrow_corpus_is_validated_on_a_sample_and_the_report_says_so(both_paths
     assert "_validated on a random sample of documents (train: 2,000 of" in arrow.load("validation_report_md")
 
 
-def test_in_memory_data_frames_fingerprint_like_their_arrow_copy(both_paths):
-    in_memory, arrow = both_paths
-    # Same rows, same parameters but the Arrow-only ones: the fingerprints differ only through those.
-    assert in_memory.load("data_fingerprint") != arrow.load("data_fingerprint")
-    docs = build_stdlib_corpus()
-    raw = datasets.Dataset.from_pandas(docs, preserve_index=False)
-    assert data_processing.nodes.fingerprint_data(raw, docs, {}) == data_processing.nodes.fingerprint_data(docs, docs, {})
-
-
 def test_an_arrow_split_without_doc_ids_fails_the_corpus_suite_naming_the_column():
     splits = {name: datasets.Dataset.from_dict({"text": ["a long enough text"] * 3}) for name in ("train", "val")}
     result = data_validation.nodes.check_corpus(splits["train"], splits["val"], {"min_chars": 1, "max_chars": 100}, {"max_corpus_documents": 2}, 0)

@@ -138,10 +138,13 @@ def split_corpus_documents(corpus: Documents, splits: dict, seed: int, corpus_pa
 
 def train_tokenizer(corpus_train: Documents, params: dict, seed: int) -> Tokenizer:
     """BPE on the training documents, or on a random sample of ``max_training_mb`` of them."""
-    if isinstance(corpus_train, pd.DataFrame):
-        corpus_train = datasets.Dataset.from_pandas(corpus_train[["text"]], preserve_index=False)
     max_mb = params.get("max_training_mb")
-    texts = large.iter_texts(corpus_train) if max_mb is None else large.sample_texts(corpus_train, int(max_mb * 2**20), seed)
+    if max_mb is None:
+        texts = corpus_train["text"] if isinstance(corpus_train, pd.DataFrame) else large.iter_texts(corpus_train)
+    else:
+        if isinstance(corpus_train, pd.DataFrame):
+            corpus_train = datasets.Dataset.from_pandas(corpus_train[["text"]], preserve_index=False)
+        texts = large.sample_texts(corpus_train, int(max_mb * 2**20), seed)
     return train_bpe_tokenizer(texts, params["vocab_size"], params["min_frequency"])
 
 
