@@ -6,6 +6,8 @@ EXTRAS ?= dev  # optional dependency groups; CI adds airflow: make test EXTRAS=d
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(strip $(EXTRAS)))
 
+# The venv's commands first: `kedro mlflow ui` and `kedro viz` start `mlflow`/`uvicorn` by name.
+export PATH := $(abspath $(BIN)):$(PATH)
 export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false

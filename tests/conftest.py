@@ -6,17 +6,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
 
-from lmladder.settings import CONFIG_LOADER_ARGS
+from lmladder.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
 def load_parameters(env: str = "test") -> dict:
-    loader = OmegaConfigLoader(
+    loader = ProjectConfigLoader(
         conf_source=str(PROJECT_ROOT / "conf"),
         env=env,
         base_env="base",
@@ -49,9 +48,13 @@ def copy_project(destination: Path) -> Path:
     for name in ("pyproject.toml", ".telemetry"):
         shutil.copy(PROJECT_ROOT / name, destination / name)
     (destination / "src").mkdir()  # bootstrap_project wants it; the package itself is installed
-    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
-        (destination / "data" / layer).mkdir(parents=True)
+    (destination / "data" / "01_raw").mkdir(parents=True)
     return destination
+
+
+def outputs(project: Path, env: str = "test") -> Path:
+    """Where a run in ``env`` writes its outputs: ``data/<env>/`` (see ``ProjectConfigLoader``)."""
+    return project / "data" / env
 
 
 @pytest.fixture

@@ -50,3 +50,7 @@ class DataValidationError(LmladderError):
     def __init__(self, message: str, report: dict | None = None):
         super().__init__(message)
         self.report = report
+
+
+class StaleDataError(LmladderError):
+    """Processed data changed since it was validated, or its parts come from different processing runs."""

@@ -50,10 +50,12 @@ class RunHooks:
 
     def __init__(self) -> None:
         self._project_path = Path.cwd()
+        self._workspace = "local"
 
     @hook_impl
     def after_context_created(self, context) -> None:
         self._project_path = Path(context.project_path)
+        self._workspace = context.config_loader["globals"]["workspace"]
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict) -> None:
@@ -76,7 +78,7 @@ class RunHooks:
     def after_pipeline_run(self, run_params: dict) -> None:
         log.info("Browse this run and earlier ones: kedro mlflow ui  (then open http://127.0.0.1:5000)")
         if {"__default__", "evaluation"} & set(run_params.get("pipeline_names") or ["__default__"]):
-            log.info("Model card: %s", self._project_path / "data" / "08_reporting" / "model_card.md")
+            log.info("Model card: %s", self._project_path / "data" / self._workspace / "08_reporting" / "model_card.md")
 
 
 class ConfigValidationHook:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from kedro.config import OmegaConfigLoader
+from kedro.config import MissingConfigException, OmegaConfigLoader
 from kedro.utils import find_kedro_project
 
 from lmladder.hooks import (
@@ -30,7 +30,22 @@ HOOKS = (
 )
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")  # the name as the installed metadata spells it
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+class ProjectConfigLoader(OmegaConfigLoader):
+    """Kedro's ``OmegaConfigLoader`` with one more global, ``${globals:workspace}``: the environment
+    the run uses (``local`` by default). Every output path and the registered model name contain it,
+    so ``kedro run --env a`` and ``--env b`` never overwrite each other's outputs or models. An
+    environment's ``globals.yml`` may set ``workspace`` itself (e.g. to share another's outputs)."""
+
+    def __init__(self, conf_source: str, env: str | None = None, runtime_params: dict | None = None, **kwargs):
+        super().__init__(conf_source, env=env, runtime_params=runtime_params, **kwargs)
+        try:
+            declared = self["globals"]
+        except MissingConfigException:
+            declared = {}
+        self["globals"] = {"workspace": env or kwargs.get("default_run_env") or "local", **declared}
+
+
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -19,8 +19,8 @@ import datasets
 import numpy as np
 from tokenizers import Tokenizer
 
-from lmladder.corpus.tokenizer import special_token_id
-from lmladder.errors import CorruptFileError
+from lmladder.corpus.tokenizer import special_token_id, tokenizer_sha256
+from lmladder.errors import CorruptFileError, StaleDataError
 
 TOKEN_FILE_FORMAT = "lmladder.tokens/v1"
 
@@ -75,7 +75,7 @@ class TokenStream:
         self.documents = self.tokens = self.text_bytes = 0
 
     def chunks(self) -> Iterator[np.ndarray]:
-        tokenizer_hash = hashlib.sha256(self.tokenizer.to_str().encode("utf-8")).hexdigest()
+        tokenizer_hash = tokenizer_sha256(self.tokenizer)
         encoded = self.source.map(
             _encode_batch,
             batched=True,
@@ -111,6 +111,7 @@ class TokenStream:
             "bytes_per_token": self.text_bytes / self.tokens if self.tokens else 0.0,
             "eot_id": special_token_id(self.tokenizer, "eot"),
             "fingerprint": self.fingerprint,
+            "tokenizer_sha256": tokenizer_sha256(self.tokenizer),
         }
 
 
@@ -157,3 +158,17 @@ def read_token_file(path: str | Path) -> TokenFile:
         )
     tokens = np.memmap(path, dtype=dtype, mode="r") if token_count else np.zeros(0, dtype=dtype)
     return TokenFile(path=path, tokens=tokens, metadata=metadata)
+
+
+def check_tokenizer_matches(tokenizer: Tokenizer, token_files: dict[str, TokenFile]) -> None:
+    """Refuse token files made with another tokenizer (e.g. processing was killed between writing
+    the tokenizer and the token files): their ids would mean other strings."""
+    expected = tokenizer_sha256(tokenizer)
+    for name, token_file in token_files.items():
+        recorded = token_file.metadata.get("tokenizer_sha256")
+        if recorded != expected:
+            raise StaleDataError(
+                f"{token_file.path} ({name}) was made with tokenizer {str(recorded)[:12]}, not with the current "
+                f"tokenizer.json ({expected[:12]}): the two come from different data_processing runs. "
+                "Run `kedro run --pipelines data_processing` again."
+            )

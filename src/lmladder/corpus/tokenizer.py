@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
@@ -41,3 +42,8 @@ def special_token_id(tokenizer: Tokenizer, role: str) -> int:
     if token_id is None:
         raise ConfigError(f"the tokenizer has no {SPECIAL_TOKENS[role]!r} token; retrain it with lmladder")
     return token_id
+
+
+def tokenizer_sha256(tokenizer: Tokenizer) -> str:
+    """The tokenizer's identity: token files record it, so ids from another tokenizer are refused."""
+    return hashlib.sha256(tokenizer.to_str().encode("utf-8")).hexdigest()

@@ -5,6 +5,8 @@ from lmladder.validation.suites import (
     validate_corpus,
     validate_decontamination,
     validate_labelled,
+    validate_outputs,
+    validate_removals,
     validate_tokens,
 )
 
@@ -15,5 +17,7 @@ __all__ = [
     "validate_corpus",
     "validate_decontamination",
     "validate_labelled",
+    "validate_outputs",
+    "validate_removals",
     "validate_tokens",
 ]

@@ -37,6 +37,7 @@ from great_expectations.expectations import (
     ExpectTableColumnsToMatchSet,
 )
 
+from lmladder.corpus.accounting import class_shares_before_cap
 from lmladder.corpus.decontamination import contaminated_mask
 from lmladder.errors import ConfigError
 
@@ -224,6 +225,96 @@ def validate_decontamination(
                         value_set=[False],
                         description=(
                             f"no document shares a {ngram_size}-gram with an evaluation text"
+                        ),
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def validate_removals(removals: dict[str, dict], max_removed_share: float, max_class_share_shift: float) -> dict:
+    """No processing step removes more than ``max_removed_share`` of the rows that reach it, and the
+    filters and deduplication move no class's share of the labelled set by more than
+    ``max_class_share_shift``. ``removals``: ``{"corpus": ledger, "labelled": ledger}`` (see
+    ``lmladder.corpus.accounting``); ``max_per_class`` rebalances classes on purpose, so the share
+    shift is measured before it (its removals still count against ``max_removed_share``)."""
+    steps = pd.DataFrame(
+        [
+            {
+                "step": f"{dataset} {step['step']} {_share(step['removed'], step['rows_in']):.1%}: {step['parameter'] or 'fix the data'}",
+                "removed_share": _share(step["removed"], step["rows_in"]),
+            }
+            for dataset, ledger in removals.items()
+            for step in ledger["steps"]
+        ],
+        columns=["step", "removed_share"],
+    )
+    shifts = pd.DataFrame(
+        [
+            {"label": f"{label}: {share_in:.1%} -> {share_out:.1%}", "shift": abs(share_out - share_in)}
+            for label, (share_in, share_out) in class_shares_before_cap(removals["labelled"]).items()
+        ],
+        columns=["label", "shift"],
+    )
+    return _run_suite(
+        "removals",
+        [
+            _FrameCheck(
+                name="steps",
+                frame=steps,
+                key_column="step",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="removed_share",
+                        max_value=max_removed_share,
+                        description=(
+                            f"no processing step removes more than {max_removed_share:.0%} of the rows that reach it "
+                            "(loosen the parameter the example names, or raise data_validation.max_removed_share)"
+                        ),
+                    ),
+                ],
+            ),
+            _FrameCheck(
+                name="class_shares",
+                frame=shifts,
+                key_column="label",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="shift",
+                        max_value=max_class_share_shift,
+                        description=(
+                            f"filters and deduplication move no class's share by more than {max_class_share_shift:.0%} points "
+                            "(loosen data_processing.labelled.filters / min_words, or raise data_validation.max_class_share_shift)"
+                        ),
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def validate_outputs(recorded: dict[str, str], actual: dict[str, str]) -> dict:
+    """Every processed output is the one ``data_processing`` recorded when it finished: a mismatch
+    means processing was interrupted (or outputs come from different runs)."""
+    names = sorted(set(recorded) | set(actual))
+    frame = pd.DataFrame(
+        {"output": names, "recorded": [str(recorded.get(name)) for name in names], "actual": [str(actual.get(name)) for name in names]}
+    )
+    return _run_suite(
+        "outputs",
+        [
+            _FrameCheck(
+                name="fingerprints",
+                frame=frame,
+                key_column="output",
+                expectations=[
+                    ExpectColumnPairValuesToBeEqual(
+                        column_A="recorded",
+                        column_B="actual",
+                        description=(
+                            "every processed output is the one data_processing recorded in corpus_summary.json "
+                            "(a mix of two runs, e.g. after a killed run: run data_processing again)"
                         ),
                     ),
                 ],
@@ -469,6 +560,10 @@ def _text_length(min_chars: int, max_chars: int) -> Expectation:
         max_value=max_chars,
         description=f"every text is {min_chars} to {max_chars} characters long",
     )
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
 
 
 def _format_list(values: Sequence) -> str:

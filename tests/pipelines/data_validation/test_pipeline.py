@@ -15,7 +15,7 @@ from lmladder.pipelines.data_processing import create_pipeline as data_processin
 from lmladder.pipelines.data_validation import create_pipeline as data_validation
 from tests.conftest import add_parameters, load_parameters
 
-PROCESSED = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "train_tokens", "val_tokens", "data_fingerprint"]
+PROCESSED = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "tokenizer", "train_tokens", "val_tokens", "corpus_summary"]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,10 @@ def test_processed_data_passes_every_suite(processed, tmp_path):
     catalog = validate(processed, tmp_path)
     report = catalog.load("validation_report")
     assert report["success"] and report["statistics"]["failed"] == 0
-    assert {suite["suite"] for suite in report["suites"]} == {"corpus", "labelled", "tokens", "contamination"}
-    assert catalog.load("validated_data") == {"passed": True, "data_fingerprint": processed["data_fingerprint"]}
+    assert {suite["suite"] for suite in report["suites"]} == {"corpus", "labelled", "tokens", "contamination", "removals", "outputs"}
+    gate = catalog.load("validated_data")
+    assert gate["passed"] and gate["data_fingerprint"] == processed["corpus_summary"]["fingerprint"]
+    assert set(gate["inputs"]) == {"labelled_train", "labelled_val", "labelled_test", "train_tokens", "val_tokens", "tokenizer"}
 
 
 def test_contaminated_corpus_is_stopped_and_the_report_is_kept(processed, tmp_path):
@@ -57,8 +59,10 @@ def test_contaminated_corpus_is_stopped_and_the_report_is_kept(processed, tmp_pa
         validate(inputs, tmp_path)
     assert not caught.value.report["success"]
     saved = JSONDataset(filepath=str(tmp_path / "validation_report.json")).load()
-    assert saved["statistics"]["failed"] == 1
-    assert not (tmp_path / "validated_data.json").exists()
+    # The leaked document fails contamination, and corpus_train no longer matches what processing recorded.
+    assert {failure["suite"] for failure in saved["failed"]} == {"contamination", "outputs"}
+    gate = JSONDataset(filepath=str(tmp_path / "validated_data.json")).load()
+    assert gate["passed"] is False and any("contamination" in failure for failure in gate["failed"])
 
 
 def test_token_ids_beyond_the_vocabulary_are_stopped(processed, tmp_path):

@@ -7,24 +7,30 @@ The corpus steps take a DataFrame, or a ``datasets.Dataset`` when the raw corpus
 
 from __future__ import annotations
 
+import logging
+
 import datasets
 import pandas as pd
 from tokenizers import Tokenizer
 
 from lmladder.corpus import large
+from lmladder.corpus.accounting import corpus_ledger, log_ledger
 from lmladder.corpus.cleaning import QualityFilters, clean_documents
 from lmladder.corpus.decontamination import decontaminate
-from lmladder.corpus.dedup import dedup_key, deduplicate
+from lmladder.corpus.dedup import deduplicate
 from lmladder.corpus.fingerprint import fingerprint
-from lmladder.corpus.labelling import cap_per_class, check_label_set, label_by_domain, label_from_columns
-from lmladder.corpus.ngrams import text_units
+from lmladder.corpus.labelled import clean_labelled_examples, labelled_settings
+from lmladder.corpus.labelling import check_label_set, label_by_domain, label_from_columns
 from lmladder.corpus.packing import TokenFile, TokenStream
 from lmladder.corpus.sources import documents_from_table
-from lmladder.corpus.splits import hash_fraction, split_corpus, split_labelled
+from lmladder.corpus.splits import split_corpus, split_labelled
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
 from lmladder.errors import ConfigError, FilteredOutError
+from lmladder.validation.gate import output_fingerprints
 
 LABEL_SOURCES = ("module_domains", "column")
+
+log = logging.getLogger(__name__)
 
 
 Documents = pd.DataFrame | datasets.Dataset
@@ -43,7 +49,9 @@ def prepare_corpus(raw_corpus: Documents, params: dict) -> Documents:
 def prepare_labelled(raw_labelled: pd.DataFrame, params: dict) -> pd.DataFrame:
     label_from = params["label_from"]
     if label_from == "module_domains":
-        examples = label_by_domain(raw_labelled, params["domains"])
+        examples = label_by_domain(raw_labelled, params["module_domains"]["domains"])
+        # Selection, not cleaning: the labelled set is the docstrings of the listed modules.
+        log.info("labelled: %d of %d docstrings belong to a module listed in labelled.module_domains.domains", len(examples), len(raw_labelled))
     elif label_from == "column":
         examples = label_from_columns(raw_labelled, params["text_column"], params["label_column"], params.get("id_column"))
     else:
@@ -84,29 +92,21 @@ def clean_corpus(corpus_documents: Documents, cleaning: dict, dedup: dict, corpu
 
 
 def clean_labelled(examples: pd.DataFrame, cleaning: dict, labelled: dict, seed: int) -> tuple[pd.DataFrame, dict]:
-    """Normalise, mask PII and filter the labelled examples; drop duplicates and cap each class.
-
-    Texts that appear with two different labels are dropped altogether: either label would be noise.
-    """
-    filters = _quality_filters(cleaning)
-    examples, stats = clean_documents(examples, filters, cleaning["mask_pii"])
-    _require_documents(examples, stats, "labelled data")
-    short = examples["text"].map(lambda text: len(text_units(text)) < labelled["min_words"])
-    examples = examples[~short]
-    keys = examples["text"].map(dedup_key)
-    conflicting = keys.map(examples.groupby(keys)["label"].nunique()) > 1
-    duplicate = keys.duplicated() & ~conflicting
-    examples = examples[~conflicting & ~duplicate]
-    order = examples["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
-    capped = cap_per_class(examples, labelled.get("max_per_class"), order)
-    stats.update(
-        removed_too_few_words=int(short.sum()),
-        removed_conflicting_labels=int(conflicting.sum()),
-        removed_exact_duplicates=int(duplicate.sum()),
-        removed_class_cap=len(examples) - len(capped),
+    """Normalise, mask PII and filter the labelled examples, drop duplicates, cap each class; every
+    removal is logged (per class) and recorded in the ledger that data validation checks."""
+    settings, settings_name = labelled_settings(labelled)
+    kept, ledger = clean_labelled_examples(
+        examples, _quality_filters(settings["filters"]), cleaning["mask_pii"], settings["min_words"], settings["max_per_class"], seed,
+        settings_name,
     )
-    _require_documents(capped, stats, "labelled data")
-    return capped.reset_index(drop=True), stats
+    log_ledger("labelled", ledger)
+    if kept.empty:
+        worst = max(ledger["steps"], key=lambda step: step["removed"])
+        raise FilteredOutError(
+            f"0 labelled examples left of {ledger['rows_in']}; the {worst['step']} step removed the most ({worst['removed']}): "
+            f"loosen {worst['parameter'] or 'the data'}"
+        )
+    return kept, ledger
 
 
 def split_labelled_examples(examples: pd.DataFrame, splits: dict, seed: int) -> tuple[pd.DataFrame, ...]:
@@ -157,20 +157,31 @@ def tokenize_documents(documents: Documents, tokenizer: Tokenizer, data_fingerpr
 
 def summarise_corpus(
     corpus_stats: dict,
-    labelled_stats: dict,
+    labelled_ledger: dict,
     contaminated_ids: list[str],
     labelled_train: pd.DataFrame,
     labelled_val: pd.DataFrame,
     labelled_test: pd.DataFrame,
+    corpus_train: Documents,
+    corpus_val: Documents,
+    tokenizer: Tokenizer,
     train_tokens: TokenFile,
     val_tokens: TokenFile,
     data_fingerprint: str,
 ) -> tuple[dict, dict]:
-    """Corpus statistics as MLflow metrics and as a JSON summary artifact."""
+    """Corpus statistics as MLflow metrics and as a JSON summary artifact.
+
+    The summary is the last output written, and records what every row became (``removals``) and a
+    fingerprint of each output (``outputs``): data validation checks the files against it.
+    """
+    removals = {"corpus": corpus_ledger(corpus_stats, len(contaminated_ids)), "labelled": labelled_ledger}
+    log_ledger("corpus", removals["corpus"])
     corpus = {**corpus_stats, "removed_contaminated": len(contaminated_ids)}
     corpus["docs_out"] = train_tokens.metadata["documents"] + val_tokens.metadata["documents"]
     labelled = {
-        **labelled_stats,
+        "examples_in": labelled_ledger["rows_in"],
+        **{f"removed_{step['step']}": step["removed"] for step in labelled_ledger["steps"]},
+        **{f"pii_{kind}_masked": count for kind, count in labelled_ledger["pii_masked"].items()},
         **{f"{name}_examples": len(split) for name, split in (("train", labelled_train), ("val", labelled_val), ("test", labelled_test))},
     }
     tokens = {
@@ -184,12 +195,18 @@ def summarise_corpus(
         **{f"labelled.{k}": v for k, v in labelled.items()},
         **{f"tokens.{k}": v for k, v in tokens.items()},
     }
-    class_counts = pd.concat([labelled_train, labelled_val, labelled_test])["label"].value_counts().sort_index()
+    outputs = output_fingerprints(
+        {"train": labelled_train, "val": labelled_val, "test": labelled_test},
+        {"train": train_tokens.metadata, "val": val_tokens.metadata},
+        tokenizer,
+    )
     summary = {
         "fingerprint": data_fingerprint,
         "corpus": corpus,
-        "labelled": {**labelled, "class_counts": {str(k): int(v) for k, v in class_counts.items()}},
+        "labelled": {**labelled, "class_counts": labelled_ledger["class_counts_out"]},
         "tokens": tokens,
+        "removals": removals,
+        "outputs": {**outputs, "corpus_train_documents": len(corpus_train), "corpus_val_documents": len(corpus_val)},
         "contaminated_doc_ids": contaminated_ids,
     }
     return {name: {"value": float(value), "step": 0} for name, value in metrics.items()}, summary

@@ -20,7 +20,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 nodes.clean_labelled,
                 ["labelled_examples", f"{P}.cleaning", f"{P}.labelled", "params:seed"],
-                ["clean_labelled", "labelled_cleaning_stats"],
+                ["clean_labelled", "labelled_ledger"],
                 name="clean_labelled",
             ),
             Node(
@@ -58,11 +58,14 @@ def create_pipeline(**kwargs) -> Pipeline:
                 nodes.summarise_corpus,
                 [
                     "corpus_cleaning_stats",
-                    "labelled_cleaning_stats",
+                    "labelled_ledger",
                     "contaminated_doc_ids",
                     "labelled_train",
                     "labelled_val",
                     "labelled_test",
+                    "corpus_train",
+                    "corpus_val",
+                    "tokenizer",
                     "train_tokens",
                     "val_tokens",
                     "data_fingerprint",

@@ -10,7 +10,10 @@ import datasets
 import numpy as np
 import pandas as pd
 
+from tokenizers import Tokenizer
+
 from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.labelled import labelled_settings
 from lmladder.validation import (
     build_report,
     raise_for_failures,
@@ -18,8 +21,11 @@ from lmladder.validation import (
     validate_corpus,
     validate_decontamination,
     validate_labelled,
+    validate_outputs,
+    validate_removals,
     validate_tokens,
 )
+from lmladder.validation.gate import gate_record, output_fingerprints
 
 
 def _corpus_frames(splits: dict, max_documents: int, seed: int) -> tuple[dict[str, pd.DataFrame], str | None]:
@@ -49,13 +55,39 @@ def check_labelled(
     labelled_val: pd.DataFrame,
     labelled_test: pd.DataFrame,
     labelled: dict,
-    cleaning: dict,
     params: dict,
 ) -> dict:
     splits = {"train": labelled_train, "val": labelled_val, "test": labelled_test}
     # Without a declared label set, every label seen must still be present and large enough.
-    label_set = labelled.get("labels") or sorted(pd.concat(list(splits.values()))["label"].unique())
-    return validate_labelled(splits, [str(label) for label in label_set], params["min_class_share"], cleaning["min_chars"], cleaning["max_chars"])
+    label_set = labelled["labels"] or sorted(pd.concat(list(splits.values()))["label"].unique())
+    filters = labelled_settings(labelled)[0]["filters"]
+    return validate_labelled(splits, [str(label) for label in label_set], params["min_class_share"], filters["min_chars"], filters["max_chars"])
+
+
+def check_removals(corpus_summary: dict, params: dict) -> dict:
+    return validate_removals(corpus_summary["removals"], params["max_removed_share"], params["max_class_share_shift"])
+
+
+def check_outputs(
+    corpus_summary: dict,
+    corpus_train,
+    corpus_val,
+    labelled_train: pd.DataFrame,
+    labelled_val: pd.DataFrame,
+    labelled_test: pd.DataFrame,
+    tokenizer: Tokenizer,
+    train_tokens: TokenFile,
+    val_tokens: TokenFile,
+) -> tuple[dict, dict]:
+    """The outputs as they are on disk against the fingerprints processing recorded; returns the
+    suite result and the fingerprints, which the gate keeps for the training steps to check."""
+    actual = output_fingerprints(
+        {"train": labelled_train, "val": labelled_val, "test": labelled_test},
+        {"train": train_tokens.metadata, "val": val_tokens.metadata},
+        tokenizer,
+    )
+    sizes = {"corpus_train_documents": len(corpus_train), "corpus_val_documents": len(corpus_val)}
+    return validate_outputs(corpus_summary["outputs"], {**actual, **sizes}), actual
 
 
 def check_tokens(train_tokens: TokenFile, val_tokens: TokenFile, params: dict) -> dict:
@@ -77,14 +109,26 @@ def check_contamination(
 
 
 def build_validation_report(
-    corpus_result: dict, labelled_result: dict, tokens_result: dict, contamination_result: dict, data_fingerprint: str
+    corpus_result: dict,
+    labelled_result: dict,
+    tokens_result: dict,
+    contamination_result: dict,
+    removals_result: dict,
+    outputs_result: dict,
+    corpus_summary: dict,
 ) -> tuple[dict, str]:
-    report = build_report([corpus_result, labelled_result, tokens_result, contamination_result])
-    report["data_fingerprint"] = data_fingerprint
+    report = build_report([corpus_result, labelled_result, tokens_result, contamination_result, removals_result, outputs_result])
+    report["data_fingerprint"] = corpus_summary["fingerprint"]
     return report, render_markdown(report)
 
 
-def require_valid_data(validation_report: dict) -> dict:
-    """The gate: raises ``DataValidationError`` on any failure; training nodes take its output."""
+def record_gate(validation_report: dict, validated_inputs: dict) -> dict:
+    """The gate every training step takes: written whether validation passed or not, so a failed
+    validation replaces an earlier passing gate instead of leaving it in place."""
+    return gate_record(validation_report, validated_inputs)
+
+
+def require_valid_data(validation_report: dict, validated_data: dict) -> None:
+    """Fails the run with ``DataValidationError`` naming each failed expectation (after the gate and
+    the report are written, so both say so)."""
     raise_for_failures(validation_report)
-    return {"passed": True, "data_fingerprint": validation_report["data_fingerprint"]}

@@ -2,7 +2,7 @@ from kedro.pipeline import Node, Pipeline
 
 from lmladder.pipelines.data_validation import nodes
 
-CLEANING = "params:data_processing.cleaning"
+P = "params:data_validation"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -10,17 +10,17 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 nodes.check_corpus,
-                ["corpus_train", "corpus_val", CLEANING, "params:data_validation", "params:seed"],
+                ["corpus_train", "corpus_val", "params:data_processing.cleaning", P, "params:seed"],
                 "corpus_validation",
                 name="check_corpus",
             ),
             Node(
                 nodes.check_labelled,
-                ["labelled_train", "labelled_val", "labelled_test", "params:data_processing.labelled", CLEANING, "params:data_validation"],
+                ["labelled_train", "labelled_val", "labelled_test", "params:data_processing.labelled", P],
                 "labelled_validation",
                 name="check_labelled",
             ),
-            Node(nodes.check_tokens, ["train_tokens", "val_tokens", "params:data_validation"], "tokens_validation", name="check_tokens"),
+            Node(nodes.check_tokens, ["train_tokens", "val_tokens", P], "tokens_validation", name="check_tokens"),
             Node(
                 nodes.check_contamination,
                 [
@@ -29,18 +29,44 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "labelled_val",
                     "labelled_test",
                     "params:data_processing.decontamination.ngram_size",
-                    "params:data_validation",
+                    P,
                     "params:seed",
                 ],
                 "contamination_validation",
                 name="check_contamination",
             ),
+            Node(nodes.check_removals, ["corpus_summary", P], "removals_validation", name="check_removals"),
+            Node(
+                nodes.check_outputs,
+                [
+                    "corpus_summary",
+                    "corpus_train",
+                    "corpus_val",
+                    "labelled_train",
+                    "labelled_val",
+                    "labelled_test",
+                    "tokenizer",
+                    "train_tokens",
+                    "val_tokens",
+                ],
+                ["outputs_validation", "validated_inputs"],
+                name="check_outputs",
+            ),
             Node(
                 nodes.build_validation_report,
-                ["corpus_validation", "labelled_validation", "tokens_validation", "contamination_validation", "data_fingerprint"],
+                [
+                    "corpus_validation",
+                    "labelled_validation",
+                    "tokens_validation",
+                    "contamination_validation",
+                    "removals_validation",
+                    "outputs_validation",
+                    "corpus_summary",
+                ],
                 ["validation_report", "validation_report_md"],
                 name="build_validation_report",
             ),
-            Node(nodes.require_valid_data, "validation_report", "validated_data", name="require_valid_data"),
+            Node(nodes.record_gate, ["validation_report", "validated_inputs"], "validated_data", name="record_gate"),
+            Node(nodes.require_valid_data, ["validation_report", "validated_data"], None, name="require_valid_data"),
         ]
     )

@@ -11,6 +11,7 @@ from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import resolve_precision
 from lmladder.training.finetune import build_classifier, finetune
+from lmladder.validation.gate import check_gate, frame_fingerprint
 
 
 def _finetune(
@@ -49,11 +50,17 @@ def _finetune(
     return ModelBundle(result.model, pretrained.tokenizer, metadata), history
 
 
+def _check_gate(validated_data: dict, train: pd.DataFrame, val: pd.DataFrame) -> None:
+    check_gate(validated_data, {"labelled_train": frame_fingerprint(train), "labelled_val": frame_fingerprint(val)}, "fine-tuning")
+
+
 def finetune_classifier(pretrained, labelled_train, labelled_val, validated_data, params, seed):
     """The classifier that is evaluated, registered and served (``finetuning.mode``)."""
+    _check_gate(validated_data, labelled_train, labelled_val)
     return _finetune(pretrained, labelled_train, labelled_val, params, seed, params["mode"], "finetune.")
 
 
 def finetune_baseline(pretrained, labelled_train, labelled_val, validated_data, params, seed):
     """The same recipe in ``finetuning.baseline_mode`` (default: from scratch), for comparison."""
+    _check_gate(validated_data, labelled_train, labelled_val)
     return _finetune(pretrained, labelled_train, labelled_val, params, seed, params["baseline_mode"], "baseline.")

@@ -10,14 +10,15 @@ import pytorch_lightning as pl
 from hydra.utils import instantiate
 from tokenizers import Tokenizer
 
-from lmladder.corpus.packing import TokenFile
-from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
+from lmladder.corpus.packing import TokenFile, check_tokenizer_matches
+from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, tokenizer_sha256
 from lmladder.model import Transformer, parameter_counts
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import build_model_config, resolve_precision
 from lmladder.training.plots import loss_curve_figure
 from lmladder.training.pretrain import pretrain
+from lmladder.validation.gate import check_gate, token_file_fingerprint
 
 
 def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
@@ -31,6 +32,13 @@ def pretrain_model(
 ) -> tuple[ModelBundle, object, dict, dict]:
     """Train the configured model; returns the model directory, the loss-curve figure, final metrics and
     the loss history (train and validation loss per step)."""
+    check_tokenizer_matches(tokenizer, {"train_tokens": train_tokens, "val_tokens": val_tokens})
+    inputs = {
+        "train_tokens": token_file_fingerprint(train_tokens.metadata),
+        "val_tokens": token_file_fingerprint(val_tokens.metadata),
+        "tokenizer": tokenizer_sha256(tokenizer),
+    }
+    check_gate(validated_data, inputs, "pretraining")
     pl.seed_everything(seed, workers=True)
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
     trainer = dict(params["trainer"])

@@ -11,7 +11,8 @@ from lmladder.model.classifier import predict_probabilities
 from lmladder.model.directory import ModelBundle
 from lmladder.retraining import promotion_decision
 from lmladder.tracking.champion import load_registered_bundle, set_alias
-from lmladder.tracking.registry import log_and_register_classifier
+from lmladder.tracking.registry import check_label_set_for_alias, log_and_register_classifier
+from lmladder.validation.gate import check_gate, frame_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ def register_and_promote(
 ) -> dict:
     """Register the challenger (alias ``challenger``) with the decision in its tags; move the champion
     alias only when it was promoted. The last node: any earlier failure leaves the champion alone."""
+    check_gate(validated_data, {"labelled_test": frame_fingerprint(labelled_test)}, "registration")
     name = evaluation["registered_model_name"]
     scores = comparison["challenger"]
     tags = {
@@ -69,7 +71,12 @@ def register_and_promote(
         "data_fingerprint": validated_data["data_fingerprint"],
         **{f"test_{key}": f"{value:.4f}" for key, value in scores.items()},
     }
-    registration = log_and_register_classifier(challenger, name, params["challenger_alias"], labelled_test["text"].tolist()[:3], tags)
+    allow_change = evaluation["allow_label_set_change"]
+    if decision["promote"]:  # before anything is registered: a refused promotion changes nothing
+        check_label_set_for_alias(name, params["champion_alias"], list(challenger.model.classifier_config.labels), allow_change)
+    registration = log_and_register_classifier(
+        challenger, name, params["challenger_alias"], labelled_test["text"].tolist()[:3], tags, allow_label_set_change=allow_change
+    )
     if decision["promote"]:
         set_alias(name, params["champion_alias"], registration["version"])
         log.info("Promoted: %s v%s is now @%s", name, registration["version"], params["champion_alias"])

@@ -1,0 +1,70 @@
+"""Cleaning the labelled set, with every removed example counted per class.
+
+The labelled set has its own filters (``data_processing.labelled``), not the corpus's: a review of
+twelve characters is a fine example to classify, while it is too short to pretrain on.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from lmladder.corpus.accounting import labelled_ledger, labelled_step
+from lmladder.corpus.cleaning import FILTER_NAMES, QualityFilters, failed_filters, normalise_and_mask
+from lmladder.corpus.dedup import dedup_key
+from lmladder.corpus.labelling import cap_per_class
+from lmladder.corpus.ngrams import text_units
+from lmladder.corpus.splits import hash_fraction
+
+
+LABELLED_PARAMETERS = "data_processing.labelled"
+
+
+def labelled_settings(params: dict) -> tuple[dict, str]:
+    """The labelled set's ``filters``, ``min_words`` and ``max_per_class`` from ``data_processing.labelled``,
+    and where they live: the embedded docstring labels bring their own (``module_domains``); any
+    other labelled set uses the top-level ones, which keep every example by default."""
+    if params["label_from"] == "module_domains":
+        return params["module_domains"], f"{LABELLED_PARAMETERS}.module_domains"
+    return params, LABELLED_PARAMETERS
+
+
+def clean_labelled_examples(
+    examples: pd.DataFrame,
+    filters: QualityFilters,
+    mask_personal_data: bool,
+    min_words: int,
+    max_per_class: int | None,
+    seed: int,
+    settings: str = "data_processing.labelled",
+) -> tuple[pd.DataFrame, dict]:
+    """Normalise and mask PII, then, in order: the quality filters, fewer than ``min_words`` words (or
+    CJK characters), texts seen with two different labels (either label would be noise), exact
+    duplicates, and at most ``max_per_class`` examples per class (by hashed text, so deterministic).
+
+    Returns the kept examples and the ledger of what each step removed (see ``accounting``), which
+    names each step's parameter under ``settings``.
+    """
+    texts, pii_counts = normalise_and_mask(examples["text"], mask_personal_data)
+    current = examples.assign(text=texts)
+    labels_in = current["label"]
+    steps = []
+
+    def keep(step: str, mask: pd.Series) -> None:
+        nonlocal current
+        kept = current[mask]
+        steps.append(labelled_step(step, current["label"], kept["label"], settings))
+        current = kept
+
+    failed = failed_filters(current["text"], filters)
+    for name in FILTER_NAMES:  # failed_filters gives each text only its first failing filter
+        keep(name, failed.loc[current.index] != name)
+    keep("too_few_words", current["text"].map(lambda text: len(text_units(text)) >= min_words))
+    keys = current["text"].map(dedup_key)
+    keep("conflicting_labels", keys.map(current.groupby(keys)["label"].nunique()) == 1)
+    keep("exact_duplicates", ~current["text"].map(dedup_key).duplicated())
+    order = current["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
+    capped = cap_per_class(current.assign(_row=current.index), max_per_class, order)
+    keep("class_cap", current.index.isin(capped["_row"]))
+    ledger = labelled_ledger(steps, labels_in, current["label"])
+    ledger["pii_masked"] = {kind: int(count) for kind, count in pii_counts.sum().items()}
+    return current.reset_index(drop=True), ledger
