@@ -13,6 +13,8 @@ export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 export MLFLOW_DISABLE_TELEMETRY := true
 
+ARGS ?=  # extra arguments for `make ui` / `make viz`, e.g. ARGS="--port 5001"
+
 .PHONY: install run test viz ui
 
 install: $(STAMP)
@@ -32,8 +34,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-viz: $(STAMP)
-	$(BIN)/kedro viz run
+# The UI and viz need an installed project, not a particular set of extras: no reinstall for them.
+$(BIN)/kedro:
+	$(MAKE) install
 
-ui: $(STAMP)
-	$(BIN)/kedro mlflow ui
+viz: | $(BIN)/kedro
+	$(BIN)/kedro viz run $(ARGS)
+
+ui: | $(BIN)/kedro
+	$(BIN)/kedro mlflow ui $(ARGS)

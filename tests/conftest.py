@@ -72,3 +72,8 @@ def no_mlflow_run_left_active():
 
     while mlflow.active_run() is not None:
         mlflow.end_run()
+
+
+def written(folder: Path) -> bool:
+    """Whether a run wrote anything into ``folder``."""
+    return folder.exists() and any(folder.iterdir())

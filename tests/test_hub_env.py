@@ -10,7 +10,7 @@ import sys
 
 import yaml
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, outputs, written
 from tests.test_run import PLAIN_LOGGING
 
 
@@ -27,7 +27,7 @@ def test_hub_env_without_network_fails_fast_and_says_how_to_use_local_files(proj
     assert "DataSourceError" in output
     assert "could not load dataset 'Salesforce/wikitext' (config 'wikitext-103-raw-v1', split 'train')" in output
     assert "point the catalog at local files" in output
-    assert not any((project_copy / "data" / "03_primary").iterdir())
+    assert not written(outputs(project_copy, "hub") / "03_primary")
 
 
 def test_hub_catalog_matches_the_hubs_schemas():

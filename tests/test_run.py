@@ -15,6 +15,7 @@ from kedro.framework.startup import bootstrap_project
 from mlflow import MlflowClient
 
 from lmladder.errors import ConfigError
+from tests.conftest import outputs, written
 
 PLAIN_LOGGING = Path(__file__).resolve().parents[1] / "conf" / "logging_plain.yml"  # one line per message
 
@@ -87,15 +88,15 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
         "evaluation/sample_generations.md",
         "evaluation/evaluation_summary.json",
     }
-    card = (project_copy / "data" / "08_reporting" / "model_card.md").read_text()
+    card = (outputs(project_copy) / "08_reporting" / "model_card.md").read_text()
     assert "## Results" in card and "TF-IDF" in card and tags["data_fingerprint"] in card
 
-    version = client.get_model_version_by_alias("lmladder-classifier", "candidate")
+    version = client.get_model_version_by_alias("lmladder-classifier-test", "candidate")  # one registered model per environment
     assert str(version.version) == "1"
     assert version.run_id == run.info.run_id
     assert version.tags["data_fingerprint"] == tags["data_fingerprint"]
-    assert (project_copy / "data" / "04_feature" / "train_tokens.bin").stat().st_size > 0
-    assert (project_copy / "data" / "06_models" / "pretrained_model" / "model.safetensors").exists()
+    assert (outputs(project_copy) / "04_feature" / "train_tokens.bin").stat().st_size > 0
+    assert (outputs(project_copy) / "06_models" / "pretrained_model" / "model.safetensors").exists()
 
 
 def kedro_run(project, *args: str, env: str = "test") -> subprocess.CompletedProcess:
@@ -113,11 +114,11 @@ def test_a_failing_run_is_marked_failed_and_says_why(project_copy):
 
     _, runs = runs_of(project_copy)
     assert [run.info.status for run in runs] == ["FAILED"]
-    assert not (project_copy / "data" / "04_feature" / "train_tokens.bin").exists()
+    assert not (outputs(project_copy) / "04_feature" / "train_tokens.bin").exists()
 
 
 def _nothing_ran(project) -> bool:
-    return not any((project / "data" / "03_primary").iterdir()) and runs_of(project)[1] == []
+    return not written(outputs(project) / "03_primary") and runs_of(project)[1] == []
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,31 @@ def test_normalize_text(raw, expected):
     assert normalize_text(raw) == expected
 
 
+def test_normalize_text_keeps_chinese_punctuation_full_width():
+    text = "你好，世界！真的吗？注意：第一；第二（括号）「引号」『书名』《书》【注】、。～"
+    assert normalize_text(text) == text
+
+
+def test_normalize_text_still_folds_full_width_latin_digits_and_symbols():
+    assert normalize_text("ＡＢＣ１２３") == "ABC123"
+    assert normalize_text("价格：１２．５％，邮箱ａｎａ＠ｅｘａｍｐｌｅ．ｃｏｍ。") == "价格：12.5%，邮箱ana@example.com。"
+    assert normalize_text("ﬁ ｶ ㎏ ｡｢｣､") == "fi カ kg 。「」、"  # half-width CJK punctuation becomes full-width
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你好，世界！ＡＢＣ１２３（ｔｅｓｔ）",
+        "e\x00\u0301",  # a control character between a letter and its accent
+        "，\u0301Ａ\u0301。",  # accents after kept punctuation
+        "　「　」　",
+    ],
+)
+def test_normalize_text_is_stable_under_re_cleaning(text):
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
 def test_normalize_text_keeps_words_separated_by_vertical_whitespace():
     assert normalize_text("one\x0btwo\x0cthree\x85four").split() == ["one", "two", "three", "four"]
 

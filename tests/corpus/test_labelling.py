@@ -9,6 +9,7 @@ from lmladder.corpus.labelling import (
     label_from_columns,
     module_domain_map,
 )
+from lmladder.corpus.sources import read_table
 from lmladder.errors import ConfigError, MissingColumnError, UnknownLabelError
 
 DOMAINS = {"email": ["email", "smtplib"], "data": ["json", "csv"], "mime": ["email.mime"]}
@@ -81,6 +82,52 @@ def test_label_from_columns_names_the_missing_column(text_column, label_column, 
     table = pd.DataFrame({"sentence": ["good"], "y": [1]})
     with pytest.raises(MissingColumnError, match=message):
         label_from_columns(table, text_column, label_column, id_column)
+
+
+def test_label_from_columns_tells_which_parameter_to_set_for_an_ordinary_header():
+    with pytest.raises(MissingColumnError, match=r"its columns are \['sentence', 'y'\]\. Set labelled.label_column to one of them\.$"):
+        label_from_columns(pd.DataFrame({"sentence": ["good"], "y": [1]}), "sentence", "label")
+
+
+def test_label_from_columns_blanks_missing_text():
+    table = pd.DataFrame({"sentence": ["good", None], "y": [1, 0]})
+    assert label_from_columns(table, "sentence", "y")["text"].tolist() == ["good", ""]
+
+
+AG_NEWS = 'Class Index,Title,Description\n3,Wall St. Bears Claw Back,"Short-sellers, Wall Street\'s band"\n4,New Chip,\n'
+
+
+def test_label_from_columns_joins_text_columns_in_order(tmp_path):
+    (tmp_path / "ag.csv").write_text(AG_NEWS)
+    examples = label_from_columns(read_table(str(tmp_path / "ag.csv")), "text", "Class Index", text_columns=["Title", "Description"])
+    assert examples.to_dict("records") == [
+        {"doc_id": "row-0", "text": "Wall St. Bears Claw Back\nShort-sellers, Wall Street's band", "label": "3"},
+        {"doc_id": "row-1", "text": "New Chip", "label": "4"},
+    ]
+
+
+def test_label_from_columns_names_missing_text_columns():
+    table = pd.DataFrame({"Title": ["t"], "y": [1]})
+    with pytest.raises(MissingColumnError, match=r"no column 'Body' \(the text_columns parameter\).*Set labelled.text_columns to one of them"):
+        label_from_columns(table, "text", "y", text_columns=["Title", "Body"])
+
+
+def test_label_from_columns_refuses_empty_text_columns():
+    with pytest.raises(ConfigError, match=r"labelled.text_columns must be a non-empty list of columns .* got \[\]"):
+        label_from_columns(pd.DataFrame({"text": ["t"], "y": [1]}), "text", "y", text_columns=[])
+
+
+def test_label_from_headerless_csv_says_the_header_is_missing(tmp_path):
+    path = tmp_path / "ag.csv"
+    path.write_text(
+        '3,"Wall St. Bears Claw Back Into the Black (Reuters)","Reuters - Short-sellers, Wall Street\'s dwindling band."\n'
+        '3,"Carlyle Looks Toward Commercial Aerospace (Reuters)","Reuters - Private investment firm Carlyle Group."\n'
+    )
+    with pytest.raises(
+        MissingColumnError,
+        match=r"no column 'text' .* the file probably has no header row\. Read it with `load_args: \{header: null, names: \[text, label\]\}`.*this file has 3",
+    ):
+        label_from_columns(read_table(str(path)), "text", "label")
 
 
 def test_check_label_set_returns_sorted_seen_labels_when_none_declared():

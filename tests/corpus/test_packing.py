@@ -7,12 +7,14 @@ import pytest
 from lmladder.corpus.packing import (
     TOKEN_FILE_FORMAT,
     TokenStream,
+    check_tokenizer_matches,
     metadata_path,
     read_token_file,
     token_dtype,
     write_token_file,
 )
-from lmladder.errors import CorruptFileError
+from lmladder.corpus.tokenizer import tokenizer_sha256, train_bpe_tokenizer
+from lmladder.errors import CorruptFileError, StaleDataError
 
 TEXTS = ["hello world", "你好", "مرحبا"]
 
@@ -61,6 +63,7 @@ def test_metadata_is_exact_and_written_beside_the_tokens(tmp_path, tokenizer):
         "bytes_per_token": 27 / token_count,
         "eot_id": 0,
         "fingerprint": "fp",
+        "tokenizer_sha256": tokenizer_sha256(tokenizer),
     }
     assert json.loads((tmp_path / "train.json").read_text()) == metadata
     assert read_token_file(tmp_path / "train.bin").metadata == metadata
@@ -119,3 +122,12 @@ def test_invalid_metadata_is_corrupt(tmp_path, tokenizer, metadata):
     (tmp_path / "train.json").write_text(metadata)
     with pytest.raises(CorruptFileError, match=r"train\.json is not valid token metadata"):
         read_token_file(tmp_path / "train.bin")
+
+
+def test_token_files_from_another_tokenizer_are_refused_naming_the_file(tmp_path, tokenizer):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    token_file = read_token_file(tmp_path / "train.bin")
+    check_tokenizer_matches(tokenizer, {"train_tokens": token_file})
+    newer = train_bpe_tokenizer(TEXTS * 10, 280)
+    with pytest.raises(StaleDataError, match=r"train\.bin \(train_tokens\) was made with tokenizer [0-9a-f]{12}, not with the current tokenizer\.json"):
+        check_tokenizer_matches(newer, {"train_tokens": token_file})

@@ -1,7 +1,16 @@
+import textwrap
+
 import pandas as pd
 import pytest
 
-from lmladder.corpus.sources import documents_from_table, load_hub_dataset, read_table, read_text_files
+from lmladder.corpus.sources import (
+    documents_from_table,
+    header_looks_like_data,
+    load_hub_dataset,
+    read_table,
+    read_text_files,
+    text_files_dataset,
+)
 from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
 
 TEXT = "para one\nline two\n\npara two\n\n\n"
@@ -88,6 +97,67 @@ def test_files_without_text_are_an_empty_corpus(tmp_path):
 def test_unknown_document_unit_is_a_config_error(text_file):
     with pytest.raises(ConfigError, match="document_unit must be one of .* got 'sentence'"):
         read_text_files(text_file, "sentence")
+
+
+CHINESE_SENTENCES = [
+    "清晨的雾气还没有散去，村口的老槐树下已经站满了等车的人。",
+    "她把那封信折好放进口袋，心里却始终想着昨天夜里听到的那句话。",
+    "远处传来一阵急促的马蹄声，所有人都不约而同地抬起头向山路望去。",
+    "父亲一辈子没有离开过这座小城，却总爱给我们讲海那边的故事。",
+    "雨下了整整三天，河水涨到了石桥的栏杆边，镇上的集市也因此停了。",
+]
+
+
+def write_novel(path, lines=60):
+    """A Chinese novel as such files usually come: one paragraph per line, no blank lines."""
+    n = len(CHINESE_SENTENCES)
+    path.write_text("".join(CHINESE_SENTENCES[i % n] + CHINESE_SENTENCES[(i + 1) % n] + "\n" for i in range(lines)))
+    return str(path)
+
+
+def test_paragraph_unit_on_one_paragraph_per_line_file_is_a_config_error(tmp_path):
+    novel = write_novel(tmp_path / "novel.txt")
+    with pytest.raises(ConfigError, match=r"novel\.txt: document_unit is paragraph, but a paragraph .* has 60 lines and 3,\d{3} characters.*`document_unit: line`"):
+        read_text_files(novel, "paragraph")
+
+
+def test_line_unit_reads_one_paragraph_per_line_file_line_by_line(tmp_path):
+    assert len(read_text_files(write_novel(tmp_path / "novel.txt"), "line")) == 60
+
+
+def test_text_files_dataset_checks_paragraphs_in_the_head_of_each_file(tmp_path):
+    novel = write_novel(tmp_path / "novel.txt")
+    with pytest.raises(ConfigError, match=r"novel\.txt \(its first 1 MiB\): .*60 lines.*`document_unit: line`"):
+        text_files_dataset(novel, "paragraph", cache_dir=str(tmp_path / "cache"))
+
+
+def test_text_files_dataset_reads_wrapped_paragraphs_after_the_check(tmp_path):
+    path = tmp_path / "doc.txt"
+    path.write_text("para one\nline two\n\npara two\n")
+    corpus = text_files_dataset(str(path), "paragraph", cache_dir=str(tmp_path / "cache"))
+    assert [text.strip() for text in corpus["text"]] == ["para one\nline two", "para two"]
+
+
+PROSE = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt. " * 20
+
+
+@pytest.mark.parametrize(
+    ("text", "longest_paragraph_lines"),
+    [
+        # a README: short paragraphs and one wrapped at 72 columns
+        ("# Title\n\nInstall it.\n\n" + textwrap.fill(PROSE, 72) + "\n\n- one\n- two\n", 26),
+        # Chinese hard-wrapped at 38 characters (76 columns)
+        ("\n\n".join("\n".join(textwrap.wrap("".join(CHINESE_SENTENCES) * 6, 38)) for _ in range(2)), 24),
+        # a short file of one paragraph per line is left alone
+        ("".join(sentence * 3 + "\n" for sentence in CHINESE_SENTENCES), 5),
+    ],
+    ids=["wrapped-readme", "wrapped-chinese", "few-lines"],
+)
+def test_paragraph_unit_accepts_wrapped_paragraphs(tmp_path, text, longest_paragraph_lines):
+    path = tmp_path / "doc.txt"
+    path.write_text(text)
+    docs = read_text_files(str(path), "paragraph")
+    assert max(len(doc.strip().split("\n")) for doc in docs["text"]) == longest_paragraph_lines
 
 
 def test_read_csv_keeps_quoted_commas_and_na_strings(tmp_path):
@@ -200,3 +270,70 @@ def test_documents_from_table_names_missing_column(text_column, id_column, messa
 def test_documents_from_empty_table_is_an_empty_corpus():
     with pytest.raises(EmptyCorpusError, match="the corpus is empty"):
         documents_from_table(pd.DataFrame({"text": ["x"]}).iloc[:0])
+
+
+AG_NEWS = 'Class Index,Title,Description\n3,Wall St. Bears Claw Back,"Short-sellers, Wall Street\'s band"\n4,New Chip,\n'
+HEADERLESS_AG_NEWS = (
+    '3,"Wall St. Bears Claw Back Into the Black (Reuters)","Reuters - Short-sellers, Wall Street\'s dwindling band."\n'
+    '3,"Carlyle Looks Toward Commercial Aerospace (Reuters)","Reuters - Private investment firm Carlyle Group."\n'
+)
+
+
+def test_documents_from_table_joins_text_columns_in_order(tmp_path):
+    (tmp_path / "ag.csv").write_text(AG_NEWS)
+    docs = documents_from_table(read_table(str(tmp_path / "ag.csv")), text_columns=["Title", "Description"])
+    assert docs["text"].tolist() == ["Wall St. Bears Claw Back\nShort-sellers, Wall Street's band", "New Chip"]
+
+
+def test_documents_from_table_text_columns_keep_rows_without_text():
+    table = pd.DataFrame({"a": ["x", None, float("nan")], "b": [None, "y", None]})
+    assert documents_from_table(table, text_columns=["a", "b"])["text"].tolist() == ["x", "y", ""]
+
+
+def test_documents_from_table_names_missing_text_columns():
+    with pytest.raises(MissingColumnError, match=r"no column 'body' \(the corpus.text_columns parameter\); its columns are \['text'\]\.$"):
+        documents_from_table(pd.DataFrame({"text": ["x"]}), text_columns=["text", "body"])
+
+
+@pytest.mark.parametrize("text_columns", [[], "title"])
+def test_documents_from_table_refuses_text_columns_that_are_no_list_of_columns(text_columns):
+    with pytest.raises(ConfigError, match="corpus.text_columns must be a non-empty list of columns"):
+        documents_from_table(pd.DataFrame({"title": ["x"]}), text_columns=text_columns)
+
+
+def test_documents_from_headerless_csv_says_the_header_is_missing(tmp_path):
+    (tmp_path / "ag.csv").write_text(HEADERLESS_AG_NEWS)
+    with pytest.raises(MissingColumnError, match=r"no column 'text' .* probably has no header row.*`load_args: \{header: null, names: \["):
+        documents_from_table(read_table(str(tmp_path / "ag.csv")))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["text", "label"],
+        ["sentence", "label"],
+        ["review_text", "label"],
+        ["Title", "Class Index", "Description"],
+        ["idx", "sentence", "label"],
+        ["doc_id", "source", "text", "invalid_utf8"],
+        ["Unnamed: 0", "text"],
+        ["score.1", "text"],
+    ],
+)
+def test_header_looks_like_data_accepts_ordinary_headers(columns):
+    assert not header_looks_like_data(columns)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [
+        ["3", "Wall St. Bears Claw Back Into the Black (Reuters)"],  # a label
+        ["-0.5", "text"],  # a score
+        ["a terrific movie that i liked a lot", "pos"],  # a sentence
+        ["Reuters - Short-sellers, Wall Street's dwindling band of ultra-cynics"],  # long
+        ["yes", "yes.1", "no"],  # pandas renamed the repeated "yes"
+        [0, 1, 2],  # read with header: null but no names
+    ],
+)
+def test_header_looks_like_data_spots_a_row_of_data(columns):
+    assert header_looks_like_data(columns)

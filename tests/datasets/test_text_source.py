@@ -2,8 +2,9 @@ import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
+from lmladder.corpus.labelling import label_from_columns
 from lmladder.datasets import TextSourceDataset
-from lmladder.errors import EmptyCorpusError
+from lmladder.errors import ConfigError, EmptyCorpusError, MissingColumnError
 
 
 def test_loads_text_files_from_a_glob(tmp_path):
@@ -57,3 +58,33 @@ def test_loader_errors_are_wrapped_by_kedro_with_the_cause(tmp_path):
     with pytest.raises(DatasetError, match="no files match") as raised:
         dataset.load()
     assert isinstance(raised.value.__cause__, EmptyCorpusError)
+
+
+HEADERLESS = {
+    "csv": '3,"Wall St. Bears Claw Back (Reuters)","Reuters - Short-sellers, Wall Street\'s band."\n4,New Chip (AP),AP - A faster chip.\n',
+    "tsv": "3\tWall St. Bears Claw Back (Reuters)\tReuters - Short-sellers, Wall Street's band.\n4\tNew Chip (AP)\tAP - A faster chip.\n",
+}
+
+
+@pytest.mark.parametrize("suffix", ["csv", "tsv"])
+def test_loads_a_headerless_table_with_header_null_and_names(tmp_path, suffix):
+    path = tmp_path / f"ag.{suffix}"
+    path.write_text(HEADERLESS[suffix])
+    with pytest.raises(MissingColumnError, match=r"no column 'text' .* probably has no header row.*`load_args: \{header: null, names: \["):
+        label_from_columns(TextSourceDataset(source="table", path=str(path)).load(), "text", "label")
+    dataset = TextSourceDataset(source="table", path=str(path), load_args={"header": None, "names": ["label", "title", "description"]})
+    assert label_from_columns(dataset.load(), "text", "label", text_columns=["title", "description"]).to_dict("records") == [
+        {"doc_id": "row-0", "text": "Wall St. Bears Claw Back (Reuters)\nReuters - Short-sellers, Wall Street's band.", "label": "3"},
+        {"doc_id": "row-1", "text": "New Chip (AP)\nAP - A faster chip.", "label": "4"},
+    ]
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_paragraph_unit_on_a_file_of_one_paragraph_per_line_names_the_line_unit(tmp_path, in_memory):
+    (tmp_path / "novel.txt").write_text("".join(f"第{i}段：清晨的雾气还没有散去，村口的老槐树下已经站满了等车的人，她把那封信折好放进口袋。\n" for i in range(60)))
+    dataset = TextSourceDataset(
+        source="text_files", path=str(tmp_path / "*.txt"), document_unit="paragraph", in_memory=in_memory, load_args={"cache_dir": str(tmp_path / "c")}
+    )
+    with pytest.raises(DatasetError, match="document_unit: line") as raised:
+        dataset.load()
+    assert isinstance(raised.value.__cause__, ConfigError)

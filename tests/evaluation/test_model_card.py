@@ -82,6 +82,18 @@ def test_card_states_the_data_fingerprint_and_provenance(card):
     assert "3,456,789" in markdown
 
 
+def test_data_is_described_from_its_counts_and_scripts_when_no_source_is_given(card):
+    del card["data"]["source"]
+    card["data"].update(classes=["负面", "正面"], scripts={"Han": 0.968, "Latin": 0.029, "Cyrillic": 0.003})
+    section = render_model_card(card).split("## Data")[1].split("\n## ")[0]
+    assert (
+        "Language model pretrained on 1,204 corpus documents (3,456,789 tokens); classifier trained and "
+        "evaluated on 1,020 labelled texts in 2 classes, written in Han 97%, Latin 3%." in section
+    )
+    assert "| Scripts of the labelled texts | Han 97%, Latin 3% |" in section  # under 1%: not shown
+    assert "Source" not in section
+
+
 def test_results_compare_the_three_systems(card):
     rows = results_rows(render_model_card(card))
     assert rows == [

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from lmladder.selection.ladder import deep_merge
-from tests.conftest import PROJECT_ROOT, SHARED_DATA
+from tests.conftest import PROJECT_ROOT, SHARED_DATA, outputs
 from tests.test_run import kedro_run, runs_of
 
 pytestmark = pytest.mark.skipif(
@@ -38,7 +38,7 @@ def hub_shaped_local_env(project) -> str:
             "path": str(wikitext / "*.txt"),
             "document_unit": "line",
             "in_memory": hub_catalog["raw_corpus"]["in_memory"],
-            "load_args": {"cache_dir": str(project / "data" / "02_intermediate" / "datasets_cache")},
+            "load_args": {"cache_dir": str(outputs(project, "hub_local") / "02_intermediate" / "datasets_cache")},
         },
         # its SST-2 rows have these columns
         "raw_labelled": {"type": "lmladder.datasets.TextSourceDataset", "source": "table", "path": str(SHARED_DATA / "sst2" / "dev.tsv")},
@@ -62,7 +62,7 @@ def test_wikitext_and_sst2_are_processed_validated_pretrained_on_and_fine_tuned(
     assert run.data.metrics["corpus_metrics.tokens.train_tokens"] > 100_000
     assert run.data.metrics["pretraining_metrics.final_step"] == 30
     assert "finetune.val_macro_f1" in run.data.metrics
-    summary = (project_copy / "data" / "08_reporting" / "corpus_summary.json").read_text()
+    summary = (outputs(project_copy, "hub_local") / "08_reporting" / "corpus_summary.json").read_text()
     assert '"0"' in summary and '"1"' in summary
-    assert (project_copy / "data" / "06_models" / "classifier" / "model.safetensors").exists()
-    assert (project_copy / "data" / "03_primary" / "corpus_train" / "dataset_info.json").exists()  # the Arrow path ran
+    assert (outputs(project_copy, "hub_local") / "06_models" / "classifier" / "model.safetensors").exists()
+    assert (outputs(project_copy, "hub_local") / "03_primary" / "corpus_train" / "dataset_info.json").exists()  # the Arrow path ran

@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from lmladder.corpus.packing import read_token_file
 from lmladder.hooks import ProjectMlflowHook, is_secret_name
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, outputs, written
 from tests.test_run import kedro_run, runs_of
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
@@ -26,7 +26,7 @@ LONG_PRETRAINING = "pretraining.trainer.max_steps=150,pretraining.trainer.val_ch
 def test_sigkill_mid_pretraining_then_the_same_command_resumes_and_finishes(project_copy):
     command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", PRETRAINING_ONLY, "--params", LONG_PRETRAINING]
     process = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
-    checkpoints = project_copy / "data" / "06_models" / "pretraining" / "checkpoints"
+    checkpoints = outputs(project_copy) / "06_models" / "pretraining" / "checkpoints"
     deadline = time.monotonic() + 300
     while not list(checkpoints.glob("*/last.ckpt")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.5)
@@ -69,7 +69,7 @@ def test_an_unusable_tracking_store_fails_before_any_processing(project_copy, ur
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
     assert f"MLflow tracking store {uri} is unreachable or unwritable" in output
-    assert not any((project_copy / "data" / "03_primary").iterdir())
+    assert not written(outputs(project_copy) / "03_primary")
 
 
 def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
@@ -80,7 +80,7 @@ def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
     assert [first.returncode, second.returncode] == [0, 0], outputs
     assert any("waiting for it to finish" in " ".join(output.split()) for output in outputs)
 
-    tokens = read_token_file(project_copy / "data" / "04_feature" / "train_tokens.bin")  # checks size against metadata
+    tokens = read_token_file(outputs(project_copy) / "04_feature" / "train_tokens.bin")  # checks size against metadata
     assert len(tokens.tokens) == tokens.metadata["token_count"] > 0
 
 

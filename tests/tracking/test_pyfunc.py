@@ -1,3 +1,5 @@
+import json
+
 import mlflow
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from lmladder.model import model_config
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.pyfunc import TextClassifierModel, classifier_signature, predict_frame
+from lmladder.errors import ConfigError
 from lmladder.tracking.registry import log_and_register_classifier
 
 LABELS = ("neg", "neu", "pos")
@@ -18,11 +21,11 @@ TEXTS = ["the movie was good and the acting was great", "the film was bad and th
 REQUEST_TEXTS = ["good film", "", "x" * 10_000, "the plot was dull"]
 
 
-def make_bundle(seed: int = 0) -> ModelBundle:
+def make_bundle(seed: int = 0, labels: tuple[str, ...] = LABELS) -> ModelBundle:
     tokenizer = train_bpe_tokenizer(TEXTS, 300)
     torch.manual_seed(seed)
     config = model_config("nano", vocab_size=tokenizer.get_vocab_size(), max_positions=32)
-    model = SequenceClassifier(config, ClassifierConfig(LABELS, "last"))
+    model = SequenceClassifier(config, ClassifierConfig(labels, "last"))
     torch.nn.init.normal_(model.head.weight, std=1.0)  # distinct, confident predictions per text
     return ModelBundle(model.eval(), tokenizer, {"task": "sentiment"})
 
@@ -43,9 +46,9 @@ def tracking(tmp_path, monkeypatch):
     mlflow.set_registry_uri(previous_registry)
 
 
-def register(experiment_id, bundle, name="clf", alias="candidate", tags=None) -> dict:
+def register(experiment_id, bundle, name="clf", alias="candidate", tags=None, allow_label_set_change=False) -> dict:
     with mlflow.start_run(experiment_id=experiment_id):
-        return log_and_register_classifier(bundle, name, alias, ["good film", ""], tags=tags)
+        return log_and_register_classifier(bundle, name, alias, ["good film", ""], tags=tags, allow_label_set_change=allow_label_set_change)
 
 
 @pytest.fixture
@@ -148,3 +151,15 @@ def test_unwrapped_loaded_model_rejects_a_frame_without_text(registered):
     assert isinstance(python_model, TextClassifierModel)
     with pytest.raises(MlflowException, match=r"needs a 'text' column"):
         python_model.predict(None, pd.DataFrame({"txt": ["good film"]}))
+
+
+def test_an_alias_does_not_move_to_a_model_of_other_labels_unless_allowed(registered, tracking):
+    _, experiment_id = tracking
+    other = make_bundle(labels=("0", "1"))
+    with pytest.raises(ConfigError, match=r"clf@candidate points at v1, a classifier of labels \['neg', 'neu', 'pos'\]; this model's labels are \['0', '1'\].*evaluation.allow_label_set_change: true"):
+        register(experiment_id, other)
+    client = MlflowClient()
+    assert str(client.get_model_version_by_alias("clf", "candidate").version) == "1"  # untouched
+    assert [str(v.version) for v in client.search_model_versions("name='clf'")] == ["1"]  # nothing registered
+    assert register(experiment_id, other, allow_label_set_change=True)["version"] == "2"
+    assert json.loads(client.get_model_version_by_alias("clf", "candidate").tags["label_set"]) == ["0", "1"]

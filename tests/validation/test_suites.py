@@ -20,6 +20,8 @@ from lmladder.validation import (
     validate_corpus,
     validate_decontamination,
     validate_labelled,
+    validate_outputs,
+    validate_removals,
     validate_tokens,
 )
 
@@ -398,3 +400,44 @@ def test_error_message_names_suite_expectation_column_and_hint(failing_report):
     assert "tokens: expect_column_pair_values_a_to_be_greater_than_b" in message
     assert '"validation"' in message
     assert message.rstrip().endswith("fix the data or the parameters under data_validation.")
+
+
+def removals(labelled_steps: list[dict], counts_in: dict, counts_out: dict) -> dict:
+    corpus = {"rows_in": 10, "rows_out": 9, "steps": [{"step": "too_short", "parameter": "data_processing.cleaning.min_chars", "rows_in": 10, "removed": 1}]}
+    return {"corpus": corpus, "labelled": {"steps": labelled_steps, "class_counts_in": counts_in, "class_counts_out": counts_out}}
+
+
+def short_step(removed_by_class: dict, rows_in: int = 100, step: str = "too_short", parameter: str = "data_processing.labelled.filters.min_chars") -> dict:
+    return {"step": step, "parameter": parameter, "rows_in": rows_in, "removed": sum(removed_by_class.values()), "removed_by_class": removed_by_class}
+
+
+def test_removals_within_limits_pass():
+    result = validate_removals(removals([short_step({"a": 5, "b": 5})], {"a": 50, "b": 50}, {"a": 45, "b": 45}), 0.4, 0.05)
+    assert result["success"]
+
+
+def test_a_step_removing_half_its_input_fails_naming_its_parameter():
+    result = validate_removals(removals([short_step({"a": 25, "b": 25})], {"a": 50, "b": 50}, {"a": 25, "b": 25}), 0.4, 0.05)
+    failed = [e for e in result["expectations"] if not e["success"]]
+    assert len(failed) == 1 and "data_validation.max_removed_share" in failed[0]["description"]
+    assert failed[0]["examples"] == ["labelled too_short 50.0%: data_processing.labelled.filters.min_chars"]
+
+
+def test_a_class_share_shift_fails_naming_the_class():
+    # 33 of 50 "a" go, 0 of 50 "b": 30% removed (allowed), but "a" falls from 50% to 25%
+    result = validate_removals(removals([short_step({"a": 33, "b": 0})], {"a": 50, "b": 50}, {"a": 17, "b": 50}), 0.4, 0.05)
+    failed = [e for e in result["expectations"] if not e["success"]]
+    assert len(failed) == 1 and "data_validation.max_class_share_shift" in failed[0]["description"]
+    assert sorted(failed[0]["examples"]) == ["a: 50.0% -> 25.4%", "b: 50.0% -> 74.6%"]
+
+
+def test_the_class_cap_rebalances_without_failing_the_shift_check():
+    cap = short_step({"a": 60, "b": 0}, rows_in=120, step="class_cap", parameter="data_processing.labelled.max_per_class")
+    result = validate_removals(removals([cap], {"a": 100, "b": 20}, {"a": 40, "b": 20}), 0.6, 0.05)
+    assert result["success"]
+
+
+def test_outputs_that_differ_from_the_recorded_ones_are_named():
+    result = validate_outputs({"tokenizer": "aaa", "train_tokens": "bbb"}, {"tokenizer": "ccc", "train_tokens": "bbb"})
+    assert not result["success"]
+    assert result["expectations"][0]["examples"] == ["tokenizer"]

@@ -23,14 +23,33 @@ _HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
 _SPACE_AROUND_NEWLINE = re.compile(r" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
+# NFKC would rewrite Chinese and Japanese punctuation to ASCII (，→ , ！→ ! （）→ ()), changing how
+# the text reads and tokenises, so these keep their form: the CJK Symbols and Punctuation block
+# (、。「」《》【】; the ideographic space U+3000 still becomes a space) and the full-width sentence,
+# quote and bracket punctuation. Full-width ＠．－／％ and other symbols still fold: e-mails, IP
+# addresses, phone numbers and numbers are matched in ASCII. Half-width ｡｢｣､ fold to 。「」、 anyway.
+# The kept characters, as a regular-expression character class:
+CJK_PUNCTUATION = "\u3001-\u303f！＂＇（），：；？［］｛｝～｟｠"
+_CJK_PUNCTUATION_RUNS = re.compile(f"([{CJK_PUNCTUATION}]+)")
+
+
+def nfkc_keeping_cjk_punctuation(text: str) -> str:
+    """NFKC (full-width letters and digits, ligatures, compatibility forms folded) except CJK punctuation."""
+    pieces = _CJK_PUNCTUATION_RUNS.split(text)  # odd indices are the punctuation runs
+    return "".join(piece if index % 2 else unicodedata.normalize("NFKC", piece) for index, piece in enumerate(pieces))
+
 
 def normalize_text(text: str) -> str:
-    """NFKC, no control characters, single spaces, at most one blank line in a row, stripped."""
+    """NFKC but for CJK punctuation, no control characters, single spaces, at most one blank line in a row, stripped.
+
+    Stable under re-cleaning: control characters go before NFKC, so deleting one can never bring
+    a letter and a combining mark together that NFKC would then compose on a second pass.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _SURROGATES.sub("\ufffd", text)
-    text = unicodedata.normalize("NFKC", text)
     text = _LINE_BREAKS.sub("\n", text)
     text = _CONTROL_CHARS.sub("", text)
+    text = nfkc_keeping_cjk_punctuation(text)
     text = _HORIZONTAL_SPACE.sub(" ", text)
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)
     text = _BLANK_LINES.sub("\n\n", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from lmladder.corpus.sources import check_text_columns, join_text_columns, no_header_hint
 from lmladder.errors import ConfigError, MissingColumnError, UnknownLabelError
 
 LABELLED_COLUMNS = ["doc_id", "text", "label"]
@@ -39,18 +40,30 @@ def label_by_domain(docs: pd.DataFrame, domains: dict[str, list[str]]) -> pd.Dat
 
 
 def label_from_columns(
-    table: pd.DataFrame, text_column: str, label_column: str, id_column: str | None = None
+    table: pd.DataFrame,
+    text_column: str,
+    label_column: str,
+    id_column: str | None = None,
+    text_columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Select and rename the text and label columns of a tabular source; labels become strings."""
-    for role, column in (("text_column", text_column), ("label_column", label_column), ("id_column", id_column)):
+    """Select and rename the text and label columns of a tabular source; labels become strings.
+
+    The text is ``text_column``, or the ``text_columns`` joined with a newline when set; null
+    text cells are empty strings.
+    """
+    columns = check_text_columns(text_column, text_columns, "labelled")
+    text_role = "text_column" if text_columns is None else "text_columns"
+    wanted = [*((text_role, column) for column in columns), ("label_column", label_column), ("id_column", id_column)]
+    for role, column in wanted:
         if column is not None and column not in table.columns:
+            fix = no_header_hint(table.columns, "text, label", f"labelled.{text_role} and labelled.label_column")
             raise MissingColumnError(
                 f"labelled data has no column {column!r} (the {role} parameter); "
-                f"its columns are {list(table.columns)}. Set labelled.{role} to one of them."
+                f"its columns are {list(table.columns)}.{fix or f' Set labelled.{role} to one of them.'}"
             )
     doc_ids = table[id_column].astype(str) if id_column else pd.Series([f"row-{i}" for i in range(len(table))], index=table.index)
     return pd.DataFrame(
-        {"doc_id": doc_ids, "text": table[text_column].astype(str), "label": table[label_column].astype(str)}
+        {"doc_id": doc_ids, "text": join_text_columns(table, columns), "label": table[label_column].astype(str)}
     ).reset_index(drop=True)
 
 

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
 from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
-from lmladder.corpus.sources import REPLACEMENT_CHAR
+from lmladder.corpus.sources import REPLACEMENT_CHAR, check_text_columns
 from lmladder.corpus.splits import check_fractions, hash_fraction
 from lmladder.errors import EmptyCorpusError, MissingColumnError
 
@@ -65,8 +65,9 @@ def _numpy(dataset: datasets.Dataset, column: str) -> np.ndarray:
     return dataset.with_format("arrow")[column].to_numpy()
 
 
-def _documents_batch(batch: dict, indices: list[int], text_column: str, id_column: str | None) -> dict:
-    texts = ["" if text is None else str(text) for text in batch[text_column]]
+def _documents_batch(batch: dict, indices: list[int], text_columns: list[str], id_column: str | None) -> dict:
+    cells = [["" if text is None else str(text) for text in batch[column]] for column in text_columns]
+    texts = ["\n".join(part for part in parts if part) for parts in zip(*cells)]  # as sources.join_text_columns
     keep = [i for i, text in enumerate(texts) if text.strip()]  # blank lines/paragraphs are not documents
     ids = batch[id_column] if id_column else batch["doc_id"] if "doc_id" in batch else [f"row-{index}" for index in indices]
     sources = batch["source"] if "source" in batch else ["table"] * len(texts)
@@ -79,18 +80,25 @@ def _documents_batch(batch: dict, indices: list[int], text_column: str, id_colum
 
 
 def documents_from_dataset(
-    raw: datasets.Dataset, text_column: str = "text", id_column: str | None = None, num_proc: int | None = None, batch_size: int = 1000
+    raw: datasets.Dataset,
+    text_column: str = "text",
+    id_column: str | None = None,
+    num_proc: int | None = None,
+    batch_size: int = 1000,
+    text_columns: list[str] | None = None,
 ) -> datasets.Dataset:
     """Corpus documents (doc_id, source, text, invalid_utf8) from any Arrow-backed raw data set,
     as ``documents_from_table`` makes them from a DataFrame; ids default to the row number."""
-    for role, column in (("text_column", text_column), ("id_column", id_column)):
+    columns = check_text_columns(text_column, text_columns, "corpus")
+    text_role = "text_columns" if text_columns else "text_column"
+    for role, column in [*((text_role, column) for column in columns), ("id_column", id_column)]:
         if column is not None and column not in raw.column_names:
             raise MissingColumnError(
                 f"corpus data has no column {column!r} (the corpus.{role} parameter); its columns are {raw.column_names}"
             )
     if len(raw) == 0:
         raise EmptyCorpusError("the corpus is empty: its source yielded no documents")
-    return _map(raw, _documents_batch, num_proc, batch_size, "documents", with_indices=True, text_column=text_column, id_column=id_column)
+    return _map(raw, _documents_batch, num_proc, batch_size, "documents", with_indices=True, text_columns=columns, id_column=id_column)
 
 
 def _dedup_hash(text: str) -> int:

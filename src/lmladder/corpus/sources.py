@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +46,62 @@ def _split_document(text: str, unit: str) -> list[str]:
     return [part for part in parts if part.strip()]
 
 
+# ``document_unit: paragraph`` on a file with one paragraph per line and no blank lines (common for
+# novels and scraped text, e.g. in Chinese) makes the whole file one "paragraph", which a length
+# filter later drops with advice about the filter instead of the unit. So a paragraph of at least
+# GLUED_PARAGRAPH_MIN_LINES lines is refused when at least GLUED_PARAGRAPH_MIN_SHARE of its lines read
+# as paragraphs of their own: wider than WRAP_WIDTH_COLUMNS (a CJK character is two columns), ending
+# a sentence, and not a list item. Hard-wrapped prose (READMEs, Project Gutenberg, wrapped Chinese)
+# keeps its lines within 80 columns; tables, code and data rarely end a line with a sentence; and a
+# list is one paragraph in Markdown. Of the 1,779 READMEs, licences and package descriptions
+# installed with this project, the rule refuses one: a licence text written one paragraph per line.
+# Scripts without sentence punctuation (Thai) are not caught; a glued file then fails at the filters.
+GLUED_PARAGRAPH_MIN_LINES = 20
+GLUED_PARAGRAPH_MIN_SHARE = 0.25
+WRAP_WIDTH_COLUMNS = 80
+_SENTENCE_END = re.compile(r"[.!?。！？…؟।۔][\"'”’»」』）)\]]*$")
+_LIST_ITEM = re.compile(r"([-*+•]|\d+[.)])\s")
+# The Arrow path checks the head of each file only: reading a corpus larger than memory twice is not
+# acceptable, and a file with one paragraph per line shows it within its first few hundred lines.
+PARAGRAPH_CHECK_BYTES = 1 << 20
+
+
+def _display_width(line: str) -> int:
+    return len(line) + sum(unicodedata.east_asian_width(char) in "WF" for char in line)
+
+
+def _reads_as_paragraph(line: str) -> bool:
+    line = line.strip()
+    if _SENTENCE_END.search(line) is None or _LIST_ITEM.match(line):
+        return False
+    # len() is at least half the width and at most all of it: most lines need no counting.
+    return len(line) > WRAP_WIDTH_COLUMNS or (2 * len(line) > WRAP_WIDTH_COLUMNS and _display_width(line) > WRAP_WIDTH_COLUMNS)
+
+
+def check_paragraphs(paragraphs: list[str], path: str, scope: str = "") -> None:
+    """Refuse a "paragraph" made of many lines that each read as a paragraph (see
+    ``GLUED_PARAGRAPH_MIN_LINES``): the file has one paragraph per line, no blank lines between them."""
+    for paragraph in paragraphs:
+        if paragraph.count("\n") + 1 < GLUED_PARAGRAPH_MIN_LINES:
+            continue
+        lines = [line for line in paragraph.split("\n") if line.strip()]
+        alone = sum(map(_reads_as_paragraph, lines))
+        if len(lines) >= GLUED_PARAGRAPH_MIN_LINES and alone >= GLUED_PARAGRAPH_MIN_SHARE * len(lines):
+            raise ConfigError(
+                f"{path}{scope}: document_unit is paragraph, but a paragraph (text up to a blank line) has "
+                f"{len(lines):,} lines and {len(paragraph):,} characters, and {alone:,} of its lines read as "
+                "paragraphs of their own (a whole sentence or more, wider than any wrapped line): the file "
+                "holds one paragraph per line. Set `document_unit: line` for this source in the catalog "
+                "(or `file` for one document per file)."
+            )
+
+
+def _paragraphs_in_head(path: str) -> list[str]:
+    with open(path, "rb") as file:
+        head = file.read(PARAGRAPH_CHECK_BYTES)
+    return _split_document(head.decode("utf-8", errors="replace"), "paragraph")
+
+
 def matching_files(pattern: str | list[str], document_unit: str) -> list[str]:
     """The files one or more globs match, sorted; checks ``document_unit`` too."""
     if document_unit not in DOCUMENT_UNITS:
@@ -65,7 +122,10 @@ def read_text_files(
     rows = []
     for path in paths:
         text, invalid = decode_utf8(Path(path).read_bytes(), path, max_invalid_utf8_ratio)
-        for number, document in enumerate(_split_document(text, document_unit)):
+        documents = _split_document(text, document_unit)
+        if document_unit == "paragraph":
+            check_paragraphs(documents, path)
+        for number, document in enumerate(documents):
             rows.append((f"{path}#{number}", path, document, invalid if number == 0 else 0))
     docs = pd.DataFrame(rows, columns=["doc_id", "source", "text", "invalid_utf8"])
     if docs["text"].str.strip().eq("").all():
@@ -75,11 +135,17 @@ def read_text_files(
 
 def text_files_dataset(pattern: str | list[str], document_unit: str = "file", cache_dir: str | None = None):
     """The files a glob matches as a memory-mapped dataset, a row per file, paragraph or line
-    (column ``text``; paragraphs end at a blank line). Invalid UTF-8 becomes U+FFFD."""
+    (column ``text``; paragraphs end at a blank line). Invalid UTF-8 becomes U+FFFD.
+    With paragraphs, the first ``PARAGRAPH_CHECK_BYTES`` of each file are checked as ``read_text_files``
+    checks whole files (``check_paragraphs``)."""
     from lmladder.corpus.large import load_text_corpus
 
+    paths = matching_files(pattern, document_unit)
+    if document_unit == "paragraph":
+        for path in paths:
+            check_paragraphs(_paragraphs_in_head(path), path, f" (its first {PARAGRAPH_CHECK_BYTES >> 20} MiB)")
     sample_by = {"file": "document", "paragraph": "paragraph", "line": "line"}
-    return load_text_corpus(matching_files(pattern, document_unit), sample_by[document_unit], cache_dir)
+    return load_text_corpus(paths, sample_by[document_unit], cache_dir)
 
 
 def _table_format(path: str, file_format: str | None) -> str:
@@ -144,16 +210,91 @@ def load_hub_dataset(path: str, name: str | None = None, split: str = "train", i
     return dataset.to_pandas() if in_memory else dataset
 
 
-def documents_from_table(table: pd.DataFrame, text_column: str = "text", id_column: str | None = None) -> pd.DataFrame:
+# A header cell that is any of these is more likely the first row of data (see header_looks_like_data).
+MAX_HEADER_NAME_CHARS = 40
+MAX_HEADER_NAME_WORDS = 4
+_PANDAS_DUPLICATE_NAME = re.compile(r"(.+)\.\d+")
+
+
+def _is_number(name: str) -> bool:
+    try:
+        float(name)
+    except ValueError:
+        return False
+    return any(char.isdigit() for char in name)  # not "nan" or "inf"
+
+
+def header_looks_like_data(columns) -> bool:
+    """Whether a table's column names look like a row of data, i.e. a CSV/TSV read with its first
+    row as the header although it has none.
+
+    True when any name is a number (a label or an id such as ``3``), is longer than
+    ``MAX_HEADER_NAME_CHARS`` characters or has more than ``MAX_HEADER_NAME_WORDS`` words (a
+    sentence), or is pandas' renaming of a repeated name (``x.1`` next to ``x``: two equal cells in
+    the first row). Ordinary headers such as ``text``, ``review_text`` or ``Class Index`` are not.
+    """
+    names = [str(column) for column in columns]
+    for name in names:
+        duplicate = _PANDAS_DUPLICATE_NAME.fullmatch(name)
+        if (
+            _is_number(name)
+            or len(name) > MAX_HEADER_NAME_CHARS
+            or len(name.split()) > MAX_HEADER_NAME_WORDS
+            or (duplicate is not None and duplicate.group(1) in names)
+        ):
+            return True
+    return False
+
+
+def no_header_hint(columns, example_names: str, parameters: str) -> str:
+    """The advice for a table whose column names look like data, else ``""``."""
+    if not header_looks_like_data(columns):
+        return ""
+    return (
+        " These column names look like data: the file probably has no header row. Read it with "
+        f"`load_args: {{header: null, names: [{example_names}]}}` in its catalog entry, one name per column "
+        f"in file order (this file has {len(columns)}), then set {parameters} to those names."
+    )
+
+
+def check_text_columns(text_column: str, text_columns: list[str] | None, parameters: str) -> list[str]:
+    """The columns a text is made of: ``text_columns`` when set (it replaces ``text_column``), else
+    ``[text_column]``; ``parameters`` is the parameter prefix for messages (``corpus``, ``labelled``)."""
+    if text_columns is None:
+        return [text_column]
+    if isinstance(text_columns, str) or not text_columns:
+        raise ConfigError(
+            f"{parameters}.text_columns must be a non-empty list of columns (their texts are joined with a "
+            f"newline), got {text_columns!r}; set it to null to use {parameters}.text_column"
+        )
+    return list(text_columns)
+
+
+def join_text_columns(table: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """The texts of ``columns`` joined with a newline in that order; null cells are empty strings and
+    empty texts are left out of the join, so a row with no text at all stays, as ``""``."""
+    texts = table[columns].fillna("").astype(str)
+    if len(columns) == 1:
+        return texts[columns[0]]
+    joined = ["\n".join(part for part in row if part) for row in texts.itertuples(index=False, name=None)]
+    return pd.Series(joined, index=table.index, dtype=object)
+
+
+def documents_from_table(
+    table: pd.DataFrame, text_column: str = "text", id_column: str | None = None, text_columns: list[str] | None = None
+) -> pd.DataFrame:
     """Corpus documents (doc_id, source, text, invalid_utf8) from any raw table.
 
-    Ids come from ``id_column``, else an existing ``doc_id`` column, else the row number.
+    The text is ``text_column``, or the ``text_columns`` joined with a newline when set. Ids come
+    from ``id_column``, else an existing ``doc_id`` column, else the row number.
     """
-    for role, column in (("text_column", text_column), ("id_column", id_column)):
+    columns = check_text_columns(text_column, text_columns, "corpus")
+    text_role = "text_column" if text_columns is None else "text_columns"
+    for role, column in [*((text_role, column) for column in columns), ("id_column", id_column)]:
         if column is not None and column not in table.columns:
             raise MissingColumnError(
                 f"corpus data has no column {column!r} (the corpus.{role} parameter); "
-                f"its columns are {list(table.columns)}"
+                f"its columns are {list(table.columns)}.{no_header_hint(table.columns, 'text', f'corpus.{role}')}"
             )
     if table.empty:
         raise EmptyCorpusError("the corpus is empty: its source yielded no documents")
@@ -163,7 +304,7 @@ def documents_from_table(table: pd.DataFrame, text_column: str = "text", id_colu
         {
             "doc_id": table[id_column].astype(str).to_numpy() if id_column else row_ids,
             "source": table["source"].astype(str).to_numpy() if "source" in table.columns else "table",
-            "text": table[text_column].fillna("").astype(str).to_numpy(),
+            "text": join_text_columns(table, columns).to_numpy(),
             "invalid_utf8": table["invalid_utf8"].to_numpy() if "invalid_utf8" in table.columns else 0,
         }
     )

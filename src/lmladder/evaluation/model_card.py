@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from lmladder.corpus.scripts import describe_script_mix
 from lmladder.errors import ConfigError
 
 REQUIRED_KEYS = (
@@ -46,7 +47,9 @@ def render_model_card(card: dict) -> str:
     """The model card as Markdown.
 
     ``card`` holds ``name``, ``created`` (ISO 8601), ``intended_use``, ``limitations`` (list) and
-    the dicts ``data``, ``model``, ``training``, ``metrics`` (``classifier`` required; ``scratch``,
+    the dicts ``data`` (``fingerprint`` required; ``source``, corpus and labelled counts, ``classes`` and
+    ``scripts``, the share of each script among the labelled texts' letters, optional), ``model``,
+    ``training``, ``metrics`` (``classifier`` required; ``scratch``,
     ``tfidf_baseline``, ``language_model`` optional), plus optional ``per_class_markdown``,
     ``calibration`` {``ece``, ``n_bins``} and ``cost``. ``cost`` takes the keys that
     :func:`~lmladder.evaluation.cost.measure_latency` and
@@ -103,7 +106,26 @@ def _data(data: dict) -> str:
         rows.append((f"Labelled examples ({split})", _count(examples)))
     if data.get("classes"):
         rows.append(("Classes", ", ".join(f"`{label}`" for label in data["classes"])))
-    return "## Data\n\n" + _key_value_table(rows)
+    if data.get("scripts"):
+        rows.append(("Scripts of the labelled texts", describe_script_mix(data["scripts"])))
+    summary = _data_summary(data)
+    return "## Data\n\n" + (f"{summary}\n\n" if summary else "") + _key_value_table(rows)
+
+
+def _data_summary(data: dict) -> str | None:
+    # Said from the counts and scripts the run measured, so the card is true whatever the data was.
+    parts = []
+    if data.get("corpus_documents") is not None:
+        tokens = f" ({data['corpus_tokens']:,} tokens)" if data.get("corpus_tokens") is not None else ""
+        parts.append(f"Language model pretrained on {data['corpus_documents']:,} corpus documents{tokens}")
+    if data.get("labelled_examples"):
+        classes = f" in {len(data['classes'])} classes" if data.get("classes") else ""
+        scripts = f", written in {describe_script_mix(data['scripts'])}" if data.get("scripts") else ""
+        parts.append(f"classifier trained and evaluated on {sum(data['labelled_examples'].values()):,} labelled texts{classes}{scripts}")
+    if not parts:
+        return None
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def _model(model: dict) -> str:

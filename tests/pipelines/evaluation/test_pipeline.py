@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mlflow
+import pandas as pd
 import pytest
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
@@ -19,6 +20,12 @@ CORPUS_SUMMARY = {
     "tokens": {"train_tokens": 1000, "val_tokens": 100},
     "labelled": {"train_examples": 72, "val_examples": 24, "test_examples": 24},
 }
+CORPUS_VAL = pd.DataFrame(
+    {
+        "doc_id": ["a", "b", "c"],
+        "text": ["Open a socket and send the request.", "Read the file from the directory.", "Round the decimal to an integer."],
+    }
+)
 
 
 @pytest.fixture
@@ -34,10 +41,11 @@ def tracking(tmp_path):
 
 def test_evaluation_scores_registers_and_writes_the_model_card(tmp_path, tracking):
     catalog = DataCatalog()
-    inputs = {**model_inputs(tmp_path), **run_finetuning(tmp_path), "corpus_summary": CORPUS_SUMMARY}
+    inputs = {**model_inputs(tmp_path), **run_finetuning(tmp_path), "corpus_summary": CORPUS_SUMMARY, "corpus_val": CORPUS_VAL}
     for name, value in inputs.items():
         catalog[name] = value
-    add_parameters(catalog, load_parameters("test"))
+    params = load_parameters("test")
+    add_parameters(catalog, params)
     outputs = {name: dataset.load() for name, dataset in SequentialRunner().run(create_pipeline(), catalog).items()}
 
     metrics = outputs["evaluation_metrics"]
@@ -49,10 +57,15 @@ def test_evaluation_scores_registers_and_writes_the_model_card(tmp_path, trackin
 
     summary = outputs["evaluation_summary"]
     assert len(summary["classifier"]["confusion"]) == 3 and sum(map(sum, summary["classifier"]["confusion"])) == 24
-    assert summary["registration"]["model_uri"] == "models:/lmladder-classifier@candidate"
-    version = MlflowClient().get_model_version_by_alias("lmladder-classifier", "candidate")
+    registered_name = params["evaluation"]["registered_model_name"]  # one per environment
+    assert summary["registration"]["model_uri"] == f"models:/{registered_name}@candidate"
+    version = MlflowClient().get_model_version_by_alias(registered_name, "candidate")
     assert version.run_id == tracking.info.run_id and version.tags["data_fingerprint"] == "f" * 64
 
     card = outputs["model_card"]
     assert "f" * 64 in card and "TF-IDF + logistic regression | 1.000" in card
-    assert "**This module provides**" in outputs["sample_generations"]
+    assert "| Scripts of the labelled texts | Latin 100% |" in card and "| Source |" not in card
+    # prompts: null (the default) takes the opening words of held-out corpus documents
+    assert [line.split("**")[1] for line in outputs["sample_generations"].splitlines() if line.startswith("**")] == [
+        "Open a socket and", "Read the file from", "Round the decimal to",
+    ]

@@ -15,7 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
-from tests.conftest import PROJECT_ROOT, copy_project
+from tests.conftest import PROJECT_ROOT, copy_project, outputs, written
 from tests.test_run import kedro_run, runs_of
 
 RUNGS = {"nano": "nano", "micro": "micro", "tiny": "tiny"}  # conf/test: rung -> preset
@@ -69,7 +69,7 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
 
 
 def test_report_table_plots_and_summary(selection_run):
-    reporting = selection_run / "data" / "08_reporting"
+    reporting = outputs(selection_run) / "08_reporting"
     report = (reporting / "model_selection.md").read_text()
     summary = json.loads((reporting / "model_selection.json").read_text())
     rows = {row["name"]: row for row in summary["rungs"]}
@@ -79,9 +79,9 @@ def test_report_table_plots_and_summary(selection_run):
         assert f"| {rung} | {RUNGS[rung]} | {row['params']:,.0f} | {row['tokens']:,.0f} |" in report
         assert row["tokens"] == 12288  # 12,000 rounded up to whole steps of 8 x 64 tokens
         assert 0 <= row["macro_f1"] <= 1 and row["val_loss"] > 0 and row["latency_ms"] > 0
-        saved = json.loads((selection_run / "data" / "07_model_output" / "ladder" / rung / "rung_summary.json").read_text())
+        saved = json.loads((outputs(selection_run) / "07_model_output" / "ladder" / rung / "rung_summary.json").read_text())
         assert saved["val_curve"], rung
-        assert (selection_run / "data" / "06_models" / "ladder" / rung / "classifier" / "model.safetensors").exists()
+        assert (outputs(selection_run) / "06_models" / "ladder" / rung / "classifier" / "model.safetensors").exists()
     assert rows["nano"]["params"] < rows["micro"]["params"] < rows["tiny"]["params"]
     assert "| tfidf_baseline |" in report
     assert summary["scaling_law_text"] in report
@@ -105,7 +105,7 @@ def test_a_bad_rung_fails_before_any_processing(project_copy):
     assert result.returncode != 0
     output = " ".join((result.stdout + result.stderr).split())
     assert "model_selection.rungs.micro -> pretraining" in output and "unknown model preset 'huge'" in output
-    assert not any((project_copy / "data" / "03_primary").iterdir())
+    assert not written(outputs(project_copy) / "03_primary")
     assert runs_of(project_copy)[1] == []
 
 

@@ -9,10 +9,10 @@ from filelock import FileLock
 from mlflow import MlflowClient
 
 from lmladder.pipelines.retraining.pipeline import create_pipeline
-from tests.conftest import copy_project
+from tests.conftest import copy_project, outputs
 from tests.test_run import kedro_run
 
-MODEL = "lmladder-classifier"
+MODEL = "lmladder-classifier-test"  # one registered model per environment
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,8 @@ def test_1_first_run_promotes(project):
     version = client.get_model_version(MODEL, "1")
     assert version.tags["decision"] == "promoted"
     assert version.tags["retraining_fingerprint"] == run.data.tags["retraining_fingerprint"]
-    assert not (project / "data" / "06_models" / "classifier").exists()  # the challenger lives under retraining/
-    assert (project / "data" / "06_models" / "retraining" / "challenger" / "model.safetensors").exists()
+    assert not (outputs(project) / "06_models" / "classifier").exists()  # the challenger lives under retraining/
+    assert (outputs(project) / "06_models" / "retraining" / "challenger" / "model.safetensors").exists()
 
 
 def test_2_unchanged_inputs_skip(project):
@@ -84,7 +84,7 @@ def test_4_a_worse_challenger_is_not_promoted(project):
 def test_5_a_second_retraining_is_refused_while_one_runs(project):
     client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
     before = versions(client)
-    with FileLock(project / "data" / ".retraining.lock"):
+    with FileLock(outputs(project) / ".retraining.lock"):
         result, output, run, client = retrain(project, "retraining.force=true")
     assert result.returncode == 0, output[-3000:]
     assert "another retraining is running" in output
@@ -100,7 +100,7 @@ def test_6_a_failure_leaves_the_champion_and_fails_the_run(project):
     assert "Invalid learning rate" in output
     assert run.info.status == "FAILED"
     assert champion(client) == before and versions(client) == count
-    with FileLock(project / "data" / ".retraining.lock", timeout=0):  # released: the next run can take it
+    with FileLock(outputs(project) / ".retraining.lock", timeout=0):  # released: the next run can take it
         pass
 
 

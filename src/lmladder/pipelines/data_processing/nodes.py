@@ -42,8 +42,10 @@ def fingerprint_data(raw_corpus: Documents, raw_labelled: pd.DataFrame, params: 
 
 def prepare_corpus(raw_corpus: Documents, params: dict) -> Documents:
     if isinstance(raw_corpus, datasets.Dataset):
-        return large.documents_from_dataset(raw_corpus, params["text_column"], params.get("id_column"), params.get("num_proc"))
-    return documents_from_table(raw_corpus, params["text_column"], params.get("id_column"))
+        return large.documents_from_dataset(
+            raw_corpus, params["text_column"], params["id_column"], params["num_proc"], text_columns=params["text_columns"]
+        )
+    return documents_from_table(raw_corpus, params["text_column"], params["id_column"], params["text_columns"])
 
 
 def prepare_labelled(raw_labelled: pd.DataFrame, params: dict) -> pd.DataFrame:
@@ -53,10 +55,12 @@ def prepare_labelled(raw_labelled: pd.DataFrame, params: dict) -> pd.DataFrame:
         # Selection, not cleaning: the labelled set is the docstrings of the listed modules.
         log.info("labelled: %d of %d docstrings belong to a module listed in labelled.module_domains.domains", len(examples), len(raw_labelled))
     elif label_from == "column":
-        examples = label_from_columns(raw_labelled, params["text_column"], params["label_column"], params.get("id_column"))
+        examples = label_from_columns(
+            raw_labelled, params["text_column"], params["label_column"], params["id_column"], params["text_columns"]
+        )
     else:
         raise ConfigError(f"data_processing.labelled.label_from must be one of {LABEL_SOURCES}, got {label_from!r}")
-    check_label_set(examples, params.get("labels"))
+    check_label_set(examples, params["labels"])
     return examples
 
 

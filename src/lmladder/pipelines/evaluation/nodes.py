@@ -11,7 +11,9 @@ import pandas as pd
 import torch
 
 from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.scripts import opening_words, script_mix
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
+from lmladder.errors import ConfigError
 from lmladder.evaluation import (
     attention_grid_figure,
     classification_metrics,
@@ -32,6 +34,7 @@ from lmladder.model.classifier import encode_for_classification, predict_probabi
 from lmladder.model.directory import ModelBundle, save_model_directory
 from lmladder.tracking.registry import log_and_register_classifier
 from lmladder.training.plots import curves_figure
+from lmladder.validation.gate import check_gate, frame_fingerprint
 
 
 def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, params: dict) -> dict:
@@ -106,15 +109,40 @@ def measure_cost(classifier: ModelBundle, labelled_test: pd.DataFrame, params: d
     }
 
 
-def sample_generations(pretrained: ModelBundle, params: dict, seed: int) -> str:
-    """Continuations of fixed prompts, as Markdown (a decoder only: an encoder does not generate)."""
+def _corpus_prompts(corpus_val, settings: dict) -> list[str]:
+    """The opening words of ``num_prompts`` held-out documents, evenly spaced through the split.
+
+    Spread out rather than the first few, which often come from one source; same data, same prompts.
+    ``corpus_val`` is a DataFrame, or an Arrow ``datasets.Dataset`` for a corpus larger than memory.
+    """
+    count = settings["num_prompts"]
+    if not isinstance(count, int) or count < 1:
+        raise ConfigError(f"evaluation.generation.num_prompts must be a positive integer when prompts is null; got {count!r}.")
+    rows = np.linspace(0, len(corpus_val) - 1, min(count, len(corpus_val))).round().astype(int).tolist()
+    texts = corpus_val["text"].iloc[rows].tolist() if isinstance(corpus_val, pd.DataFrame) else list(corpus_val.select(rows)["text"])
+    return [prompt for prompt in (opening_words(text, settings["prompt_words"]) for text in texts) if prompt]
+
+
+def sample_generations(pretrained: ModelBundle, corpus_val, params: dict, seed: int) -> str:
+    """Continuations of prompts, as Markdown (a decoder only: an encoder does not generate).
+
+    The prompts are ``generation.prompts``, or when that is null the opening words of held-out
+    corpus documents, so they are in the language and style of the data the model learned.
+    """
     model, tokenizer = pretrained.model, pretrained.tokenizer
     if model.config.architecture != "decoder":
         return "# Sample generations\n\nNot applicable: the pretrained model is an encoder (masked LM).\n"
     settings = params["generation"]
+    if settings["prompts"] is None:
+        prompts, origin = _corpus_prompts(corpus_val, settings), "the opening words of held-out corpus documents"
+    else:
+        prompts, origin = settings["prompts"], "`evaluation.generation.prompts`"
     generator = torch.Generator().manual_seed(seed)
-    sections = ["# Sample generations", "", f"temperature {settings['temperature']}, top-k {settings['top_k']}, {settings['max_new_tokens']} new tokens", ""]
-    for prompt in settings["prompts"]:
+    sections = [
+        "# Sample generations", "",
+        f"Prompts: {origin}; temperature {settings['temperature']}, top-k {settings['top_k']}, {settings['max_new_tokens']} new tokens", "",
+    ]
+    for prompt in prompts:
         ids = torch.tensor([tokenizer.encode(prompt).ids])
         output = model.generate(ids, settings["max_new_tokens"], settings["temperature"], settings["top_k"], generator)
         continuation = tokenizer.decode(output[0, ids.shape[1] :].tolist())
@@ -134,12 +162,16 @@ def attention_heatmaps(classifier: ModelBundle, labelled_test: pd.DataFrame, par
 
 def register_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, classifier_scores: dict, params: dict) -> dict:
     """Log the classifier as a pyfunc model and register it with the configured alias."""
+    check_gate(validated_data, {"labelled_test": frame_fingerprint(labelled_test)}, "registration")
     tags = {
         "data_fingerprint": validated_data["data_fingerprint"],
         "test_macro_f1": f"{classifier_scores['macro_f1']:.4f}",
         "test_accuracy": f"{classifier_scores['accuracy']:.4f}",
     }
-    return log_and_register_classifier(classifier, params["registered_model_name"], params["alias"], labelled_test["text"].tolist()[:3], tags)
+    return log_and_register_classifier(
+        classifier, params["registered_model_name"], params["alias"], labelled_test["text"].tolist()[:3], tags,
+        allow_label_set_change=params["allow_label_set_change"],
+    )
 
 
 def _metrics_for_mlflow(groups: dict[str, dict]) -> dict:
@@ -160,12 +192,17 @@ def build_report(
     registration: dict,
     per_class_markdown: str,
     corpus_summary: dict,
+    labelled_train: pd.DataFrame,
     classifier: ModelBundle,
     finetuning_history: list[dict],
     baseline_history: list[dict],
     params: dict,
 ):
-    """Evaluation metrics for MLflow, the model card, and the fine-tuning curves."""
+    """Evaluation metrics for MLflow, the model card, and the fine-tuning curves.
+
+    The card describes the data from what was measured (corpus and labelled counts, classes, the
+    scripts of the labelled texts); ``data_source`` adds the user's own description when set.
+    """
     training = classifier.metadata.get("training", {})
     finetuning = classifier.metadata.get("finetuning", {})
     scalar = lambda scores: {k: scores[k] for k in ("accuracy", "macro_f1", "weighted_f1")}  # noqa: E731
@@ -192,6 +229,7 @@ def build_report(
                 "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
                 "labelled_examples": {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")},
                 "classes": classifier_scores["labels"],
+                "scripts": script_mix(labelled_train["text"]),
             },
             "model": {
                 "preset": training.get("model.preset"),

@@ -18,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(nodes.evaluate_baseline_classifier, ["baseline_classifier", "labelled_test", P], "baseline_scores", name="evaluate_baseline_classifier"),
             Node(nodes.evaluate_tfidf_baseline, ["labelled_train", "labelled_test", P, "params:seed"], "tfidf_scores", name="evaluate_tfidf_baseline"),
             Node(nodes.measure_cost, ["classifier", "labelled_test", P], "cost", name="measure_cost"),
-            Node(nodes.sample_generations, ["pretrained_model", P, "params:seed"], "sample_generations", name="sample_generations"),
+            Node(nodes.sample_generations, ["pretrained_model", "corpus_val", P, "params:seed"], "sample_generations", name="sample_generations"),
             Node(nodes.attention_heatmaps, ["classifier", "labelled_test", P], "attention_heatmap_plot", name="attention_heatmaps"),
             Node(
                 nodes.register_classifier,
@@ -30,7 +30,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 nodes.build_report,
                 [
                     "language_model_scores", "classifier_scores", "baseline_scores", "tfidf_scores", "cost",
-                    "registration", "per_class_table", "corpus_summary", "classifier",
+                    "registration", "per_class_table", "corpus_summary", "labelled_train", "classifier",
                     "finetuning_history", "baseline_history", P,
                 ],
                 ["evaluation_metrics", "model_card", "evaluation_summary", "finetuning_curves_plot"],
