@@ -76,9 +76,9 @@ def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
     command = [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", "data_processing"]
     first = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
     second = subprocess.Popen(command, cwd=project_copy, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
-    outputs = [process.communicate(timeout=600)[0] for process in (first, second)]
-    assert [first.returncode, second.returncode] == [0, 0], outputs
-    assert any("waiting for it to finish" in " ".join(output.split()) for output in outputs)
+    logs = [process.communicate(timeout=600)[0] for process in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], logs
+    assert any("waiting for it to finish" in " ".join(log.split()) for log in logs)
 
     tokens = read_token_file(outputs(project_copy) / "04_feature" / "train_tokens.bin")  # checks size against metadata
     assert len(tokens.tokens) == tokens.metadata["token_count"] > 0

@@ -6,6 +6,7 @@ twelve characters is a fine example to classify, while it is too short to pretra
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from lmladder.corpus.accounting import labelled_ledger, labelled_step
@@ -51,7 +52,7 @@ def clean_labelled_examples(
 
     def keep(step: str, mask: pd.Series) -> None:
         nonlocal current
-        kept = current[mask]
+        kept = current[np.asarray(mask, dtype=bool)]  # an empty mask must still select rows, not columns
         steps.append(labelled_step(step, current["label"], kept["label"], settings))
         current = kept
 
@@ -59,8 +60,8 @@ def clean_labelled_examples(
     for name in FILTER_NAMES:  # failed_filters gives each text only its first failing filter
         keep(name, failed.loc[current.index] != name)
     keep("too_few_words", current["text"].map(lambda text: len(text_units(text)) >= min_words))
-    keys = current["text"].map(dedup_key)
-    keep("conflicting_labels", keys.map(current.groupby(keys)["label"].nunique()) == 1)
+    keyed = current.assign(_key=current["text"].map(dedup_key))
+    keep("conflicting_labels", keyed.groupby("_key")["label"].transform("nunique") == 1)
     keep("exact_duplicates", ~current["text"].map(dedup_key).duplicated())
     order = current["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
     capped = cap_per_class(current.assign(_row=current.index), max_per_class, order)

@@ -162,6 +162,13 @@ def test_filters_removing_everything_say_which_to_loosen(tmp_path):
     assert not (tmp_path / "train_tokens.bin").exists()
 
 
+def test_labelled_filters_removing_everything_name_the_parameter(tmp_path):
+    corpus, labelled = small_sources()
+    params = small_params(**{"labelled.filters.min_chars": 10_000})
+    with pytest.raises(FilteredOutError, match=r"0 labelled examples left of 40; the too_short step removed the most \(40\): loosen data_processing.labelled.filters.min_chars"):
+        run(make_catalog(tmp_path, corpus, labelled, params))
+
+
 def test_missing_label_column_is_named(tmp_path):
     corpus, labelled = small_sources()
     with pytest.raises(MissingColumnError, match="no column 'label'"):

@@ -106,9 +106,9 @@ def clean_labelled(examples: pd.DataFrame, cleaning: dict, labelled: dict, seed:
     log_ledger("labelled", ledger)
     if kept.empty:
         worst = max(ledger["steps"], key=lambda step: step["removed"])
+        fix = f"loosen {worst['parameter']}" if worst["parameter"] else "check the labelled data"
         raise FilteredOutError(
-            f"0 labelled examples left of {ledger['rows_in']}; the {worst['step']} step removed the most ({worst['removed']}): "
-            f"loosen {worst['parameter'] or 'the data'}"
+            f"0 labelled examples left of {ledger['rows_in']}; the {worst['step']} step removed the most ({worst['removed']}): {fix}"
         )
     return kept, ledger
 
