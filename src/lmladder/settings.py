@@ -30,6 +30,7 @@ HOOKS = (
 )
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")  # the name as the installed metadata spells it
 
+
 class ProjectConfigLoader(OmegaConfigLoader):
     """Kedro's ``OmegaConfigLoader`` with one more global, ``${globals:workspace}``: the environment
     the run uses (``local`` by default). Every output path and the registered model name contain it,
@@ -38,6 +39,8 @@ class ProjectConfigLoader(OmegaConfigLoader):
 
     def __init__(self, conf_source: str, env: str | None = None, runtime_params: dict | None = None, **kwargs):
         super().__init__(conf_source, env=env, runtime_params=runtime_params, **kwargs)
+        # Setting the "globals" key is the public way to give the loader its globals; it must happen
+        # here, before any catalog or parameters file is read through ${globals:...}.
         try:
             declared = self["globals"]
         except MissingConfigException:

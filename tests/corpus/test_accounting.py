@@ -22,7 +22,7 @@ EXAMPLES = pd.DataFrame(
 
 
 def test_labelled_step_counts_removals_per_class():
-    step = labelled_step("too_short", pd.Series(["a", "a", "b"]), pd.Series(["a"]))
+    step = labelled_step("too_short", pd.Series(["a", "a", "b"]), pd.Series(["a"]), "data_processing.labelled")
     assert step == {
         "step": "too_short", "parameter": "data_processing.labelled.filters.min_chars",
         "rows_in": 3, "removed": 2, "removed_by_class": {"a": 1, "b": 1},

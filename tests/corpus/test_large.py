@@ -52,12 +52,13 @@ def test_documents_from_a_dataset_match_documents_from_a_table():
     assert _arrow_documents().to_pandas().to_dict("list") == expected.to_dict("list")
 
 
-def test_documents_get_row_numbers_as_ids_skip_blank_rows_and_count_replacement_characters():
+def test_documents_get_row_numbers_as_ids_keep_blank_rows_and_count_replacement_characters():
+    # A table row without text stays, as in the in-memory path, for the too_short filter to count.
     raw = datasets.Dataset.from_dict({"line": ["first", "  ", "bad \ufffd byte", None, "last"]})
     docs = documents_from_dataset(raw, text_column="line", num_proc=2, batch_size=2)
-    assert docs["doc_id"] == ["row-0", "row-2", "row-4"]
-    assert docs["text"] == ["first", "bad \ufffd byte", "last"]
-    assert docs["invalid_utf8"] == [0, 1, 0]
+    assert docs["doc_id"] == ["row-0", "row-1", "row-2", "row-3", "row-4"]
+    assert docs["text"] == ["first", "  ", "bad \ufffd byte", "", "last"]
+    assert docs["invalid_utf8"] == [0, 0, 1, 0, 0]
 
 
 def test_documents_refuse_a_missing_column_and_an_empty_corpus():

@@ -55,8 +55,6 @@ def add_environment(project, name: str, spec: dict) -> str:
     env = project / "conf" / name
     env.mkdir()
     tiny = yaml.safe_load((PROJECT_ROOT / "conf" / "test" / "parameters.yml").read_text())
-    tiny.pop("data_validation")  # the tests' own removal limit is for the docstring cap; user data gets the default
-    tiny["data_validation"] = {"min_tokens_per_split": 520}
     (env / "parameters.yml").write_text(yaml.safe_dump(deep_merge(tiny, spec["parameters"]), allow_unicode=True))
     (env / "catalog.yml").write_text(yaml.safe_dump(spec["catalog"]))
     for fixture in FIXTURES.iterdir():

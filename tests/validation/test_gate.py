@@ -33,7 +33,7 @@ def test_changed_inputs_are_refused_naming_them():
 
 
 def test_a_gate_from_before_fingerprints_is_refused():
-    with pytest.raises(StaleDataError, match="labelled_train"):
+    with pytest.raises(StaleDataError, match=r"fine-tuning refuses to run: the validation gate predates input fingerprints .* Run `kedro run --pipelines data_validation` again"):
         check_gate({"passed": True, "data_fingerprint": "d" * 64}, {"labelled_train": frame_fingerprint(TRAIN)}, "fine-tuning")
 
 

@@ -44,11 +44,16 @@ LABELLED_STEP_PARAMETERS = {
 }
 
 
+# Steps that remove rows on purpose, by a count the user sets (the class cap): logged and kept in
+# the ledger like every step, but not held to the removal and class-share limits of validation.
+DELIBERATE_STEPS = ("class_cap",)
+
+
 def class_counts(labels: pd.Series) -> dict[str, int]:
     return {str(label): int(count) for label, count in labels.value_counts().sort_index().items()}
 
 
-def labelled_step(step: str, before: pd.Series, after: pd.Series, settings: str = "data_processing.labelled") -> dict:
+def labelled_step(step: str, before: pd.Series, after: pd.Series, settings: str) -> dict:
     """A step of the labelled set, from the labels that entered it and those that left it;
     ``settings`` is where the set's filter parameters live."""
     counts_in, counts_out = class_counts(before), class_counts(after)
@@ -62,8 +67,10 @@ def labelled_step(step: str, before: pd.Series, after: pd.Series, settings: str 
     }
 
 
-def labelled_ledger(steps: list[dict], labels_in: pd.Series, labels_out: pd.Series) -> dict:
+def labelled_ledger(steps: list[dict], labels_in: pd.Series, labels_out: pd.Series, settings: str) -> dict:
+    """``settings``: where the labelled set's filter parameters live, for messages."""
     return {
+        "settings": settings,
         "rows_in": len(labels_in),
         "rows_out": len(labels_out),
         "steps": steps,
@@ -83,7 +90,7 @@ def corpus_ledger(stats: dict[str, int], removed_contaminated: int) -> dict:
     return {"rows_in": stats["docs_in"], "rows_out": rows, "steps": steps}
 
 
-def _share(part: int, whole: int) -> float:
+def share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
@@ -100,10 +107,10 @@ def log_ledger(what: str, ledger: dict) -> None:
             classes = "; by class: " + ", ".join(f"{label} {count}" for label, count in by_class.items() if count)
         log.info(
             "%s: %s%s removed %d of %d (%.1f%%)%s",
-            what, step["step"], knob, step["removed"], step["rows_in"], 100 * _share(step["removed"], step["rows_in"]), classes,
+            what, step["step"], knob, step["removed"], step["rows_in"], 100 * share(step["removed"], step["rows_in"]), classes,
         )
     removed = ledger["rows_in"] - ledger["rows_out"]
-    log.info("%s: %d in, %d out, %d removed (%.1f%%)", what, ledger["rows_in"], ledger["rows_out"], removed, 100 * _share(removed, ledger["rows_in"]))
+    log.info("%s: %d in, %d out, %d removed (%.1f%%)", what, ledger["rows_in"], ledger["rows_out"], removed, 100 * share(removed, ledger["rows_in"]))
     if "class_counts_in" in ledger:
         shares = class_shares(ledger)
         log.info(
@@ -117,16 +124,16 @@ def class_shares(ledger: dict, counts_out: dict[str, int] | None = None) -> dict
     counts_in, counts_out = ledger["class_counts_in"], counts_out or ledger["class_counts_out"]
     total_in, total_out = sum(counts_in.values()), sum(counts_out.values())
     return {
-        label: (_share(counts_in.get(label, 0), total_in), _share(counts_out.get(label, 0), total_out))
+        label: (share(counts_in.get(label, 0), total_in), share(counts_out.get(label, 0), total_out))
         for label in sorted(set(counts_in) | set(counts_out))
     }
 
 
 def class_shares_before_cap(ledger: dict) -> dict[str, tuple[float, float]]:
-    """Shares before processing and before ``max_per_class``, which rebalances classes on purpose."""
+    """Shares before processing and before the deliberate steps (``max_per_class`` rebalances classes on purpose)."""
     counts = dict(ledger["class_counts_out"])
     for step in ledger["steps"]:
-        if step["step"] == "class_cap":
+        if step["step"] in DELIBERATE_STEPS:
             for label, removed in step["removed_by_class"].items():
                 counts[label] = counts.get(label, 0) + removed
     return class_shares(ledger, counts)

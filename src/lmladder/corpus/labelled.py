@@ -36,7 +36,7 @@ def clean_labelled_examples(
     min_words: int,
     max_per_class: int | None,
     seed: int,
-    settings: str = "data_processing.labelled",
+    settings: str = LABELLED_PARAMETERS,
 ) -> tuple[pd.DataFrame, dict]:
     """Normalise and mask PII, then, in order: the quality filters, fewer than ``min_words`` words (or
     CJK characters), texts seen with two different labels (either label would be noise), exact
@@ -66,6 +66,6 @@ def clean_labelled_examples(
     order = current["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
     capped = cap_per_class(current.assign(_row=current.index), max_per_class, order)
     keep("class_cap", current.index.isin(capped["_row"]))
-    ledger = labelled_ledger(steps, labels_in, current["label"])
+    ledger = labelled_ledger(steps, labels_in, current["label"], settings)
     ledger["pii_masked"] = {kind: int(count) for kind, count in pii_counts.sum().items()}
     return current.reset_index(drop=True), ledger

@@ -33,9 +33,10 @@ from lmladder.errors import EmptyCorpusError, MissingColumnError
 def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
     """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document).
 
-    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load.
+    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load. As
+    in ``sources.read_text_files``, a blank line or paragraph is not a document and is not kept.
     """
-    return datasets.load_dataset(
+    texts = datasets.load_dataset(
         "text",
         data_files=[str(path) for path in files],
         sample_by=sample_by,
@@ -43,6 +44,11 @@ def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", 
         split="train",
         cache_dir=cache_dir,
     )
+    return texts.filter(_has_text, batched=True, input_columns="text", load_from_cache_file=False, desc="blank lines")
+
+
+def _has_text(texts: list[str]) -> list[bool]:
+    return [bool(text.strip()) for text in texts]
 
 
 def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs) -> datasets.Dataset:
@@ -67,15 +73,15 @@ def _numpy(dataset: datasets.Dataset, column: str) -> np.ndarray:
 
 def _documents_batch(batch: dict, indices: list[int], text_columns: list[str], id_column: str | None) -> dict:
     cells = [["" if text is None else str(text) for text in batch[column]] for column in text_columns]
-    texts = ["\n".join(part for part in parts if part) for parts in zip(*cells)]  # as sources.join_text_columns
-    keep = [i for i, text in enumerate(texts) if text.strip()]  # blank lines/paragraphs are not documents
+    # As sources.join_text_columns; a row without text stays, for the too_short filter to count.
+    texts = ["\n".join(part for part in parts if part) for parts in zip(*cells)]
     ids = batch[id_column] if id_column else batch["doc_id"] if "doc_id" in batch else [f"row-{index}" for index in indices]
     sources = batch["source"] if "source" in batch else ["table"] * len(texts)
     return {
-        "doc_id": [str(ids[i]) for i in keep],
-        "source": [str(sources[i]) for i in keep],
-        "text": [texts[i] for i in keep],
-        "invalid_utf8": [texts[i].count(REPLACEMENT_CHAR) for i in keep],
+        "doc_id": [str(doc_id) for doc_id in ids],
+        "source": [str(source) for source in sources],
+        "text": texts,
+        "invalid_utf8": [text.count(REPLACEMENT_CHAR) for text in texts],
     }
 
 
@@ -90,7 +96,7 @@ def documents_from_dataset(
     """Corpus documents (doc_id, source, text, invalid_utf8) from any Arrow-backed raw data set,
     as ``documents_from_table`` makes them from a DataFrame; ids default to the row number."""
     columns = check_text_columns(text_column, text_columns, "corpus")
-    text_role = "text_columns" if text_columns else "text_column"
+    text_role = "text_column" if text_columns is None else "text_columns"
     for role, column in [*((text_role, column) for column in columns), ("id_column", id_column)]:
         if column is not None and column not in raw.column_names:
             raise MissingColumnError(

@@ -21,7 +21,7 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
 
         corpus_train:
           type: lmladder.datasets.ArrowDataset
-          path: data/03_primary/corpus_train
+          path: data/${globals:workspace}/03_primary/corpus_train
     """
 
     def __init__(self, path: str, metadata: dict[str, Any] | None = None):

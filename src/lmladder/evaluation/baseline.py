@@ -30,7 +30,7 @@ def fit_tfidf_logistic_regression(
         raise ConfigError(f"inverse_regularization (C) must be positive; got {inverse_regularization}.")
     # Unigrams and bigrams of script-aware units with damped term counts: words where a script
     # spaces them, characters where it does not. scikit-learn's default word pattern makes each
-    # Chinese clause one "word" that test texts almost never repeat (macro-F1 0.66 against 0.78 on
+    # Chinese clause one "word" that test texts almost never repeat (macro-F1 0.65 against 0.78 on
     # the Chinese reviews of tests/evaluation/test_baseline.py; SST-2 unchanged at 0.73). Trigrams
     # would add 0.004 on that Chinese set but cost 0.007 on SST-2 with 3,000 training texts.
     # ``text_units`` is a module-level function, so the fitted pipeline still pickles.

@@ -33,9 +33,19 @@ def token_file_fingerprint(metadata: dict) -> str:
     return hashlib.sha256(json.dumps(metadata, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def output_fingerprints(labelled: dict[str, pd.DataFrame], token_files: dict[str, dict], tokenizer: Tokenizer) -> dict[str, str]:
-    """``{"labelled_train": ..., "train_tokens": ..., "tokenizer": ...}``: what training reads."""
+def corpus_fingerprint(split) -> str:
+    """A corpus split's content hash; an Arrow split (a corpus larger than memory) by its row count,
+    as hashing it would mean reading it all once more."""
+    return frame_fingerprint(split) if isinstance(split, pd.DataFrame) else f"{len(split)} rows"
+
+
+def output_fingerprints(
+    corpus: dict[str, object], labelled: dict[str, pd.DataFrame], token_files: dict[str, dict], tokenizer: Tokenizer
+) -> dict[str, str]:
+    """``{"corpus_train": ..., "labelled_train": ..., "train_tokens": ..., "tokenizer": ...}``: what
+    data_processing wrote, and what training reads."""
     return {
+        **{f"corpus_{name}": corpus_fingerprint(split) for name, split in corpus.items()},
         **{f"labelled_{name}": frame_fingerprint(frame) for name, frame in labelled.items()},
         **{f"{name}_tokens": token_file_fingerprint(metadata) for name, metadata in token_files.items()},
         "tokenizer": tokenizer_sha256(tokenizer),
@@ -54,13 +64,18 @@ def gate_record(report: dict, fingerprints: dict[str, str]) -> dict:
 
 def check_gate(gate: dict, fingerprints: dict[str, str], step: str) -> None:
     """Raise unless ``gate`` passed and validated exactly these inputs (a subset of its ``inputs``)."""
-    if not gate.get("passed"):
+    if "inputs" not in gate:
+        raise StaleDataError(
+            f"{step} refuses to run: the validation gate predates input fingerprints (an older lmladder wrote it). "
+            "Run `kedro run --pipelines data_validation` again."
+        )
+    if not gate["passed"]:
         failures = "; ".join(gate.get("failed") or []) or "see the validation report"
         raise DataValidationError(
             f"{step} refuses to run: the last data validation failed ({failures}). Fix the data or "
             "data_validation parameters and run `kedro run --pipelines data_validation` again (validation_report.md has details)."
         )
-    validated = gate.get("inputs") or {}
+    validated = gate["inputs"]
     changed = [name for name, value in fingerprints.items() if validated.get(name) != value]
     if changed:
         detail = ", ".join(f"{name} (validated {str(validated.get(name))[:12]}, now {fingerprints[name][:12]})" for name in changed)

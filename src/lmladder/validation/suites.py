@@ -1,4 +1,5 @@
-"""Great Expectations suites for corpus splits, labelled splits, token files and contamination.
+"""Great Expectations suites for corpus splits, labelled splits, token files, contamination, the
+removals processing made and the outputs it recorded.
 
 Each ``validate_*`` function turns its inputs into one or more small pandas frames, runs the
 expectations on them in a fresh ephemeral GX context, and returns a plain, JSON-safe suite
@@ -37,7 +38,7 @@ from great_expectations.expectations import (
     ExpectTableColumnsToMatchSet,
 )
 
-from lmladder.corpus.accounting import class_shares_before_cap
+from lmladder.corpus.accounting import DELIBERATE_STEPS, class_shares_before_cap, share
 from lmladder.corpus.decontamination import contaminated_mask
 from lmladder.errors import ConfigError
 
@@ -237,19 +238,21 @@ def validate_removals(removals: dict[str, dict], max_removed_share: float, max_c
     """No processing step removes more than ``max_removed_share`` of the rows that reach it, and the
     filters and deduplication move no class's share of the labelled set by more than
     ``max_class_share_shift``. ``removals``: ``{"corpus": ledger, "labelled": ledger}`` (see
-    ``lmladder.corpus.accounting``); ``max_per_class`` rebalances classes on purpose, so the share
-    shift is measured before it (its removals still count against ``max_removed_share``)."""
+    ``lmladder.corpus.accounting``). The deliberate steps (``max_per_class``, which rebalances
+    classes on purpose) are held to neither: the shift is measured before them."""
     steps = pd.DataFrame(
         [
             {
-                "step": f"{dataset} {step['step']} {_share(step['removed'], step['rows_in']):.1%}: {step['parameter'] or 'fix the data'}",
-                "removed_share": _share(step["removed"], step["rows_in"]),
+                "step": f"{dataset} {step['step']} {share(step['removed'], step['rows_in']):.1%}: {step['parameter'] or 'fix the data'}",
+                "removed_share": share(step["removed"], step["rows_in"]),
             }
             for dataset, ledger in removals.items()
             for step in ledger["steps"]
+            if step["step"] not in DELIBERATE_STEPS
         ],
         columns=["step", "removed_share"],
     )
+    settings = removals["labelled"]["settings"]
     shifts = pd.DataFrame(
         [
             {"label": f"{label}: {share_in:.1%} -> {share_out:.1%}", "shift": abs(share_out - share_in)}
@@ -285,7 +288,7 @@ def validate_removals(removals: dict[str, dict], max_removed_share: float, max_c
                         max_value=max_class_share_shift,
                         description=(
                             f"filters and deduplication move no class's share by more than {max_class_share_shift:.0%} points "
-                            "(loosen data_processing.labelled.filters / min_words, or raise data_validation.max_class_share_shift)"
+                            f"(loosen {settings}.filters or {settings}.min_words, or raise data_validation.max_class_share_shift)"
                         ),
                     ),
                 ],
@@ -560,10 +563,6 @@ def _text_length(min_chars: int, max_chars: int) -> Expectation:
         max_value=max_chars,
         description=f"every text is {min_chars} to {max_chars} characters long",
     )
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
 
 
 def _format_list(values: Sequence) -> str:

@@ -48,7 +48,7 @@ def test_processed_data_passes_every_suite(processed, tmp_path):
     assert {suite["suite"] for suite in report["suites"]} == {"corpus", "labelled", "tokens", "contamination", "removals", "outputs"}
     gate = catalog.load("validated_data")
     assert gate["passed"] and gate["data_fingerprint"] == processed["corpus_summary"]["fingerprint"]
-    assert set(gate["inputs"]) == {"labelled_train", "labelled_val", "labelled_test", "train_tokens", "val_tokens", "tokenizer"}
+    assert set(gate["inputs"]) == {"corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "train_tokens", "val_tokens", "tokenizer"}
 
 
 def test_contaminated_corpus_is_stopped_and_the_report_is_kept(processed, tmp_path):

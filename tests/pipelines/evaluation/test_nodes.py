@@ -66,10 +66,11 @@ def test_explicit_prompts_are_still_used(pretrained, params):
     assert "`evaluation.generation.prompts`" in markdown
 
 
+@pytest.mark.parametrize("name", ["num_prompts", "prompt_words"])
 @pytest.mark.parametrize("count", [0, -1, "3"])
-def test_a_bad_prompt_count_is_named(pretrained, params, count):
-    params["generation"]["num_prompts"] = count
-    with pytest.raises(ConfigError, match="evaluation.generation.num_prompts must be a positive integer"):
+def test_a_bad_prompt_count_is_named(pretrained, params, name, count):
+    params["generation"][name] = count
+    with pytest.raises(ConfigError, match=f"evaluation.generation.{name} must be a positive integer when prompts is null; got {count!r}"):
         sample_generations(pretrained, CHINESE_CORPUS_VAL, params, seed=0)
 
 

@@ -84,7 +84,7 @@ def clean_corpus(corpus_documents: Documents, cleaning: dict, dedup: dict, corpu
     filters = _quality_filters(cleaning)
     if isinstance(corpus_documents, datasets.Dataset):
         near = {"threshold": dedup["threshold"], "num_perm": dedup["num_perm"], "shingle_size": dedup["shingle_size"]}
-        docs, stats = large.clean_large_corpus(corpus_documents, filters, cleaning["mask_pii"], near, corpus.get("num_proc"))
+        docs, stats = large.clean_large_corpus(corpus_documents, filters, cleaning["mask_pii"], near, corpus["num_proc"])
         _require_documents(docs, stats, "corpus")
         return docs, stats
     docs, stats = clean_documents(corpus_documents, filters, cleaning["mask_pii"])
@@ -95,13 +95,13 @@ def clean_corpus(corpus_documents: Documents, cleaning: dict, dedup: dict, corpu
     return docs, stats
 
 
-def clean_labelled(examples: pd.DataFrame, cleaning: dict, labelled: dict, seed: int) -> tuple[pd.DataFrame, dict]:
+def clean_labelled(examples: pd.DataFrame, mask_pii: bool, labelled: dict, seed: int) -> tuple[pd.DataFrame, dict]:
     """Normalise, mask PII and filter the labelled examples, drop duplicates, cap each class; every
     removal is logged (per class) and recorded in the ledger that data validation checks."""
     settings, settings_name = labelled_settings(labelled)
+    log.info("labelled: filters, min_words and max_per_class from %s", settings_name)
     kept, ledger = clean_labelled_examples(
-        examples, _quality_filters(settings["filters"]), cleaning["mask_pii"], settings["min_words"], settings["max_per_class"], seed,
-        settings_name,
+        examples, _quality_filters(settings["filters"]), mask_pii, settings["min_words"], settings["max_per_class"], seed, settings_name
     )
     log_ledger("labelled", ledger)
     if kept.empty:
@@ -200,6 +200,7 @@ def summarise_corpus(
         **{f"tokens.{k}": v for k, v in tokens.items()},
     }
     outputs = output_fingerprints(
+        {"train": corpus_train, "val": corpus_val},
         {"train": labelled_train, "val": labelled_val, "test": labelled_test},
         {"train": train_tokens.metadata, "val": val_tokens.metadata},
         tokenizer,
@@ -210,7 +211,7 @@ def summarise_corpus(
         "labelled": {**labelled, "class_counts": labelled_ledger["class_counts_out"]},
         "tokens": tokens,
         "removals": removals,
-        "outputs": {**outputs, "corpus_train_documents": len(corpus_train), "corpus_val_documents": len(corpus_val)},
+        "outputs": outputs,
         "contaminated_doc_ids": contaminated_ids,
     }
     return {name: {"value": float(value), "step": 0} for name, value in metrics.items()}, summary

@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.clean_labelled,
-                ["labelled_examples", f"{P}.cleaning", f"{P}.labelled", "params:seed"],
+                ["labelled_examples", f"{P}.cleaning.mask_pii", f"{P}.labelled", "params:seed"],
                 ["clean_labelled", "labelled_ledger"],
                 name="clean_labelled",
             ),

@@ -115,9 +115,11 @@ def _corpus_prompts(corpus_val, settings: dict) -> list[str]:
     Spread out rather than the first few, which often come from one source; same data, same prompts.
     ``corpus_val`` is a DataFrame, or an Arrow ``datasets.Dataset`` for a corpus larger than memory.
     """
+    for name in ("num_prompts", "prompt_words"):
+        value = settings[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"evaluation.generation.{name} must be a positive integer when prompts is null; got {value!r}.")
     count = settings["num_prompts"]
-    if not isinstance(count, int) or count < 1:
-        raise ConfigError(f"evaluation.generation.num_prompts must be a positive integer when prompts is null; got {count!r}.")
     rows = np.linspace(0, len(corpus_val) - 1, min(count, len(corpus_val))).round().astype(int).tolist()
     texts = corpus_val["text"].iloc[rows].tolist() if isinstance(corpus_val, pd.DataFrame) else list(corpus_val.select(rows)["text"])
     return [prompt for prompt in (opening_words(text, settings["prompt_words"]) for text in texts) if prompt]

@@ -1,7 +1,7 @@
 """The retraining pipeline, in one namespace so that Airflow runs it as one task (one MLflow run).
 
 Data processing and validation write the project's usual datasets (the current data); everything
-trained is ``retraining.*`` (a challenger never overwrites ``data/06_models/classifier``).
+trained is ``retraining.*`` (a challenger never overwrites ``data/<env>/06_models/classifier``).
 """
 
 from __future__ import annotations
