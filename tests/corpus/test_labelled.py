@@ -1,4 +1,4 @@
-"""The labelled set's own settings on the committed review fixtures: user data keeps every row, and
+"""The labelled set's own settings on the committed fixtures: user data keeps every row, and
 the embedded docstring set's stricter filters would drop most short Chinese reviews, which the
 removals suite then stops, naming the parameter."""
 
@@ -21,6 +21,10 @@ def reviews(name: str):
     return label_from_columns(read_table(str(FIXTURES / name)), "review", "label")
 
 
+def news():
+    return label_from_columns(read_table(str(FIXTURES / "news.csv")), "text", "Class Index", text_columns=["Title", "Description"])
+
+
 def clean(examples, params: dict):
     settings, where = labelled_settings(params)
     return clean_labelled_examples(
@@ -38,6 +42,12 @@ def test_the_default_labelled_settings_keep_every_review(labelled_params, fixtur
     kept, ledger = clean(reviews(fixture), labelled_params)
     assert len(kept) == ledger["rows_in"] == 450
     assert ledger["class_counts_out"] == ledger["class_counts_in"] == {"0": 300, "1": 150}
+
+
+def test_the_default_labelled_settings_keep_every_news_row(labelled_params):
+    kept, ledger = clean(news(), labelled_params)
+    assert ledger["class_counts_out"] == {"1": 100, "2": 100, "3": 100, "4": 100}
+    assert kept["text"].str.contains("\n").all()  # title and description, joined
 
 
 def test_the_docstring_filters_on_short_reviews_are_stopped_naming_the_parameter(labelled_params):
