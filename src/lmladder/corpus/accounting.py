@@ -4,7 +4,7 @@ A ledger is plain JSON (it goes into ``corpus_summary.json``, and data validatio
 
     {"rows_in": int, "rows_out": int,
      "steps": [{"step", "parameter", "rows_in", "removed", "removed_by_class"?}],
-     "class_counts_in"?, "class_counts_out"?}
+     and for labelled data "settings", "class_counts_in", "class_counts_out", "pii_masked"}
 
 Each step's ``rows_in`` is what reached it (the steps run in order), so ``removed / rows_in`` is the
 share that step took. ``parameter`` is the knob that controls the step (None: the step removes only
@@ -121,7 +121,8 @@ def log_ledger(what: str, ledger: dict) -> None:
 
 def class_shares(ledger: dict, counts_out: dict[str, int] | None = None) -> dict[str, tuple[float, float]]:
     """Each class's share of the labelled set before and after processing (or ``counts_out``)."""
-    counts_in, counts_out = ledger["class_counts_in"], counts_out or ledger["class_counts_out"]
+    counts_in = ledger["class_counts_in"]
+    counts_out = ledger["class_counts_out"] if counts_out is None else counts_out
     total_in, total_out = sum(counts_in.values()), sum(counts_out.values())
     return {
         label: (share(counts_in.get(label, 0), total_in), share(counts_out.get(label, 0), total_out))

@@ -60,10 +60,10 @@ def clean_labelled_examples(
     for name in FILTER_NAMES:  # failed_filters gives each text only its first failing filter
         keep(name, failed.loc[current.index] != name)
     keep("too_few_words", current["text"].map(lambda text: len(text_units(text)) >= min_words))
-    keyed = current.assign(_key=current["text"].map(dedup_key))
-    keep("conflicting_labels", keyed.groupby("_key")["label"].transform("nunique") == 1)
-    keep("exact_duplicates", ~current["text"].map(dedup_key).duplicated())
-    order = current["text"].map(lambda text: hash_fraction(dedup_key(text), seed))
+    keys = current["text"].map(dedup_key)  # one key per text, for the three steps that compare texts
+    keep("conflicting_labels", current.assign(_key=keys).groupby("_key")["label"].transform("nunique") == 1)
+    keep("exact_duplicates", ~keys.loc[current.index].duplicated())
+    order = keys.loc[current.index].map(lambda key: hash_fraction(key, seed))
     capped = cap_per_class(current.assign(_row=current.index), max_per_class, order)
     keep("class_cap", current.index.isin(capped["_row"]))
     ledger = labelled_ledger(steps, labels_in, current["label"], settings)
