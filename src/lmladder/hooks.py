@@ -1,7 +1,10 @@
-"""Tags on the MLflow run that kedro-mlflow opens for each ``kedro run``.
+"""The project's hooks, in the order a session meets them (see docs/architecture.md).
 
-kedro-mlflow (a plugin, so its hooks run before the project's) starts the run in its own
-``before_pipeline_run``; these hooks only add to it.
+kedro-mlflow's own hook (a plugin, registered by Kedro from its entry point) sets the tracking
+URI and experiment, opens one MLflow run per ``kedro run`` and logs node parameters; these hooks
+only add to it, through public APIs of Kedro and MLflow. Heavy libraries (torch, MLflow, the
+selection code) are imported inside the hooks: ``import lmladder.settings``, which every ``kedro``
+command does, stays light.
 """
 
 from __future__ import annotations
@@ -12,21 +15,144 @@ import re
 import subprocess
 from pathlib import Path
 
-import mlflow
 from filelock import FileLock, Timeout
 from kedro.framework.hooks import hook_impl
-from kedro.framework.project import pipelines
-from kedro_mlflow.framework.hooks.mlflow_hook import MlflowHook
-from mlflow import MlflowClient
 
 from lmladder.errors import ConfigError
-from lmladder.pipelines.model_selection.pipeline import configured_rungs, use_ladder
-from lmladder.pipelines.retraining.pipeline import use_context as use_retraining_context
-from lmladder.pipelines.retraining.plan import release_lock as release_retraining_lock
-from lmladder.selection.ladder import check_ladder, rung_parameters
-from lmladder.training.config import validate_pretraining_params
 
 log = logging.getLogger(__name__)
+
+
+class TrackingStoreHook:
+    """The MLflow tracking store is usable before anything else happens, or the session fails with
+    a ``ConfigError`` naming the URI.
+
+    ``tryfirst``: it runs before kedro-mlflow's setup. Under a file lock it reaches the store (for
+    SQLite this creates the schema) and creates the experiment when missing, so two sessions
+    starting at once never both create the database or the experiment.
+    """
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        from mlflow import MlflowClient
+
+        config = mlflow_settings(context.config_loader)
+        server = config.get("server") or {}
+        uri = server.get("mlflow_tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
+        if server.get("credentials"):  # as kedro-mlflow does: the server's credentials as environment variables
+            os.environ.update(context.config_loader["credentials"][server["credentials"]])
+        experiment = (config.get("tracking") or {}).get("experiment") or {}
+        lock = Path(context.project_path) / "data" / ".locks" / "tracking.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(lock):
+            try:
+                client = MlflowClient(tracking_uri=uri, registry_uri=server.get("mlflow_registry_uri") or uri)
+                client.search_experiments(max_results=1)
+                name = experiment.get("name")
+                if name and client.get_experiment_by_name(name) is None:
+                    location = (experiment.get("create_experiment_kwargs") or {}).get("artifact_location")
+                    client.create_experiment(name, artifact_location=location)
+            except Exception as error:  # noqa: BLE001 - whatever the backend raises, the store is unusable
+                raise ConfigError(
+                    f"MLflow tracking store {uri} is unreachable or unwritable: {type(error).__name__}: {error}. "
+                    "Check server.mlflow_tracking_uri in mlflow.yml or MLFLOW_TRACKING_URI."
+                ) from error
+
+
+def mlflow_settings(config_loader) -> dict:
+    """``mlflow.yml`` of the run's environments (kedro-mlflow reads the same files)."""
+    from kedro.config import MissingConfigException
+
+    if "mlflow" not in config_loader.config_patterns:
+        config_loader.config_patterns.update({"mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"]})
+    try:
+        return config_loader["mlflow"]
+    except MissingConfigException:
+        return {}
+
+
+class ConfigValidationHook:
+    """Checks the whole configuration when the session starts: a typo, a bad value, a secret in the
+    parameters or a setting that would misroute metrics fails in a second, before any data is
+    processed and before an MLflow run exists."""
+
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context) -> None:
+        from lmladder.parameters import check_parameters
+        from lmladder.training.config import validate_pretraining_params
+
+        check_corpus_catalog(context.config_loader["catalog"])
+        check_tracking_settings(mlflow_settings(context.config_loader))
+        params = context.config_loader["parameters"]  # not context.params: that builds every pipeline
+        check_no_secrets(params)
+        check_parameters(params)
+        validate_pretraining_params(params["pretraining"])
+        for name, rung in ladder_parameters(params).items():
+            validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
+
+
+ARROW_DATASET = "lmladder.datasets.ArrowDataset"
+
+
+def check_corpus_catalog(catalog: dict) -> None:
+    """An Arrow raw corpus (``in_memory: false``) must leave processing as Arrow data sets: a pandas
+    dataset would fail at the end of processing, or load a corpus larger than memory into RAM."""
+    if (catalog.get("raw_corpus") or {}).get("in_memory", True):
+        return
+    wrong = {name: (catalog.get(name) or {}).get("type") for name in ("corpus_train", "corpus_val")}
+    wrong = {name: kind for name, kind in wrong.items() if kind != ARROW_DATASET}
+    if wrong:
+        raise ConfigError(
+            f"raw_corpus is loaded with in_memory: false, so {' and '.join(wrong)} must be {ARROW_DATASET} in the catalog, "
+            f"not {', '.join(sorted(set(map(str, wrong.values()))))} (see conf/hub/catalog.yml)"
+        )
+
+
+def check_tracking_settings(config: dict) -> None:
+    """``tracking.run.nested: true`` makes kedro-mlflow reopen the ``kedro run``'s run on top of a
+    rung's run before every node, so a rung's metrics would land in the parent run."""
+    if ((config.get("tracking") or {}).get("run") or {}).get("nested"):
+        raise ConfigError(
+            "tracking.run.nested: true in mlflow.yml is not supported: each ladder rung logs into its own run "
+            "nested under the kedro run's, which needs kedro-mlflow to keep one run per session (nested: false)"
+        )
+
+
+SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "auth"}
+SECRET_PAIRS = {("api", "key"), ("api", "keys"), ("api", "tokens"), ("access", "key"), ("access", "tokens"), ("private", "key")}
+
+
+def is_secret_name(name: str) -> bool:
+    """``db.password``, ``hub_token``, ``api-key``, ``hfAccessToken`` are secrets; ``max_tokens``,
+    ``tokenizer`` and ``keyword`` are not."""
+    words = [word.lower() for word in re.split(r"[._\-\s/]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
+    return any(word in SECRET_WORDS for word in words) or any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
+
+
+def check_no_secrets(params: dict, prefix: str = "") -> None:
+    """Credentials never travel as parameters: kedro-mlflow would log them to the tracking store."""
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if is_secret_name(str(key)):
+            raise ConfigError(
+                f"parameter {name} looks like a secret; parameters are logged to MLflow in clear text. "
+                "Put credentials in conf/local/credentials.yml (git-ignored) or an environment variable instead"
+            )
+        if isinstance(value, dict):
+            check_no_secrets(value, f"{name}.")
+
+
+def ladder_parameters(params: dict) -> dict[str, dict]:
+    """Each rung's resolved pretraining and fine-tuning parameters; empty without a ladder."""
+    from lmladder.selection.ladder import check_ladder, rung_parameters
+
+    selection = params.get("model_selection") or {}
+    if not selection.get("rungs"):
+        return {}
+    return {
+        name: rung_parameters(name, spec, params["pretraining"], params["finetuning"], selection.get("rung_finetuning"))
+        for name, spec in check_ladder(selection["rungs"]).items()
+    }
 
 
 def git_commit(project_path: Path) -> str:
@@ -59,6 +185,8 @@ class RunHooks:
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict) -> None:
+        import mlflow
+
         if mlflow.active_run() is None:  # tracking disabled for this pipeline
             return
         mlflow.set_tags(
@@ -71,6 +199,8 @@ class RunHooks:
 
     @hook_impl
     def after_node_run(self, outputs: dict) -> None:
+        import mlflow
+
         if "data_fingerprint" in outputs and mlflow.active_run() is not None:
             mlflow.set_tag("data_fingerprint", outputs["data_fingerprint"])
 
@@ -81,96 +211,81 @@ class RunHooks:
             log.info("Model card: %s", self._project_path / "data" / self._workspace / "08_reporting" / "model_card.md")
 
 
-class ConfigValidationHook:
-    """Checks the training parameters, and every rung's, when the session starts: a typo fails in a
-    second, not after the data has been processed."""
-
-    @hook_impl
-    def after_context_created(self, context) -> None:
-        check_corpus_catalog(context.config_loader["catalog"])
-        params = raw_parameters(context)
-        if "pretraining" in params:
-            validate_pretraining_params(params["pretraining"])
-        for name, rung in ladder_parameters(params).items():
-            validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
-
-
-ARROW_DATASET = "lmladder.datasets.ArrowDataset"
-
-
-def check_corpus_catalog(catalog: dict) -> None:
-    """An Arrow raw corpus (``in_memory: false``) must leave processing as Arrow data sets: a pandas
-    dataset would fail at the end of processing, or load a corpus larger than memory into RAM."""
-    if (catalog.get("raw_corpus") or {}).get("in_memory", True):
-        return
-    wrong = {name: (catalog.get(name) or {}).get("type") for name in ("corpus_train", "corpus_val")}
-    wrong = {name: kind for name, kind in wrong.items() if kind != ARROW_DATASET}
-    if wrong:
-        raise ConfigError(
-            f"raw_corpus is loaded with in_memory: false, so {' and '.join(wrong)} must be {ARROW_DATASET} in the catalog, "
-            f"not {', '.join(sorted(set(map(str, wrong.values()))))} (see conf/hub/catalog.yml)"
-        )
-
-
-def raw_parameters(context) -> dict:
-    """The run's parameters (environment and ``--params`` included). Not ``context.params``: that
-    builds the pipelines to validate against them, and model selection's pipeline depends on them."""
-    return context.config_loader["parameters"]
-
-
-def ladder_parameters(params: dict) -> dict[str, dict]:
-    """Each rung's resolved pretraining and fine-tuning parameters; empty without a ladder."""
-    selection = params.get("model_selection") or {}
-    if "rungs" not in selection:
-        return {}
-    return {
-        name: rung_parameters(name, spec, params["pretraining"], params["finetuning"], selection.get("rung_finetuning"))
-        for name, spec in check_ladder(selection["rungs"]).items()
-    }
+def rung_of(node, rungs) -> str | None:
+    """The ladder rung a node belongs to (its top namespace), or None."""
+    top = node.namespace.split(".")[0] if node.namespace else None
+    return top if top in rungs else None
 
 
 class LadderRunHooks:
     """Each rung of ``model_selection`` gets its own MLflow run, nested under the ``kedro run``'s.
 
-    Before a node of a rung's namespace runs, that rung's run becomes the active one (created on
-    first use, with the rung's resolved parameters), so kedro-mlflow datasets, Lightning's logger and
-    node parameters all log into it; any other node switches back to the parent run. ``tryfirst``:
-    the switch must happen before kedro-mlflow's own ``before_node_run`` logs parameters, and the
-    rung's run must end before kedro-mlflow ends the parent. Assumes nodes run one at a time in one
-    thread (the sequential runner, and one Airflow task per rung).
+    The rung names reach the pipeline from the run's own parameters (``--env`` and ``--params``
+    apply): Kedro builds pipelines without parameters, so ``after_context_created`` hands them to
+    ``model_selection.use_rungs`` before anything builds the pipeline.
+
+    While a rung's node runs, the rung's run is the active one (created on first use, with the
+    rung's resolved parameters), so Lightning's logger, kedro-mlflow datasets saved from the node's
+    outputs and the node's own logging go to it. The switch is bracketed around kedro-mlflow's own
+    ``before_node_run`` (which reopens the ``kedro run``'s run): the rung's run is left first
+    (``tryfirst``) and entered last (``trylast``), so kedro-mlflow always finds its own run on top.
+    A runner that runs nodes in several threads or processes cannot keep one active run per rung:
+    such a run fails before it starts.
     """
 
     def __init__(self) -> None:
         self._ladder: dict[str, dict] = {}
+        self._shared: dict = {}
         self._runs: dict[str, str] = {}
         self._active: str | None = None
 
-    @hook_impl(tryfirst=True)  # before anything reads context.params, which builds the pipelines
+    @hook_impl(tryfirst=True)  # before anything builds the pipelines
     def after_context_created(self, context) -> None:
-        self._ladder = ladder_parameters(raw_parameters(context))
+        from lmladder.pipelines.model_selection.pipeline import use_rungs
+
+        params = context.config_loader["parameters"]
+        self._ladder = ladder_parameters(params)
+        self._shared = {"seed": params.get("seed"), "evaluation": params.get("evaluation")}
         self._runs, self._active = {}, None
-        use_ladder(list(self._ladder))
+        use_rungs(list(self._ladder))
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict, pipeline) -> None:
+        selection = [node for node in pipeline.nodes if node.name == "select_model"]
+        built = {name.split(".")[0] for node in selection for name in node.inputs if name.endswith(".rung_summary")}
+        if selection and built != set(self._ladder):
+            raise ConfigError(
+                f"model_selection was built for the rungs {sorted(built)} but this session's ladder is {sorted(self._ladder)}: "
+                "pipelines are built once per process; call kedro.framework.startup.bootstrap_project() before a session with another ladder"
+            )
+        if any(rung_of(node, self._ladder) for node in pipeline.nodes) and run_params.get("runner") not in (None, "SequentialRunner"):
+            raise ConfigError(
+                "model_selection logs each rung into its own MLflow run, which needs one node at a time in one thread: "
+                f"run it with the default SequentialRunner, not {run_params['runner']} (Airflow runs rungs in parallel as separate tasks)"
+            )
 
     @hook_impl(tryfirst=True)
     def before_node_run(self, node) -> None:
-        rung = node.namespace.split(".")[0] if node.namespace else None
-        rung = rung if rung in self._ladder else None
-        if rung == self._active:
-            return
-        self._leave_rung("FINISHED")
-        if rung is not None and mlflow.active_run() is not None:
-            self._enter_rung(rung)
+        if rung_of(node, self._ladder) != self._active:
+            self._leave_rung("FINISHED")
 
-    def _enter_rung(self, rung: str) -> None:
+    def enter_rung(self, node) -> None:
+        import mlflow
+
+        rung = rung_of(node, self._ladder)
+        if rung is None or rung == self._active or mlflow.active_run() is None:
+            return
         if rung in self._runs:
             mlflow.start_run(run_id=self._runs[rung], nested=True)
         else:
             run = mlflow.start_run(run_name=rung, nested=True, tags={"rung": rung})
             self._runs[rung] = run.info.run_id
-            mlflow.log_params({name: REDACTED if is_secret_name(name) else value for name, value in flatten_params(self._ladder[rung]).items()})
+            mlflow.log_params(flatten_params({**self._shared, **self._ladder[rung]}))
         self._active = rung
 
     def _leave_rung(self, status: str) -> None:
+        import mlflow
+
         if self._active is not None:
             mlflow.end_run(status)
             self._active = None
@@ -184,83 +299,48 @@ class LadderRunHooks:
         self._leave_rung("FAILED")
 
 
+class EnterRungRunHook:
+    """The second half of ``LadderRunHooks``'s switch: enter the rung's run after kedro-mlflow's
+    ``before_node_run`` (a hook class has one implementation per hook, hence a class of its own)."""
+
+    def __init__(self, ladder_runs: LadderRunHooks) -> None:
+        self._ladder_runs = ladder_runs
+
+    @hook_impl(trylast=True)
+    def before_node_run(self, node) -> None:
+        self._ladder_runs.enter_rung(node)
+
+
 class RetrainingHooks:
-    """Hands the session's configuration to the retraining pipeline (which plans when it is built),
-    puts the decision on the run's tags and releases the retraining lock when the run ends."""
+    """The retraining pipeline runs only as ``kedro retrain`` planned it, and its decision goes on
+    the run's tags."""
+
+    def __init__(self) -> None:
+        self._plan: dict | None = None
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        use_retraining_context(context.config_loader, context.project_path)
-        # A retraining plan depends on the registry and the data, not only on the code: a second
-        # run in the same process (a notebook, a test) must rebuild the pipeline, not reuse it.
-        requested = pipelines._requested_pipelines
-        if requested and "retraining" in requested:
-            pipelines.set_requested([])
-            pipelines.set_requested(requested)
+        self._plan = (context.config_loader["parameters"].get("retraining") or {}).get("plan")
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow opens a run for a run that must not happen
+    def before_pipeline_run(self, pipeline) -> None:
+        if self._plan is None and any((node.namespace or "").split(".")[0] == "retraining" for node in pipeline.nodes):
+            raise ConfigError(
+                "the retraining pipeline runs through `kedro retrain`, which first decides whether there is anything "
+                "to train (and takes the retraining lock); run `kedro retrain [--env ENV] [--params ...]` instead of kedro run"
+            )
 
     @hook_impl
     def after_node_run(self, outputs: dict) -> None:
+        import mlflow
+
         if mlflow.active_run() is None:
             return
         if "retraining.plan" in outputs and outputs["retraining.plan"].get("fingerprint"):
             mlflow.set_tag("retraining_fingerprint", outputs["retraining.plan"]["fingerprint"])
-        if "retraining.decision" in outputs:
-            decision = outputs["retraining.decision"]
+        decision = outputs.get("retraining.decision") or outputs.get("retraining.no_training")
+        if decision is not None:
             mlflow.set_tags({"decision": decision["decision"], "decision_reasons": "; ".join(decision["reasons"])[:5000]})
-
-    @hook_impl
-    def after_pipeline_run(self) -> None:
-        release_retraining_lock()
-
-    @hook_impl
-    def on_pipeline_error(self) -> None:
-        release_retraining_lock()
-
-
-SECRET_WORDS = {"password", "passwd", "secret", "token", "key", "apikey", "credentials"}
-REDACTED = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    """``db.password``, ``hub_token``, ``api-key`` are secrets; ``max_tokens`` and ``tokenizer`` are not."""
-    return any(word in SECRET_WORDS for word in re.split(r"[._\-\s/]+", name.lower()))
-
-
-class ProjectMlflowHook(MlflowHook):
-    """kedro-mlflow's hook (registered in ``settings.HOOKS`` in place of the plugin's own instance), with:
-
-    - its setup (tracking URI, experiment, and the SQLite schema on first use) under a file lock, so
-      two sessions starting at once do not both create the database, and any failure there
-      reported as a ``ConfigError`` naming the URI, before any data is processed;
-    - a parameter whose name says it is a secret logged as ``***``. Credentials belong in
-      ``conf/local/credentials.yml`` or the environment, never in parameters; this keeps a slip
-      out of the tracking store.
-    """
-
-    @hook_impl
-    def after_context_created(self, context) -> None:
-        lock = Path(context.project_path) / "data" / ".locks" / "tracking.lock"
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(lock):
-            try:
-                super().after_context_created(context)
-                MlflowClient().search_experiments(max_results=1)
-            except Exception as error:  # noqa: BLE001 - whatever the backend raises, the store is unusable
-                raise ConfigError(
-                    f"MLflow tracking store {configured_tracking_uri(context)} is unreachable or unwritable: "
-                    f"{type(error).__name__}: {error}. Check server.mlflow_tracking_uri in mlflow.yml or MLFLOW_TRACKING_URI."
-                ) from error
-
-    def _log_param(self, name: str, value) -> None:
-        return super()._log_param(name, REDACTED if is_secret_name(name) else value)
-
-
-def configured_tracking_uri(context) -> str:
-    try:
-        uri = (context.config_loader["mlflow"].get("server") or {}).get("mlflow_tracking_uri")
-    except Exception:  # noqa: BLE001 - only for the error message
-        uri = None
-    return uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
 
 
 class RunLockHooks:
@@ -271,17 +351,22 @@ class RunLockHooks:
 
     def __init__(self) -> None:
         self._project_path = Path.cwd()
+        self._rungs: set[str] = set()
         self._lock: FileLock | None = None
 
     @hook_impl
     def after_context_created(self, context) -> None:
+        from lmladder.selection.ladder import check_ladder
+
         self._project_path = Path(context.project_path)
+        rungs = (context.config_loader["parameters"].get("model_selection") or {}).get("rungs")
+        self._rungs = set(check_ladder(rungs)) if rungs else set()
 
     @hook_impl
     def before_pipeline_run(self, pipeline) -> None:
         namespaces = {node.namespace.split(".")[0] if node.namespace else None for node in pipeline.nodes}
         rung = namespaces.pop() if len(namespaces) == 1 else None
-        name = f"rung-{rung}" if rung in configured_rungs(default=[]) else "project"
+        name = f"rung-{rung}" if rung in self._rungs else "project"
         path = self._project_path / "data" / ".locks" / f"{name}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(path)

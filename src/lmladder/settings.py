@@ -1,4 +1,8 @@
-"""Project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html"""
+"""Project settings: https://docs.kedro.org/en/stable/kedro_project_setup/settings.html
+
+Every ``kedro`` command imports this module: it imports nothing heavy (the hooks import torch,
+MLflow and the pipelines' libraries only when a session needs them).
+"""
 
 from pathlib import Path
 
@@ -7,11 +11,12 @@ from kedro.utils import find_kedro_project
 
 from lmladder.hooks import (
     ConfigValidationHook,
+    EnterRungRunHook,
     LadderRunHooks,
-    ProjectMlflowHook,
     RetrainingHooks,
     RunHooks,
     RunLockHooks,
+    TrackingStoreHook,
 )
 
 
@@ -24,11 +29,14 @@ def project_root() -> str:
     return str(find_kedro_project(Path.cwd()) or Path.cwd()).replace("\\", "/")
 
 
-# kedro-mlflow's hook runs as ProjectMlflowHook (last, so called first, as the plugin's was).
+LADDER_RUNS = LadderRunHooks()
+# kedro-mlflow's hook is registered by Kedro from the plugin's entry point, after these. pluggy calls
+# the implementations of one hook last-registered first, tryfirst ones before all others: so when a
+# session starts, the configuration is checked, then the tracking store, then the ladder handed
+# over, then kedro-mlflow sets up (see docs/architecture.md).
 HOOKS = (
-    ConfigValidationHook(), RunHooks(), RunLockHooks(), LadderRunHooks(), RetrainingHooks(), ProjectMlflowHook(),
+    RunHooks(), RunLockHooks(), RetrainingHooks(), LADDER_RUNS, EnterRungRunHook(LADDER_RUNS), TrackingStoreHook(), ConfigValidationHook(),
 )
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-mlflow")  # the name as the installed metadata spells it
 
 
 class ProjectConfigLoader(OmegaConfigLoader):

@@ -1,21 +1,20 @@
 """Shared data steps, then one namespaced pretraining -> fine-tuning -> evaluation pipeline per rung.
 
-The rung names must be known when the pipeline is built. ``LadderRunHooks.after_context_created``
-hands over the ladder of the run's own parameters (so ``--env`` and ``--params`` apply); without a
-session (e.g. importing the registry in a script) the project's configuration is read directly.
+The rung names are the pipeline's structure, and Kedro builds pipelines without parameters: the
+session's ``LadderRunHooks`` hands over the rungs of the run's own parameters (``--env`` and
+``--params`` apply) through ``use_rungs`` before the pipeline is built. Without a session the
+ladder is empty (the shared steps and the selection only).
 """
 
 from __future__ import annotations
 
-import os
 from functools import partial, update_wrapper
-from pathlib import Path
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from lmladder.pipelines import data_processing, data_validation, evaluation, finetuning, pretraining
 from lmladder.pipelines.model_selection import nodes
-from lmladder.selection.ladder import SHARED_NAMESPACE, check_ladder
+from lmladder.selection.ladder import SHARED_NAMESPACE
 
 SHARED_INPUTS = {
     "ladder_parameters", "train_tokens", "val_tokens", "tokenizer", "validated_data",
@@ -23,30 +22,13 @@ SHARED_INPUTS = {
 }
 RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
 
-_rungs: list[str] | None = None
+_session_rungs: list[str] = []
 
 
-def use_ladder(rungs: list[str]) -> None:
-    """Set the rungs the next ``create_pipeline`` call builds (called by the project hook)."""
-    global _rungs
-    _rungs = list(rungs)
-
-
-def configured_rungs(default: list[str] | None = None) -> list[str]:
-    """The ladder's rung names; ``default`` (instead of reading the configuration) when no session set them."""
-    if _rungs is not None:
-        return list(_rungs)
-    if default is not None:
-        return default
-    from kedro.framework.project import settings
-    from kedro.utils import find_kedro_project
-
-    project = find_kedro_project(Path.cwd()) or Path.cwd()
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
-    )
-    rungs = (loader["parameters"].get("model_selection") or {}).get("rungs")
-    return [] if rungs is None else list(check_ladder(rungs))  # no ladder: only model_selection is empty
+def use_rungs(rungs: list[str]) -> None:
+    """The rungs ``create_pipeline()`` builds: the session's ladder, set when the session starts."""
+    global _session_rungs
+    _session_rungs = list(rungs)
 
 
 def _bound(function, rung: str):
@@ -74,7 +56,7 @@ def rung_pipeline(rung: str) -> Pipeline:
 
 
 def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
-    rungs = configured_rungs() if rungs is None else rungs
+    rungs = list(_session_rungs) if rungs is None else rungs
     shared = data_processing.create_pipeline() + data_validation.create_pipeline() + Pipeline(
         [
             Node(nodes.resolve_ladder, ["params:pretraining", "params:finetuning", "params:model_selection"], "ladder_parameters", name="resolve_ladder"),

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def record_plan(plan: dict) -> dict:
+    """The first node of a training run: the decision ``kedro retrain`` made, passed on to the others."""
     log.info("Retraining: %s", plan["message"])
     return plan
 

@@ -2,60 +2,34 @@
 
 Data processing and validation write the project's usual datasets (the current data); everything
 trained is ``retraining.*`` (a challenger never overwrites ``data/<env>/06_models/classifier``).
+
+``kedro retrain`` decides first (``plan.py``) and runs either the training nodes or
+``record_no_training``; both read the decision from ``params:retraining.plan``. Building the
+pipeline reads no configuration: ``retraining`` fine-tunes the project's pretrained model, and
+``retraining_pretrain`` (``retraining.train: pretrain``) pretrains a new backbone first.
 """
 
 from __future__ import annotations
-
-from functools import partial, update_wrapper
-from pathlib import Path
 
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from lmladder.pipelines import data_processing, data_validation, finetuning, pretraining
 from lmladder.pipelines.retraining import nodes
-from lmladder.pipelines.retraining.plan import plan_retraining
 
 NAMESPACE = "retraining"
-
-_context: tuple | None = None  # (config loader, project path) of the running session, set by RetrainingHooks
-
-
-def use_context(config_loader, project_path: Path) -> None:
-    global _context
-    _context = (config_loader, Path(project_path))
+NO_TRAINING_NODE = f"{NAMESPACE}.record_no_training"
+LAST_OUTPUT = f"{NAMESPACE}.registration"  # `to_outputs` of a training run: every node but record_no_training
 
 
-def _requested() -> bool:
-    """Whether this session runs the retraining pipeline (only then is there a plan to make)."""
-    from kedro.framework.project import pipelines
-
-    requested = pipelines._requested_pipelines  # what `kedro run --pipelines` asked for; Kedro's own find_pipelines reads it too
-    return requested is not None and NAMESPACE in requested
-
-
-def _bound(function, **values):
-    return update_wrapper(partial(function, **values), function)
-
-
-def create_pipeline(plan: dict | None = None, mode: str | None = None, **kwargs) -> Pipeline:
-    """``plan``/``mode`` for tests; in a session both come from the run's configuration. Without a
-    plan (e.g. ``kedro airflow create``, ``kedro viz``) the whole retraining is built."""
-    if plan is None and _context is not None and _requested():
-        plan = plan_retraining(*_context)
-    if mode is None:
-        mode = _context[0]["parameters"]["retraining"]["train"] if _context is not None else "finetune"
-    if plan is not None and plan["action"] != "train":
-        return pipeline([Node(_bound(nodes.record_no_training, plan=plan), None, "decision", name="record_no_training")], namespace=NAMESPACE)
-    return training_pipeline(plan or {"action": "train", "fingerprint": None, "champion_version": None, "message": "retraining"}, mode)
-
-
-def training_pipeline(plan: dict, mode: str) -> Pipeline:
+def create_pipeline(mode: str = "finetune", **kwargs) -> Pipeline:
+    """``mode``: ``finetune`` the project's pretrained model, or ``pretrain`` a new backbone first."""
     data = pipeline(data_processing.create_pipeline() + data_validation.create_pipeline(), namespace=NAMESPACE, prefix_datasets_with_namespace=False)
     backbone = pretraining.create_pipeline() if mode == "pretrain" else Pipeline([])
-    P, E = "params:retraining", "params:evaluation"
+    P, E, PLAN = "params:retraining", "params:evaluation", "params:retraining.plan"
     train = backbone + finetuning.create_pipeline().only_nodes("finetune_classifier") + Pipeline(
         [
-            Node(_bound(nodes.record_plan, plan=plan), None, "plan", name="record_plan"),
+            Node(nodes.record_no_training, PLAN, "no_training", name="record_no_training"),
+            Node(nodes.record_plan, PLAN, "plan", name="record_plan"),
             Node(nodes.compare_with_champion, ["classifier", "labelled_test", "plan", P, E], "comparison", name="compare_with_champion"),
             Node(nodes.decide_promotion, ["comparison", P], "decision", name="decide_promotion"),
             Node(

@@ -1,15 +1,17 @@
-"""What a retraining run will do, decided before its pipeline is built.
+"""What a retraining run will do, decided before any pipeline runs (by ``kedro retrain``).
 
-Kedro has no conditional nodes, so the choice between "train" and "nothing to do" is made here,
-when ``kedro run --pipelines retraining`` builds the pipeline: the run then holds either the whole
-retraining or a single node that records why it does nothing. Both are one namespace, so the one
-Airflow task of the retraining DAG runs whichever it is.
+Kedro has no conditional nodes, so the choice between "train" and "nothing to do" is made by the
+scheduled entry point (``lmladder.cli.run_retraining``), which then runs either the whole
+retraining or the single node that records why there is nothing to do. Building the pipeline
+decides nothing: it touches no file, registry or lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kedro.config import MissingConfigException
@@ -23,18 +25,19 @@ from lmladder.tracking.champion import version_by_alias
 log = logging.getLogger(__name__)
 
 TRAIN_MODES = ("finetune", "pretrain")
-_lock: RetrainingLock | None = None
 
 
-def plan_retraining(config_loader, project_path: Path) -> dict:
-    """``action``: ``train``, ``skip`` (the champion was trained on exactly this data and config) or
-    ``refuse`` (another retraining holds the lock); the lock stays held until ``release_lock``."""
-    global _lock
+@contextmanager
+def retraining_plan(config_loader, project_path: Path) -> Iterator[dict]:
+    """Yield the plan; the retraining lock (when taken) is held until the ``with`` block ends.
+
+    ``action``: ``train``, ``skip`` (the champion was trained on exactly this data and config) or
+    ``refuse`` (another retraining holds the lock).
+    """
     params = config_loader["parameters"]
     settings = params["retraining"]
     if settings["train"] not in TRAIN_MODES:
         raise ConfigError(f"retraining.train must be one of {TRAIN_MODES}, got {settings['train']!r}")
-
     backbone = project_path / config_loader["catalog"]["pretrained_model"]["path"]
     if settings["train"] == "finetune" and not (backbone / "model.safetensors").exists():
         raise ConfigError(
@@ -43,27 +46,23 @@ def plan_retraining(config_loader, project_path: Path) -> dict:
         )
     lock = RetrainingLock(project_path / settings["lock_file"])
     if not lock.try_acquire():
-        return {"action": "refuse", "message": f"another retraining is running (it holds {lock.path}); this run does nothing"}
-    _lock = lock
-
-    name, alias = params["evaluation"]["registered_model_name"], settings["champion_alias"]
+        yield {"action": "refuse", "fingerprint": None, "champion_version": None,
+               "message": f"another retraining is running (it holds {lock.path}); this run does nothing"}
+        return
     try:
-        current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
-        champion = version_by_alias(name, alias)
-    except BaseException:  # no pipeline will run, so no hook would release the lock
-        release_lock()
-        raise
+        yield decide(config_loader, params, backbone)
+    finally:
+        lock.release()
+
+
+def decide(config_loader, params: dict, backbone: Path) -> dict:
+    settings = params["retraining"]
+    current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
+    champion = version_by_alias(params["evaluation"]["registered_model_name"], settings["champion_alias"])
     plan = {"fingerprint": current, "champion_version": champion.version if champion else None}
     if champion is not None and champion.tags.get("retraining_fingerprint") == current and not settings["force"]:
         return {**plan, "action": "skip", "message": f"up to date: champion v{champion.version} was trained on this data"}
     return {**plan, "action": "train", "message": f"training a challenger (train: {settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}"}
-
-
-def release_lock() -> None:
-    global _lock
-    if _lock is not None:
-        _lock.release()
-        _lock = None
 
 
 def raw_data_fingerprint(config_loader, params: dict) -> str:
