@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from lmladder.corpus.cleaning import QualityFilters
-from lmladder.corpus.labelled import clean_labelled_examples, labelled_settings
+from lmladder.corpus.labelled import clean_labelled_set
 from lmladder.corpus.labelling import label_from_columns
 from lmladder.corpus.sources import read_table
 from lmladder.validation import validate_removals
@@ -26,10 +25,7 @@ def news():
 
 
 def clean(examples, params: dict):
-    settings, where = labelled_settings(params)
-    return clean_labelled_examples(
-        examples, QualityFilters(**settings["filters"]), True, settings["min_words"], settings["max_per_class"], 42, where
-    )
+    return clean_labelled_set(examples, True, params, 42)
 
 
 @pytest.fixture(scope="module")

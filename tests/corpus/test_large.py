@@ -13,7 +13,6 @@ from lmladder.corpus.large import (
     decontaminate_large_corpus,
     documents_from_dataset,
     iter_texts,
-    load_text_corpus,
     sample_texts,
     split_large_corpus,
 )
@@ -109,14 +108,6 @@ def test_split_matches_the_in_memory_split_and_checks_the_fraction():
     assert val["doc_id"] == expected_val["doc_id"].tolist()
     with pytest.raises(ConfigError, match="val_fraction must be in \\[0, 1\\), got 1.5"):
         split_large_corpus(docs, 1.5, seed=3)
-
-
-def test_text_files_load_memory_mapped_with_invalid_utf8_replaced(tmp_path):
-    (tmp_path / "a.txt").write_bytes(b"first paragraph\n\nsecond \xff paragraph\n")
-    (tmp_path / "b.txt").write_text("third paragraph\n")
-    corpus = load_text_corpus(sorted(tmp_path.glob("*.txt")), cache_dir=str(tmp_path / "cache"))
-    assert [text.strip() for text in corpus["text"]] == ["first paragraph", "second \ufffd paragraph", "third paragraph"]
-    assert corpus.cache_files, "an Arrow file on disk, not a table in memory"
 
 
 def test_texts_are_sampled_to_a_byte_budget_or_read_in_full():

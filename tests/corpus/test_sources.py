@@ -7,6 +7,7 @@ from lmladder.corpus.sources import (
     documents_from_table,
     header_looks_like_data,
     load_hub_dataset,
+    load_text_corpus,
     read_table,
     read_text_files,
     text_files_dataset,
@@ -123,6 +124,14 @@ def test_paragraph_unit_on_one_paragraph_per_line_file_is_a_config_error(tmp_pat
 
 def test_line_unit_reads_one_paragraph_per_line_file_line_by_line(tmp_path):
     assert len(read_text_files(write_novel(tmp_path / "novel.txt"), "line")) == 60
+
+
+def test_text_files_load_memory_mapped_with_invalid_utf8_replaced(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"first paragraph\n\nsecond \xff paragraph\n")
+    (tmp_path / "b.txt").write_text("third paragraph\n")
+    corpus = load_text_corpus(sorted(tmp_path.glob("*.txt")), cache_dir=str(tmp_path / "cache"))
+    assert [text.strip() for text in corpus["text"]] == ["first paragraph", "second \ufffd paragraph", "third paragraph"]
+    assert corpus.cache_files, "an Arrow file on disk, not a table in memory"
 
 
 def test_text_files_dataset_checks_paragraphs_in_the_head_of_each_file(tmp_path):

@@ -79,6 +79,12 @@ class QualityFilters:
     max_symbol_ratio: float = 1.0
     min_alpha_ratio: float = 0.0
 
+    @classmethod
+    def from_settings(cls, settings: dict) -> QualityFilters:
+        """The filters from a settings mapping holding each of them (``data_processing.cleaning``,
+        ``data_processing.labelled.filters``); other keys there are ignored."""
+        return cls(**{key: settings[key] for key in ("min_chars", "max_chars", "max_symbol_ratio", "min_alpha_ratio")})
+
 
 FILTER_NAMES = ("too_short", "too_long", "symbol_ratio", "alpha_ratio")
 

@@ -55,3 +55,8 @@ def decontaminate(docs: pd.DataFrame, eval_texts: Iterable[str], ngram_size: int
     """Drop documents that overlap the evaluation texts; return the rest and the dropped ids."""
     contaminated = np.array(contaminated_mask(docs["text"], eval_texts, ngram_size), dtype=bool)
     return docs[~contaminated].reset_index(drop=True), docs.loc[contaminated, "doc_id"].tolist()
+
+
+def held_out_texts(*labelled_splits: pd.DataFrame) -> list[str]:
+    """The texts of the held-out labelled splits (val, test), which the corpus must not contain."""
+    return pd.concat([split["text"] for split in labelled_splits]).tolist()

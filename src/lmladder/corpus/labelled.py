@@ -6,18 +6,22 @@ twelve characters is a fine example to classify, while it is too short to pretra
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
-from lmladder.corpus.accounting import labelled_ledger, labelled_step
+from lmladder.corpus.accounting import labelled_ledger, labelled_step, log_ledger
 from lmladder.corpus.cleaning import FILTER_NAMES, QualityFilters, failed_filters, normalise_and_mask
 from lmladder.corpus.dedup import dedup_key
 from lmladder.corpus.labelling import cap_per_class
 from lmladder.corpus.ngrams import text_units
 from lmladder.corpus.splits import hash_fraction
-
+from lmladder.errors import FilteredOutError
 
 LABELLED_PARAMETERS = "data_processing.labelled"
+
+log = logging.getLogger(__name__)
 
 
 def labelled_settings(params: dict) -> tuple[dict, str]:
@@ -69,3 +73,30 @@ def clean_labelled_examples(
     ledger = labelled_ledger(steps, labels_in, current["label"], settings)
     ledger["pii_masked"] = {kind: int(count) for kind, count in pii_counts.sum().items()}
     return current.reset_index(drop=True), ledger
+
+
+def clean_labelled_set(examples: pd.DataFrame, mask_personal_data: bool, params: dict, seed: int) -> tuple[pd.DataFrame, dict]:
+    """``clean_labelled_examples`` with the settings ``labelled_settings`` picks from ``params``
+    (``data_processing.labelled``); every removal is logged (per class) and recorded in the ledger.
+
+    Raises ``FilteredOutError`` naming the step that removed the most when no example is left.
+    """
+    settings, settings_name = labelled_settings(params)
+    log.info("labelled: filters, min_words and max_per_class from %s", settings_name)
+    kept, ledger = clean_labelled_examples(
+        examples,
+        QualityFilters.from_settings(settings["filters"]),
+        mask_personal_data,
+        settings["min_words"],
+        settings["max_per_class"],
+        seed,
+        settings_name,
+    )
+    log_ledger("labelled", ledger)
+    if kept.empty:
+        worst = max(ledger["steps"], key=lambda step: step["removed"])
+        fix = f"loosen {worst['parameter']}" if worst["parameter"] else "check the labelled data"
+        raise FilteredOutError(
+            f"0 labelled examples left of {ledger['rows_in']}; the {worst['step']} step removed the most ({worst['removed']}): {fix}"
+        )
+    return kept, ledger

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import pandas as pd
 
 from lmladder.corpus.sources import check_text_columns, join_text_columns, no_header_hint
 from lmladder.errors import ConfigError, MissingColumnError, UnknownLabelError
 
 LABELLED_COLUMNS = ["doc_id", "text", "label"]
+LABEL_SOURCES = ("module_domains", "column")
+
+log = logging.getLogger(__name__)
 
 
 def module_domain_map(domains: dict[str, list[str]]) -> dict[str, str]:
@@ -82,6 +87,23 @@ def check_label_set(examples: pd.DataFrame, declared: list[str] | None) -> list[
             "Fix the data or add them to labelled.labels."
         )
     return declared
+
+
+def labelled_examples(raw: pd.DataFrame, params: dict) -> pd.DataFrame:
+    """The labelled examples (doc_id, text, label) of a raw labelled source, as ``params``
+    (``data_processing.labelled``) says: by module domain (``label_from: module_domains``) or from
+    its columns (``label_from: column``); every label must belong to the declared ``labels``."""
+    label_from = params["label_from"]
+    if label_from == "module_domains":
+        examples = label_by_domain(raw, params["module_domains"]["domains"])
+        # Selection, not cleaning: the labelled set is the docstrings of the listed modules.
+        log.info("labelled: %d of %d docstrings belong to a module listed in labelled.module_domains.domains", len(examples), len(raw))
+    elif label_from == "column":
+        examples = label_from_columns(raw, params["text_column"], params["label_column"], params["id_column"], params["text_columns"])
+    else:
+        raise ConfigError(f"data_processing.labelled.label_from must be one of {LABEL_SOURCES}, got {label_from!r}")
+    check_label_set(examples, params["labels"])
+    return examples
 
 
 def cap_per_class(examples: pd.DataFrame, max_per_class: int | None, order: pd.Series) -> pd.DataFrame:

@@ -1,6 +1,8 @@
 """Corpora larger than memory: the data_processing steps on an Arrow-backed ``datasets.Dataset``.
 
-A raw corpus loaded with ``datasets.load_dataset`` is memory-mapped from Arrow files on disk.
+A raw corpus loaded with ``datasets.load_dataset`` (the readers are in ``lmladder.corpus.sources``)
+is memory-mapped from Arrow files on disk; ``lmladder.corpus.documents`` picks these functions or the
+in-memory ones by the kind of data it is given.
 Every step here is a batched ``map`` (``num_proc`` workers) that writes new Arrow files (next to
 the loaded data in ``datasets``' cache; never reused from an earlier run, whose code may have been
 older: ``datasets`` keys its cache on our functions' names, not their code), followed by a
@@ -15,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 import datasets
 import numpy as np
@@ -28,27 +29,6 @@ from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashe
 from lmladder.corpus.sources import REPLACEMENT_CHAR, check_text_columns
 from lmladder.corpus.splits import check_fractions, hash_fraction
 from lmladder.errors import EmptyCorpusError, MissingColumnError
-
-
-def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
-    """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document).
-
-    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load. As
-    in ``sources.read_text_files``, a blank line or paragraph is not a document and is not kept.
-    """
-    texts = datasets.load_dataset(
-        "text",
-        data_files=[str(path) for path in files],
-        sample_by=sample_by,
-        encoding_errors="replace",
-        split="train",
-        cache_dir=cache_dir,
-    )
-    return texts.filter(_has_text, batched=True, input_columns="text", load_from_cache_file=False, desc="blank lines")
-
-
-def _has_text(texts: list[str]) -> list[bool]:
-    return [bool(text.strip()) for text in texts]
 
 
 def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs) -> datasets.Dataset:

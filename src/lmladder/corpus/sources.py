@@ -11,8 +11,10 @@ from __future__ import annotations
 import glob
 import re
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 import pandas as pd
 
 from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
@@ -133,13 +135,32 @@ def read_text_files(
     return docs
 
 
+def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
+    """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document).
+
+    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load. As
+    in ``read_text_files``, a blank line or paragraph is not a document and is not kept.
+    """
+    texts = datasets.load_dataset(
+        "text",
+        data_files=[str(path) for path in files],
+        sample_by=sample_by,
+        encoding_errors="replace",
+        split="train",
+        cache_dir=cache_dir,
+    )
+    return texts.filter(_has_text, batched=True, input_columns="text", load_from_cache_file=False, desc="blank lines")
+
+
+def _has_text(texts: list[str]) -> list[bool]:
+    return [bool(text.strip()) for text in texts]
+
+
 def text_files_dataset(pattern: str | list[str], document_unit: str = "file", cache_dir: str | None = None):
     """The files a glob matches as a memory-mapped dataset, a row per file, paragraph or line
     (column ``text``; paragraphs end at a blank line). Invalid UTF-8 becomes U+FFFD.
     With paragraphs, the first ``PARAGRAPH_CHECK_BYTES`` of each file are checked as ``read_text_files``
     checks whole files (``check_paragraphs``)."""
-    from lmladder.corpus.large import load_text_corpus
-
     paths = matching_files(pattern, document_unit)
     if document_unit == "paragraph":
         for path in paths:
@@ -159,8 +180,6 @@ def _table_format(path: str, file_format: str | None) -> str:
 
 def table_dataset(path: str, file_format: str | None = None, **load_args):
     """A CSV, TSV, JSONL or Parquet file as a memory-mapped dataset (``datasets``' own readers)."""
-    import datasets
-
     file_format = _table_format(path, file_format)
     builder = {"jsonl": "json", "tsv": "csv"}.get(file_format, file_format)
     if file_format == "tsv":
@@ -195,8 +214,6 @@ def read_table(path: str, file_format: str | None = None, **read_args) -> pd.Dat
 def load_hub_dataset(path: str, name: str | None = None, split: str = "train", in_memory: bool = True, **load_args):
     """A split of a dataset from the Hugging Face Hub (or a local dataset folder): a DataFrame, or
     the memory-mapped ``datasets.Dataset`` itself when not ``in_memory``."""
-    import datasets
-
     try:
         dataset = datasets.load_dataset(path, name, split=split, **load_args)
     except Exception as error:  # offline, unknown name, bad split: all unrecoverable here

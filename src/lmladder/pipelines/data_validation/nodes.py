@@ -6,14 +6,13 @@ sample of ``max_corpus_documents`` documents per split; the report says so.
 
 from __future__ import annotations
 
-import datasets
-import numpy as np
 import pandas as pd
-
 from tokenizers import Tokenizer
 
-from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.decontamination import held_out_texts
+from lmladder.corpus.documents import sampled_frames
 from lmladder.corpus.labelled import labelled_settings
+from lmladder.corpus.packing import TokenFile
 from lmladder.validation import (
     build_report,
     raise_for_failures,
@@ -28,25 +27,12 @@ from lmladder.validation import (
 from lmladder.validation.gate import gate_record, output_fingerprints
 
 
-def _corpus_frames(splits: dict, max_documents: int, seed: int) -> tuple[dict[str, pd.DataFrame], str | None]:
-    """Each split as a DataFrame (a sample of an Arrow split above ``max_documents``) and a note on sampling."""
-    frames, sampled = {}, []
-    for name, split in splits.items():
-        if isinstance(split, datasets.Dataset):
-            if len(split) > max_documents:
-                sampled.append(f"{name}: {max_documents:,} of {len(split):,}")
-                split = split.select(np.sort(np.random.default_rng(seed).choice(len(split), max_documents, replace=False)))
-            split = split.select_columns([column for column in ("doc_id", "text") if column in split.column_names]).to_pandas()
-        frames[name] = split
-    return frames, f"validated on a random sample of documents ({'; '.join(sampled)})" if sampled else None
-
-
 def _noted(result: dict, note: str | None) -> dict:
     return {**result, "note": note} if note else result
 
 
 def check_corpus(corpus_train, corpus_val, cleaning: dict, params: dict, seed: int) -> dict:
-    splits, note = _corpus_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
+    splits, note = sampled_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
     return _noted(validate_corpus(splits, cleaning["min_chars"], cleaning["max_chars"]), note)
 
 
@@ -103,8 +89,8 @@ def check_contamination(
     params: dict,
     seed: int,
 ) -> dict:
-    held_out = pd.concat([labelled_val["text"], labelled_test["text"]]).tolist()
-    splits, note = _corpus_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
+    held_out = held_out_texts(labelled_val, labelled_test)
+    splits, note = sampled_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
     return _noted(validate_decontamination(splits, held_out, ngram_size), note)
 
 
