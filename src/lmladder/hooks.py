@@ -118,8 +118,9 @@ def check_tracking_settings(config: dict) -> None:
         )
 
 
-SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "apikey", "credential", "credentials", "auth"}
-SECRET_PAIRS = {("api", "key"), ("api", "keys"), ("api", "tokens"), ("access", "key"), ("access", "tokens"), ("private", "key")}
+SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "key", "apikey", "credential", "credentials", "auth"}
+# "tokens" alone counts text (max_tokens); after these words it is a secret
+SECRET_PAIRS = {("api", "tokens"), ("access", "tokens"), ("auth", "tokens"), ("api", "keys"), ("access", "keys")}
 
 
 def is_secret_name(name: str) -> bool:
