@@ -1,7 +1,10 @@
 import pytest
 
 from lmladder.errors import ConfigError
-from lmladder.hooks import check_corpus_catalog
+from lmladder.hooks import LadderRunHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
+from lmladder.pipelines.data_processing import create_pipeline as data_processing
+from lmladder.pipelines.model_selection import create_pipeline as model_selection
+from tests.conftest import load_parameters
 
 ARROW_CORPUS = {"type": "lmladder.datasets.TextSourceDataset", "source": "hub", "dataset": "x", "in_memory": False}
 ARROW_OUTPUT = {"type": "lmladder.datasets.ArrowDataset", "path": "data/03_primary/corpus_train"}
@@ -19,3 +22,52 @@ def test_an_arrow_corpus_with_a_pandas_output_is_refused_naming_it():
         check_corpus_catalog({"raw_corpus": ARROW_CORPUS, "corpus_train": ARROW_OUTPUT, "corpus_val": PARQUET_OUTPUT})
     with pytest.raises(ConfigError, match=r"so corpus_train and corpus_val must be .* not None, pandas.ParquetDataset"):
         check_corpus_catalog({"raw_corpus": ARROW_CORPUS, "corpus_val": PARQUET_OUTPUT})
+
+
+def test_secret_names_are_recognised_and_counts_of_tokens_are_not():
+    for name in ("hub.token", "db_password", "api-key", "hfAccessToken", "api_tokens", "auth", "passphrase", "pwd", "AWS_SECRET"):
+        assert is_secret_name(name), name
+    for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword", "min_tokens_per_split", "attention_max_tokens"):
+        assert not is_secret_name(name), name
+
+
+def test_a_secret_parameter_is_refused_naming_it_and_where_credentials_go():
+    with pytest.raises(ConfigError, match=r"parameter hub.hfAccessToken looks like a secret.*conf/local/credentials.yml"):
+        check_no_secrets({"seed": 1, "hub": {"name": "x", "hfAccessToken": "hf_abc"}})
+    check_no_secrets(load_parameters("test"))  # the project's own parameters hold none
+
+
+def test_nested_kedro_mlflow_runs_are_refused_saying_why():
+    check_tracking_settings({"tracking": {"run": {"nested": False}}})
+    check_tracking_settings({})
+    with pytest.raises(ConfigError, match=r"tracking.run.nested: true in mlflow.yml is not supported: each ladder rung logs into its own run"):
+        check_tracking_settings({"tracking": {"run": {"nested": True}}})
+
+
+class Context:
+    def __init__(self, params):
+        self.config_loader = {"parameters": params}
+
+
+def ladder_hook(rungs: list[str]) -> LadderRunHooks:
+    params = load_parameters("test")
+    params["model_selection"]["rungs"] = {name: {"preset": "nano", "tokens": 1000} for name in rungs}
+    hook = LadderRunHooks()
+    hook.after_context_created(Context(params))
+    return hook
+
+
+def test_a_parallel_runner_for_ladder_rungs_is_refused_before_the_run():
+    hook = ladder_hook(["a", "b"])
+    pipeline = model_selection(["a", "b"])
+    hook.before_pipeline_run({"runner": "SequentialRunner"}, pipeline)
+    for runner in ("ParallelRunner", "ThreadRunner"):
+        with pytest.raises(ConfigError, match=rf"needs one node at a time in one thread: run it with the default SequentialRunner, not {runner}"):
+            hook.before_pipeline_run({"runner": runner}, pipeline)
+    hook.before_pipeline_run({"runner": "ThreadRunner"}, data_processing())  # no rung: any runner
+
+
+def test_a_pipeline_built_for_another_ladder_is_refused():
+    hook = ladder_hook(["a", "b", "c"])
+    with pytest.raises(ConfigError, match=r"model_selection was built for the rungs \['a', 'b'\] but this session's ladder is \['a', 'b', 'c'\]"):
+        hook.before_pipeline_run({"runner": "SequentialRunner"}, model_selection(["a", "b"]))
