@@ -31,8 +31,9 @@ $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/kedro run
 
+# --durations=20: the 20 slowest tests close the report, to see where the time goes.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=20
 
 # The UI and viz need an installed project, not a particular set of extras: no reinstall for them.
 $(BIN)/kedro:

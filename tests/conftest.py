@@ -1,8 +1,12 @@
-"""Shared fixtures: the project's own configuration, and a scratch copy of the project."""
+"""Shared fixtures and helpers: the project's own configuration, a scratch copy of the project, and
+`kedro run` in a subprocess with its MLflow runs read back."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,7 @@ from lmladder.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+PLAIN_LOGGING = PROJECT_ROOT / "conf" / "logging_plain.yml"  # one line per message
 
 
 def load_parameters(env: str = "test") -> dict:
@@ -77,3 +82,21 @@ def no_mlflow_run_left_active():
 def written(folder: Path) -> bool:
     """Whether a run wrote anything into ``folder``."""
     return folder.exists() and any(folder.iterdir())
+
+
+def runs_of(project) -> tuple:
+    """The MLflow client of a project's ``mlflow.db`` and the runs of its ``lmladder`` experiment."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
+    experiment = client.get_experiment_by_name("lmladder")
+    return client, client.search_runs([experiment.experiment_id]) if experiment else []
+
+
+def kedro_run(project, *args: str, env: str = "test") -> subprocess.CompletedProcess:
+    """``kedro run`` in ``project``, in a subprocess, logging one plain line per message."""
+    variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING)}
+    return subprocess.run(
+        [sys.executable, "-m", "kedro", "run", "--env", env, *args],
+        cwd=project, capture_output=True, text=True, env=variables, timeout=600,
+    )

@@ -10,8 +10,7 @@ import sys
 
 import yaml
 
-from tests.conftest import PROJECT_ROOT, outputs, written
-from tests.test_run import PLAIN_LOGGING
+from tests.conftest import PLAIN_LOGGING, PROJECT_ROOT, outputs, written
 
 
 def test_hub_env_without_network_fails_fast_and_says_how_to_use_local_files(project_copy):

@@ -13,8 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import PROJECT_ROOT, outputs
-from tests.test_run import kedro_run, runs_of
+from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of
 
 PIPELINES_IN_ORDER = ("data_processing", "data_validation", "pretraining", "finetuning", "evaluation")
 

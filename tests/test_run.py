@@ -3,27 +3,14 @@ MLflow SQLite store is opened and checked like a user would in the UI."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
-from mlflow import MlflowClient
 
 from lmladder.errors import ConfigError
-from tests.conftest import outputs, written
-
-PLAIN_LOGGING = Path(__file__).resolve().parents[1] / "conf" / "logging_plain.yml"  # one line per message
-
-
-def runs_of(project) -> list:
-    client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
-    experiment = client.get_experiment_by_name("lmladder")
-    return client, client.search_runs([experiment.experiment_id]) if experiment else []
+from tests.conftest import kedro_run, outputs, runs_of, written
 
 
 def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
@@ -97,14 +84,6 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert version.tags["data_fingerprint"] == tags["data_fingerprint"]
     assert (outputs(project_copy) / "04_feature" / "train_tokens.bin").stat().st_size > 0
     assert (outputs(project_copy) / "06_models" / "pretrained_model" / "model.safetensors").exists()
-
-
-def kedro_run(project, *args: str, env: str = "test") -> subprocess.CompletedProcess:
-    variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING)}
-    return subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", env, *args],
-        cwd=project, capture_output=True, text=True, env=variables, timeout=600,
-    )
 
 
 def test_a_failing_run_is_marked_failed_and_says_why(project_copy):

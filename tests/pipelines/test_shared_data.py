@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from lmladder.selection.ladder import deep_merge
-from tests.conftest import PROJECT_ROOT, SHARED_DATA, outputs
-from tests.test_run import kedro_run, runs_of
+from tests.conftest import PROJECT_ROOT, SHARED_DATA, kedro_run, outputs, runs_of
 
 pytestmark = pytest.mark.skipif(
     not (SHARED_DATA / "sst2").is_dir() or not (SHARED_DATA / "wikitext-2").is_dir(),

@@ -17,8 +17,7 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 
 from lmladder.selection.ladder import deep_merge
-from tests.conftest import PROJECT_ROOT, outputs
-from tests.test_run import kedro_run
+from tests.conftest import PROJECT_ROOT, kedro_run, outputs
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
 

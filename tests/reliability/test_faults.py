@@ -15,8 +15,7 @@ from omegaconf import OmegaConf
 
 from lmladder.corpus.packing import read_token_file
 from lmladder.hooks import ProjectMlflowHook, is_secret_name
-from tests.conftest import PROJECT_ROOT, outputs, written
-from tests.test_run import kedro_run, runs_of
+from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of, written
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
 PRETRAINING_ONLY = "data_processing,data_validation,pretraining"

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from lmladder.tracking.pyfunc import predict_frame
-from tests.tracking.test_pyfunc import make_bundle, register, tracking  # noqa: F401  (tracking is a fixture)
+from tests.tracking.conftest import make_bundle, register
 
 STARTUP_TIMEOUT_S = 90
 REQUEST_TEXTS = ["good film", "", "x" * 20000]

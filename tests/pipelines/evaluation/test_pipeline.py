@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 
 from lmladder.pipelines.evaluation import create_pipeline
 from tests.conftest import add_parameters, load_parameters
-from tests.pipelines.finetuning.test_pipeline import run_finetuning
+from tests.pipelines.conftest import run_finetuning
 from tests.pipelines.model_inputs import model_inputs
 
 CORPUS_SUMMARY = {

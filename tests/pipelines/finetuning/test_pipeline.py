@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import torch
-from kedro.io import DataCatalog
-from kedro.runner import SequentialRunner
 
 from lmladder.model.classifier import SequenceClassifier
-from lmladder.pipelines.finetuning import create_pipeline
-from tests.conftest import add_parameters, load_parameters
+from tests.pipelines.conftest import run_finetuning
 from tests.pipelines.model_inputs import model_inputs
-
-
-def run_finetuning(tmp_path, **overrides) -> dict:
-    params = load_parameters("test")
-    params["finetuning"].update(max_epochs=3, patience=3, **overrides)
-    catalog = DataCatalog()
-    for name, value in model_inputs(tmp_path).items():
-        catalog[name] = value
-    add_parameters(catalog, params)
-    return {name: dataset.load() for name, dataset in SequentialRunner().run(create_pipeline(), catalog).items()}
 
 
 def test_classifier_and_scratch_baseline_are_trained_and_described(tmp_path):

@@ -15,8 +15,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
-from tests.conftest import PROJECT_ROOT, copy_project, outputs, written
-from tests.test_run import kedro_run, runs_of
+from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, outputs, runs_of, written
 
 RUNGS = {"nano": "nano", "micro": "micro", "tiny": "tiny"}  # conf/test: rung -> preset
 

@@ -9,8 +9,7 @@ from filelock import FileLock
 from mlflow import MlflowClient
 
 from lmladder.pipelines.retraining.pipeline import create_pipeline
-from tests.conftest import copy_project, outputs
-from tests.test_run import kedro_run
+from tests.conftest import copy_project, kedro_run, outputs
 
 MODEL = "lmladder-classifier-test"  # one registered model per environment
 
