@@ -9,18 +9,7 @@ from lmladder.corpus.dedup import (
     lsh_band_hashes,
     near_duplicate_mask,
 )
-
-PARAGRAPH = (
-    "The standard library offers a wide range of facilities. It contains built-in modules, written in C, "
-    "that provide access to system functionality such as file input and output that would otherwise be "
-    "inaccessible to Python programmers, as well as modules written in Python that provide standardized "
-    "solutions for many problems that occur in everyday programming. Some of these modules are explicitly "
-    "designed to encourage and enhance the portability of Python programs by abstracting away platform "
-    "specifics into platform-neutral interfaces. Installers for the Windows platform usually include the "
-    "entire standard library and often also include many additional components."
-)
-ONE_WORD_CHANGED = PARAGRAPH.replace("everyday", "daily")
-UNRELATED = "Byte pair encoding merges the most frequent pair of symbols until the vocabulary is full."
+from tests.corpus.conftest import ONE_WORD_CHANGED, PARAGRAPH, UNRELATED
 
 
 def test_dedup_key_ignores_case_and_spacing():

@@ -18,7 +18,7 @@ from lmladder.corpus.documents import (
     tokenizer_texts,
 )
 from lmladder.errors import FilteredOutError
-from tests.corpus.test_large import FILTERS, NEAR, TEXTS, _raw
+from tests.corpus.conftest import FILTERS, NEAR, TEXTS, raw_documents
 
 
 def _both(table: pd.DataFrame) -> dict:
@@ -31,7 +31,7 @@ def _records(documents) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def documents() -> dict:
-    return {kind: documents_from_raw(raw, num_proc=None) for kind, raw in _both(_raw()).items()}
+    return {kind: documents_from_raw(raw, num_proc=None) for kind, raw in _both(raw_documents()).items()}
 
 
 def test_documents_from_raw_keep_the_kind_and_agree(documents):

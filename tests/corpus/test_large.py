@@ -2,10 +2,9 @@
 
 import datasets
 import numpy as np
-import pandas as pd
 import pytest
 
-from lmladder.corpus.cleaning import QualityFilters, clean_documents
+from lmladder.corpus.cleaning import clean_documents
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import deduplicate
 from lmladder.corpus.large import (
@@ -19,35 +18,15 @@ from lmladder.corpus.large import (
 from lmladder.corpus.sources import documents_from_table
 from lmladder.corpus.splits import split_corpus
 from lmladder.errors import ConfigError, EmptyCorpusError, MissingColumnError
-from tests.corpus.test_dedup import ONE_WORD_CHANGED, PARAGRAPH, UNRELATED
-
-FILTERS = QualityFilters(min_chars=20, max_chars=10_000, max_symbol_ratio=0.5, min_alpha_ratio=0.3)
-NEAR = {"threshold": 0.8, "num_perm": 128, "shingle_size": 5}
-TEXTS = [
-    "The socket module provides access to the BSD socket interface.",
-    "Write to me at someone@example.com about the  socket module.",
-    "short",
-    "The socket module provides access to the BSD socket interface.",  # exact duplicate
-    "THE SOCKET MODULE PROVIDES ACCESS TO THE BSD SOCKET INTERFACE.",  # same dedup key as the first
-    PARAGRAPH,
-    "汉字的文本也应该被保留下来并且不被过滤掉，因为它是正常的文本。",
-    ONE_WORD_CHANGED,  # near duplicate of PARAGRAPH
-    "%%%% ### !!!! @@@@ $$$$ ^^^^ &&&& **** (((( )))) ____",
-    "x" * 20_000,
-    UNRELATED,
-]
-
-
-def _raw() -> pd.DataFrame:
-    return pd.DataFrame({"doc_id": [f"d{i}" for i in range(len(TEXTS))], "text": TEXTS})
+from tests.corpus.conftest import FILTERS, NEAR, PARAGRAPH, raw_documents
 
 
 def _arrow_documents() -> datasets.Dataset:
-    return documents_from_dataset(datasets.Dataset.from_pandas(_raw(), preserve_index=False))
+    return documents_from_dataset(datasets.Dataset.from_pandas(raw_documents(), preserve_index=False))
 
 
 def test_documents_from_a_dataset_match_documents_from_a_table():
-    expected = documents_from_table(_raw())
+    expected = documents_from_table(raw_documents())
     assert _arrow_documents().to_pandas().to_dict("list") == expected.to_dict("list")
 
 
@@ -74,7 +53,7 @@ def test_documents_refuse_a_missing_column_and_an_empty_corpus():
 def test_cleaning_keeps_the_same_documents_and_counts_as_the_in_memory_path(num_proc, batch_size):
     cleaned, stats = clean_large_corpus(_arrow_documents(), FILTERS, True, NEAR, num_proc, batch_size)
 
-    in_memory = documents_from_table(_raw())
+    in_memory = documents_from_table(raw_documents())
     expected, expected_stats = clean_documents(in_memory, FILTERS)
     expected, dedup_stats = deduplicate(expected, **NEAR)
     assert cleaned["doc_id"] == expected["doc_id"].tolist() == ["d0", "d1", "d5", "d6", "d10"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import load_parameters
-from tests.pipelines.data_processing.test_pipeline import make_catalog, run
+from tests.pipelines.conftest import make_catalog, run_data_processing
 
 HANZI = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自可去之过家学对小多然于心么都好看起发当没成只如事把还用第样道想作种开美总从无情己面最女但现前些所同日手又行意动方期它头经长儿回位分爱老因很给名法间斯知世什两次使身者被高已亲其进此话常与活正感"
 ARABIC = "كتاب مدرسة بيت شمس قمر ماء نهر بحر جبل شجرة طريق مدينة قرية سوق عمل علم لغة تاريخ فكر حياة".split()
@@ -44,7 +44,7 @@ def processed(tmp_path_factory):
     params = load_parameters("test")
     params["data_processing"]["labelled"].update(label_from="column", text_column="text", label_column="label", min_words=8, max_per_class=None)
     catalog = make_catalog(tmp_path_factory.mktemp("non_english"), corpus, raw_labelled, params)
-    return run(catalog), docs, labelled
+    return run_data_processing(catalog), docs, labelled
 
 
 def test_filters_keep_chinese_and_arabic_text(processed):

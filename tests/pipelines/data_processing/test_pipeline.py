@@ -5,42 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from kedro.io import DataCatalog
-from kedro_datasets.json import JSONDataset
-from kedro_datasets.pandas import ParquetDataset
-from kedro_datasets.text import TextDataset
-from kedro.runner import SequentialRunner
 
 from lmladder.corpus.dedup import dedup_key
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS
-from lmladder.datasets import TokenFileDataset, TokenizerDataset
 from lmladder.errors import ConfigError, EmptyCorpusError, FilteredOutError, MissingColumnError, UnknownLabelError
-from lmladder.pipelines.data_processing import create_pipeline
-from tests.conftest import add_parameters, load_parameters
-
-
-def make_catalog(tmp_path, raw_corpus: pd.DataFrame, raw_labelled: pd.DataFrame, params: dict) -> DataCatalog:
-    """Outputs the tests inspect are files in ``tmp_path``: memory datasets are released mid-run."""
-    tables = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test"]
-    catalog = DataCatalog(
-        {
-            **{name: ParquetDataset(filepath=str(tmp_path / f"{name}.parquet")) for name in tables},
-            **{name: JSONDataset(filepath=str(tmp_path / f"{name}.json")) for name in ("corpus_metrics", "corpus_summary")},
-            "data_fingerprint": TextDataset(filepath=str(tmp_path / "data_fingerprint.txt")),
-            "tokenizer": TokenizerDataset(filepath=str(tmp_path / "tokenizer.json")),
-            "train_tokens": TokenFileDataset(filepath=str(tmp_path / "train_tokens.bin")),
-            "val_tokens": TokenFileDataset(filepath=str(tmp_path / "val_tokens.bin")),
-        }
-    )
-    catalog["raw_corpus"] = raw_corpus
-    catalog["raw_labelled"] = raw_labelled
-    add_parameters(catalog, params)
-    return catalog
-
-
-def run(catalog: DataCatalog) -> DataCatalog:
-    SequentialRunner().run(create_pipeline(), catalog)
-    return catalog
+from tests.conftest import load_parameters
+from tests.pipelines.conftest import make_catalog, run_data_processing
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +22,7 @@ def stdlib_docs() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def processed(stdlib_docs, tmp_path_factory) -> DataCatalog:
     tmp_path = tmp_path_factory.mktemp("processed")
-    return run(make_catalog(tmp_path, stdlib_docs, stdlib_docs, load_parameters("test")))
+    return run_data_processing(make_catalog(tmp_path, stdlib_docs, stdlib_docs, load_parameters("test")))
 
 
 def test_every_stage_reports_its_removals(processed):
@@ -103,7 +74,7 @@ def test_metrics_are_mlflow_shaped(processed):
 
 
 def test_the_same_inputs_give_the_same_outputs(stdlib_docs, processed, tmp_path):
-    again = run(make_catalog(tmp_path, stdlib_docs, stdlib_docs, load_parameters("test")))
+    again = run_data_processing(make_catalog(tmp_path, stdlib_docs, stdlib_docs, load_parameters("test")))
     assert again.load("data_fingerprint") == processed.load("data_fingerprint")
     pd.testing.assert_frame_equal(again.load("labelled_test"), processed.load("labelled_test"))
     assert (again.load("train_tokens").tokens == processed.load("train_tokens").tokens).all()
@@ -143,7 +114,7 @@ def small_params(**overrides) -> dict:
 
 def test_tabular_sources_run_through_the_same_pipeline(tmp_path):
     corpus, labelled = small_sources()
-    catalog = run(make_catalog(tmp_path, corpus, labelled, small_params()))
+    catalog = run_data_processing(make_catalog(tmp_path, corpus, labelled, small_params()))
     assert set(catalog.load("labelled_train")["label"]) == {"0", "1"}
     assert catalog.load("train_tokens").metadata["documents"] > 0
 
@@ -151,14 +122,14 @@ def test_tabular_sources_run_through_the_same_pipeline(tmp_path):
 def test_empty_corpus_is_refused(tmp_path):
     _, labelled = small_sources()
     with pytest.raises(EmptyCorpusError, match="corpus is empty"):
-        run(make_catalog(tmp_path, pd.DataFrame({"text": []}), labelled, small_params()))
+        run_data_processing(make_catalog(tmp_path, pd.DataFrame({"text": []}), labelled, small_params()))
 
 
 def test_filters_removing_everything_say_which_to_loosen(tmp_path):
     corpus, labelled = small_sources()
     params = small_params(**{"cleaning.min_chars": 10_000})
     with pytest.raises(FilteredOutError, match=r"0 documents left after quality filters.*loosen.*too_short"):
-        run(make_catalog(tmp_path, corpus, labelled, params))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled, params))
     assert not (tmp_path / "train_tokens.bin").exists()
 
 
@@ -166,29 +137,29 @@ def test_labelled_filters_removing_everything_name_the_parameter(tmp_path):
     corpus, labelled = small_sources()
     params = small_params(**{"labelled.filters.min_chars": 10_000})
     with pytest.raises(FilteredOutError, match=r"0 labelled examples left of 40; the too_short step removed the most \(40\): loosen data_processing.labelled.filters.min_chars"):
-        run(make_catalog(tmp_path, corpus, labelled, params))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled, params))
 
 
 def test_missing_label_column_is_named(tmp_path):
     corpus, labelled = small_sources()
     with pytest.raises(MissingColumnError, match="no column 'label'"):
-        run(make_catalog(tmp_path, corpus, labelled.drop(columns="label"), small_params()))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled.drop(columns="label"), small_params()))
 
 
 def test_labels_outside_the_declared_set_are_named(tmp_path):
     corpus, labelled = small_sources()
     with pytest.raises(UnknownLabelError, match=r"outside the declared set.*'1' \(20 rows\)"):
-        run(make_catalog(tmp_path, corpus, labelled, small_params(**{"labelled.labels": ["0"]})))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled, small_params(**{"labelled.labels": ["0"]})))
 
 
 def test_vocab_too_small_for_special_tokens(tmp_path):
     corpus, labelled = small_sources()
     with pytest.raises(ConfigError, match=r"vocab_size=100 is too small.*at least 260"):
-        run(make_catalog(tmp_path, corpus, labelled, small_params(**{"tokenizer.vocab_size": 100})))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled, small_params(**{"tokenizer.vocab_size": 100})))
     assert not (tmp_path / "train_tokens.bin").exists()
 
 
 def test_unknown_label_source_is_named(tmp_path):
     corpus, labelled = small_sources()
     with pytest.raises(ConfigError, match="label_from must be one of"):
-        run(make_catalog(tmp_path, corpus, labelled, small_params(**{"labelled.label_from": "guess"})))
+        run_data_processing(make_catalog(tmp_path, corpus, labelled, small_params(**{"labelled.label_from": "guess"})))

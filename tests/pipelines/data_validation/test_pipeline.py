@@ -14,6 +14,7 @@ from lmladder.errors import DataValidationError
 from lmladder.pipelines.data_processing import create_pipeline as data_processing
 from lmladder.pipelines.data_validation import create_pipeline as data_validation
 from tests.conftest import add_parameters, load_parameters
+from tests.pipelines.conftest import make_catalog
 
 PROCESSED = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "tokenizer", "train_tokens", "val_tokens", "corpus_summary"]
 
@@ -21,7 +22,6 @@ PROCESSED = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "la
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory) -> dict:
     """The outputs of data_processing on the stdlib corpus, as the validation pipeline's inputs."""
-    from tests.pipelines.data_processing.test_pipeline import make_catalog
     from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 
     docs = build_stdlib_corpus()
