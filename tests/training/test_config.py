@@ -6,9 +6,15 @@ import yaml
 
 from lmladder.errors import ConfigError
 from lmladder.model import ModelConfig
-from lmladder.training.config import build_model_config, resolve_precision, validate_pretraining_params
+from lmladder.training.config import (
+    build_model_config,
+    resolve_precision,
+    validate_finetuning_params,
+    validate_pretraining_params,
+)
 
 PARAMETERS_FILE = Path(__file__).resolve().parents[2] / "conf" / "base" / "parameters_pretraining.yml"
+FINETUNING_FILE = PARAMETERS_FILE.with_name("parameters_finetuning.yml")
 
 
 @pytest.fixture
@@ -63,6 +69,10 @@ def set_key(params: dict, dotted: str, value) -> None:
         ("lr_schedule._target_", "lmladder.training.optim.no_such_schedule", r"lr_schedule could not be built"),
         ("optimizer._target_", "torch.optim.AdamWW", r"optimizer could not be built"),
         ("optimiser", {}, r"pretraining\.optimiser"),
+        ("optimizer.lr", -0.003, r"^pretraining\.optimizer\.lr must be a number > 0"),
+        ("lr_schedule.min_lr_ratio", -0.1, r"^pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"),
+        ("trainer.precision", "bf17-mixed", r"^pretraining\.trainer\.precision must be one of"),
+        ("checkpoint_dir", None, r"^pretraining\.checkpoint_dir must be a non-empty string"),
         ("zzz", 1, r"pretraining\.zzz"),
     ],
 )
@@ -82,6 +92,37 @@ def test_section_name_appears_in_messages(params):
     params["trainer"]["max_steps"] = 0
     with pytest.raises(ConfigError, match=r"^custom\.trainer\.max_steps"):
         validate_pretraining_params(params, section="custom")
+
+
+def test_a_missing_key_is_named(params):
+    del params["data"]["val_windows"]
+    with pytest.raises(ConfigError, match=r"^missing parameter pretraining\.data\.val_windows"):
+        validate_pretraining_params(params)
+
+
+@pytest.fixture
+def finetuning_params() -> dict:
+    return copy.deepcopy(yaml.safe_load(FINETUNING_FILE.read_text())["finetuning"])
+
+
+def test_base_finetuning_parameters_are_valid(finetuning_params):
+    validate_finetuning_params(finetuning_params)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("optimizer.lr", -1, r"^finetuning\.optimizer\.lr must be a number > 0"),
+        ("optimizer._target_", "torch.optim.AdamWW", r"^finetuning\.optimizer could not be built"),
+        ("lr_schedule._target_", "lmladder.training.optim.nope", r"^finetuning\.lr_schedule could not be built"),
+        ("max_epoch", 2, r"^unknown parameter finetuning\.max_epoch; did you mean 'max_epochs'"),
+        ("mode", "partial", r"^finetuning\.mode must be one of"),
+    ],
+)
+def test_bad_finetuning_parameters_name_the_field(finetuning_params, key, value, match):
+    set_key(finetuning_params, key, value)
+    with pytest.raises(ConfigError, match=match):
+        validate_finetuning_params(finetuning_params)
 
 
 def test_model_that_cannot_be_built(params):

@@ -1,29 +1,14 @@
-"""Checks of the pretraining parameters, run when a session starts (before any data is processed)."""
+"""Checks of the training parameters that need torch and Hydra, run when a session starts (before any
+data is processed). Keys, types and ranges are the schema's (``lmladder.parameters``)."""
 
 from __future__ import annotations
-
-import difflib
 
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 
 from lmladder.errors import ConfigError
-
-TRAINER_KEYS = {
-    "max_steps", "max_tokens", "val_check_interval", "gradient_clip_val", "accumulate_grad_batches",
-    "precision", "accelerator", "devices", "strategy", "num_nodes", "log_every_n_steps", "deterministic",
-}
-SECTIONS = {"model", "optimizer", "lr_schedule", "data", "trainer", "checkpoint_dir", "peak_flops"}
-DATA_KEYS = {"block_size", "batch_size", "val_windows"}
-
-
-def _check_keys(section: str, given: dict, known: set[str]) -> None:
-    for key in given:
-        if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {sorted(known)}"
-            raise ConfigError(f"unknown parameter {section}.{key}{hint}")
+from lmladder.parameters import check_section
 
 
 def build_model_config(model_params: dict, vocab_size: int):
@@ -46,28 +31,32 @@ def resolve_precision(precision: str, accelerator: str) -> str:
 
 
 def validate_pretraining_params(params: dict, section: str = "pretraining") -> None:
-    """Raise ``ConfigError`` naming the first bad key; builds the model config to check its values."""
-    _check_keys(section, params, SECTIONS)
-    _check_keys(f"{section}.trainer", params["trainer"], TRAINER_KEYS)
-    _check_keys(f"{section}.data", params["data"], DATA_KEYS)
+    """Raise ``ConfigError`` naming the first bad key: the schema (``lmladder.parameters``: keys, types,
+    ranges), then whether Hydra can build the optimizer, schedule and model config from it, and whether
+    the training windows fit the model. ``section`` names the parameters in messages (a rung's, say)."""
+    check_section("pretraining", params, section)
+    _build_partials(params, section)
+    try:
+        config = build_model_config(params["model"], vocab_size=512)
+    except ConfigError as error:
+        raise ConfigError(f"{section}.model: {error}") from error
+    block_size = params["data"]["block_size"]
+    if block_size > config.max_positions:
+        raise ConfigError(
+            f"{section}.data.block_size={block_size} is above {section}.model.max_positions={config.max_positions}"
+        )
+
+
+def validate_finetuning_params(params: dict, section: str = "finetuning") -> None:
+    """As ``validate_pretraining_params``, for the fine-tuning parameters: the schema, then whether
+    Hydra can build the optimizer and schedule."""
+    check_section("finetuning", params, section)
+    _build_partials(params, section)
+
+
+def _build_partials(params: dict, section: str) -> None:
     for name in ("optimizer", "lr_schedule"):
         try:
             instantiate(params[name])  # partials: resolves _target_ and binds the arguments
         except InstantiationException as error:
             raise ConfigError(f"{section}.{name} could not be built: {error}") from error
-    try:
-        config = build_model_config(params["model"], vocab_size=512)
-    except ConfigError as error:
-        raise ConfigError(f"{section}.model: {error}") from error
-    data, trainer = params["data"], params["trainer"]
-    for key in ("block_size", "batch_size"):
-        if not isinstance(data[key], int) or data[key] <= 0:
-            raise ConfigError(f"{section}.data.{key} must be a positive integer, got {data[key]!r}")
-    if data["block_size"] > config.max_positions:
-        raise ConfigError(
-            f"{section}.data.block_size={data['block_size']} is above {section}.model.max_positions={config.max_positions}"
-        )
-    budget = trainer.get("max_tokens") if trainer.get("max_tokens") is not None else trainer.get("max_steps")
-    name = "max_tokens" if trainer.get("max_tokens") is not None else "max_steps"
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget <= 0:
-        raise ConfigError(f"{section}.trainer.{name} must be a positive integer, got {budget!r}")

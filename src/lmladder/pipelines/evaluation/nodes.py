@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ from lmladder.evaluation import (
     classification_metrics,
     confusion_matrix_figure,
     directory_size_bytes,
+    fit_tfidf_logistic_regression,
     language_model_metrics,
     measure_latency,
     peak_memory_during,
@@ -26,7 +27,6 @@ from lmladder.evaluation import (
     reliability_diagram_figure,
     render_model_card,
     score_classifier,
-    fit_tfidf_logistic_regression,
     tfidf_parameter_count,
 )
 from lmladder.evaluation.language_model import mean_token_loss
@@ -221,12 +221,12 @@ def build_report(
     card = render_model_card(
         {
             "name": f"{registration['name']} v{registration['version']} (@{registration['alias']})",
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "intended_use": params["intended_use"],
             "limitations": params["limitations"],
             "data": {
                 "fingerprint": corpus_summary["fingerprint"],
-                "source": params.get("data_source"),
+                "source": params["data_source"],
                 "corpus_documents": corpus_summary["corpus"]["docs_out"],
                 "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
                 "labelled_examples": {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")},

@@ -19,10 +19,10 @@ def _finetune(
 ) -> tuple[ModelBundle, list[dict]]:
     pl.seed_everything(seed, workers=True)
     labels = sorted(set(train["label"]) | set(val["label"]))
-    pooling = params.get("pooling") or default_pooling(pretrained.model.config.architecture)
-    model = build_classifier(pretrained.model, labels, mode, pooling, params.get("dropout", 0.0))
-    trainer = dict(params.get("trainer") or {})
-    trainer["precision"] = resolve_precision(trainer.get("precision", "auto"), trainer.get("accelerator", "auto"))
+    pooling = params["pooling"] or default_pooling(pretrained.model.config.architecture)
+    model = build_classifier(pretrained.model, labels, mode, pooling, params["dropout"])
+    trainer = dict(params["trainer"])
+    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
     result = finetune(
         model,
         pretrained.tokenizer,
@@ -33,7 +33,7 @@ def _finetune(
         batch_size=params["batch_size"],
         max_epochs=params["max_epochs"],
         patience=params["patience"],
-        class_weighted=params.get("class_weighted", False),
+        class_weighted=params["class_weighted"],
         trainer=trainer,
         logger=active_run_logger(),
         metric_prefix=prefix,

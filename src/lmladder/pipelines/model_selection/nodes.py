@@ -17,9 +17,9 @@ PLOTS = {
 
 def resolve_ladder(pretraining: dict, finetuning: dict, model_selection: dict) -> dict:
     """Each rung's full pretraining and fine-tuning parameters, saved so every rung task reads the same."""
-    rungs = check_ladder(model_selection.get("rungs"))
+    rungs = check_ladder(model_selection["rungs"])
     return {
-        name: rung_parameters(name, spec, pretraining, finetuning, model_selection.get("rung_finetuning"))
+        name: rung_parameters(name, spec, pretraining, finetuning, model_selection["rung_finetuning"])
         for name, spec in rungs.items()
     }
 
@@ -52,18 +52,18 @@ def select_model(tfidf_scores: dict, params: dict, *rung_summaries: dict):
         "latency_ms": tfidf_scores["p50_ms"],
         "params": tfidf_scores["parameters"],
     }
-    bootstrap = params.get("bootstrap") or {}
+    bootstrap = params["bootstrap"]
     analysis = analyse_ladder(
         table,
         baseline=baseline,
-        constraints=params.get("constraints"),
-        compute_budget_flops=params.get("compute_budget_flops"),
-        n_boot=bootstrap.get("n_boot", 200),
-        level=bootstrap.get("level", 0.9),
-        seed=bootstrap.get("seed", 0),
+        constraints=params["constraints"],
+        compute_budget_flops=params["compute_budget_flops"],
+        n_boot=bootstrap["n_boot"],
+        level=bootstrap["level"],
+        seed=bootstrap["seed"],
     )
     report = render_selection_report(analysis, PLOTS)
-    law_plot = loss_vs_params_figure(table, analysis.law, extrapolate_to=params.get("extrapolate_to_params"))
+    law_plot = loss_vs_params_figure(table, analysis.law, extrapolate_to=params["extrapolate_to_params"])
     frontier_plot = quality_vs_latency_figure(analysis.points, analysis.frontiers["macro_f1 vs latency_ms"])
     curves_plot = loss_curves_figure({summary["name"]: summary["val_curve"] for summary in rung_summaries})
     return report, analysis.to_dict(), law_plot, frontier_plot, curves_plot, _selection_metrics(analysis)

@@ -41,8 +41,10 @@ def pretrain_model(
     check_gate(validated_data, inputs, "pretraining")
     pl.seed_everything(seed, workers=True)
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
+    # pretraining.model is a free-form Hydra mapping: a model built by another _target_ may have no preset.
+    preset = params["model"].get("preset", "custom")
     trainer = dict(params["trainer"])
-    trainer["precision"] = resolve_precision(trainer.get("precision", "auto"), trainer.get("accelerator", "auto"))
+    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
     checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
     logger = active_run_logger()
     counts = parameter_counts(config)
@@ -59,10 +61,10 @@ def pretrain_model(
         special_ids={role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS},
         checkpoint_dir=checkpoint_dir,
         logger=logger,
-        peak_flops=params.get("peak_flops"),
+        peak_flops=params["peak_flops"],
     )
     resolved = {
-        "model.preset": params["model"].get("preset", "custom"),
+        "model.preset": preset,
         **{f"model.{key}": value for key, value in config.to_dict().items()},
         "model.parameters": counts["total"],
         "model.non_embedding_parameters": counts["non_embedding"],
@@ -84,6 +86,6 @@ def pretrain_model(
         "best_val_loss": {"value": float(result.best_val_loss or "nan"), "step": result.global_step},
         "tokens_per_s": {"value": float(result.tokens_per_second), "step": result.global_step},
     }
-    figure = loss_curve_figure(result.history.train, result.history.val, f"pretraining loss ({params['model'].get('preset', 'custom')})")
+    figure = loss_curve_figure(result.history.train, result.history.val, f"pretraining loss ({preset})")
     history = {"train": result.history.train, "val": result.history.val, "tokens_per_step": result.tokens_per_step}
     return ModelBundle(result.model, tokenizer, metadata), figure, metrics, history

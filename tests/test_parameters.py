@@ -1,0 +1,290 @@
+import copy
+import re
+import subprocess
+import sys
+import typing
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from lmladder import parameters as schema
+from lmladder.errors import ConfigError
+from lmladder.parameters import check_parameters, check_section, default_parameters, parse_parameters
+from lmladder.selection.ladder import rung_parameters
+from tests.conftest import load_parameters
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+@pytest.fixture(scope="module")
+def loaded() -> dict:
+    return load_parameters("test")
+
+
+@pytest.fixture
+def params(loaded) -> dict:
+    return copy.deepcopy(loaded)
+
+
+def set_key(params: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    node[last] = value
+
+
+def delete_key(params: dict, dotted: str) -> None:
+    *parents, last = dotted.split(".")
+    node = params
+    for key in parents:
+        node = node[key]
+    del node[last]
+
+
+# --- the project's own configuration ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["local", "test", "hub"])
+def test_every_environment_passes(env):
+    check_parameters(load_parameters(env))
+
+
+def test_conf_base_equals_the_schema_defaults():
+    """conf/base is the copy users read and edit; the dataclass defaults must say the same."""
+    merged = {}
+    for path in sorted((CONF / "base").glob("parameters*.yml")):
+        text = path.read_text().replace("${globals:workspace}", "local")
+        section = OmegaConf.to_container(OmegaConf.create(text), resolve=True)
+        assert not set(section) & set(merged), f"{path.name} repeats a top-level key"
+        merged.update(section)
+    assert merged == default_parameters("local")
+
+
+def test_defaults_pass_their_own_checks():
+    check_parameters(default_parameters("local"))
+
+
+def test_parsed_parameters_are_typed(loaded):
+    parsed = parse_parameters(loaded)
+    assert isinstance(parsed, schema.Parameters)
+    assert parsed.pretraining.trainer.max_steps == 30  # conf/test
+    assert parsed.pretraining.optimizer["lr"] == 0.003  # a Hydra section stays a mapping
+    assert parsed.model_selection.rungs["nano"] == schema.RungSpec(preset="nano", tokens=12000)
+    assert parsed.model_selection.rungs["mini"] is None  # dropped by conf/test
+    assert parsed.data_processing.labelled.module_domains.max_per_class == 200
+    assert parsed.retraining.plan is None
+
+
+def test_importing_the_schema_pulls_in_no_heavy_library():
+    heavy = ["kedro", "torch", "lightning", "pytorch_lightning", "sklearn", "datasets", "great_expectations", "hydra"]
+    code = f"import sys, lmladder.parameters; print([m for m in {heavy!r} if m in sys.modules])"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+# --- values copied from modules the schema may not import ------------------------------------
+
+
+def test_copied_constants_equal_their_sources():
+    from lightning_fabric.plugins.precision import precision as lightning_precision
+
+    from lmladder.corpus.tokenizer import MIN_VOCAB_SIZE
+    from lmladder.model import model
+    from lmladder.model.classifier import POOLINGS
+    from lmladder.selection import ladder
+    from lmladder.training.finetune import MODES
+
+    assert (schema.ARCHITECTURES, schema.POSITIONALS, schema.NORMS, schema.MLPS) == (
+        model.ARCHITECTURES, model.POSITIONALS, model.NORMS, model.MLPS,
+    )
+    assert schema.MIN_VOCAB_SIZE == MIN_VOCAB_SIZE
+    assert schema.RUNG_NAME.pattern == ladder.RUNG_NAME.pattern
+    assert schema.RESERVED_RUNG_NAMES == ladder.RESERVED_NAMES
+    assert set(ladder.RUNG_KEYS) == {field.name for field in schema.dataclasses.fields(schema.RungSpec)}
+    assert typing.get_args(schema.FinetuningMode) == MODES
+    assert typing.get_args(schema.Pooling) == POOLINGS
+    lightning = {
+        *typing.get_args(lightning_precision._PRECISION_INPUT_STR),
+        *typing.get_args(lightning_precision._PRECISION_INPUT_STR_ALIAS),
+        *typing.get_args(lightning_precision._PRECISION_INPUT_INT),
+    }
+    assert set(typing.get_args(schema.Precision)) == lightning | {"auto"}
+
+
+# --- bad values name their dotted path -------------------------------------------------------
+
+RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version": "3", "message": "training a challenger"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        # unknown keys, anywhere
+        ("finetuning.max_epoch", 3, r"^unknown parameter finetuning\.max_epoch; did you mean 'max_epochs'\?"),
+        ("data_processing.cleaning.min_char", 10, r"^unknown parameter data_processing\.cleaning\.min_char; did you mean 'min_chars'"),
+        ("data_processing.labelled.filters.max_symbols", 0.5, r"data_processing\.labelled\.filters\.max_symbols; did you mean 'max_symbol_ratio'"),
+        ("data_processing.dedup.zzz", 1, r"data_processing\.dedup\.zzz; known keys: \['num_perm', 'shingle_size', 'threshold'\]"),
+        ("finetunig", {}, r"^unknown parameter finetunig; did you mean 'finetuning'"),
+        ("zzz", 1, r"^unknown parameter zzz; known keys: \[.*'seed'"),
+        ("evaluation.generation.top_p", 0.9, r"evaluation\.generation\.top_p; did you mean 'top_k'"),
+        ("retraining.gate.min_improvment", 0.01, r"retraining\.gate\.min_improvment; did you mean 'min_improvement'"),
+        ("model_selection.bootstrap.n_boots", 5, r"model_selection\.bootstrap\.n_boots; did you mean 'n_boot'"),
+        # Hydra sections: free-form, but known arguments are checked
+        ("pretraining.optimizer.lr", -0.003, r"^pretraining\.optimizer\.lr must be a number > 0, got -0\.003"),
+        ("finetuning.optimizer.lr", 0, r"^finetuning\.optimizer\.lr must be a number > 0, got 0$"),
+        ("finetuning.optimizer.lr", None, r"^finetuning\.optimizer\.lr must be a number > 0, got None"),
+        ("pretraining.optimizer.lr", "fast", r"^pretraining\.optimizer\.lr must be a number > 0, got 'fast'"),
+        ("pretraining.optimizer.betas", [0.9], r"^pretraining\.optimizer\.betas must be two numbers"),
+        ("pretraining.optimizer.weight_decay", -0.1, r"^pretraining\.optimizer\.weight_decay must be a number >= 0"),
+        ("pretraining.lr_schedule.warmup_steps", -1, r"^pretraining\.lr_schedule\.warmup_steps must be a non-negative integer, got -1"),
+        ("finetuning.lr_schedule.warmup_steps", 2.5, r"^finetuning\.lr_schedule\.warmup_steps must be a non-negative integer, got 2\.5"),
+        ("pretraining.lr_schedule.min_lr_ratio", 1.5, r"^pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"),
+        ("pretraining.model.architecture", "gpt", r"^pretraining\.model\.architecture must be one of \['decoder', 'encoder'\]"),
+        ("pretraining.model.dropout", 1.0, r"^pretraining\.model\.dropout must be a number in \[0, 1\)"),
+        ("pretraining.model._target_", 3, r"^pretraining\.model\._target_ must be a non-empty string"),
+        # types: bool is not an int, a float is not an int, null only where optional
+        ("pretraining.data.batch_size", True, r"^pretraining\.data\.batch_size must be a positive integer, got True"),
+        ("finetuning.max_epochs", False, r"^finetuning\.max_epochs must be a positive integer, got False"),
+        ("pretraining.trainer.max_tokens", 1.5e6, r"^pretraining\.trainer\.max_tokens must be a positive integer or null, got 1500000\.0"),
+        ("finetuning.batch_size", None, r"^finetuning\.batch_size must be a positive integer, got None"),
+        ("seed", "42", r"^seed must be a non-negative integer, got '42'"),
+        ("data_processing.cleaning.mask_pii", "yes", r"^data_processing\.cleaning\.mask_pii must be true or false"),
+        ("evaluation.limitations", "none", r"^evaluation\.limitations must be a list"),
+        ("evaluation.generation.prompts", ["ok", 3], r"^evaluation\.generation\.prompts\[1\] must be a string"),
+        ("data_processing.labelled", [], r"^data_processing\.labelled must be a mapping"),
+        ("pretraining.trainer.devices", 1.5, r"^pretraining\.trainer\.devices must be an integer or a string or a list"),
+        # ranges
+        ("data_processing.splits.corpus_val_fraction", 1.0, r"^data_processing\.splits\.corpus_val_fraction must be a number in \(0, 1\), got 1\.0"),
+        ("data_processing.splits.labelled_test_fraction", 0, r"^data_processing\.splits\.labelled_test_fraction must be a number in \(0, 1\)"),
+        ("data_processing.splits.labelled_val_fraction", 0.9, r"labelled_val_fraction \+ .*labelled_test_fraction = 1\.05"),
+        ("data_validation.max_removed_share", 1.5, r"^data_validation\.max_removed_share must be a number in \[0, 1\]"),
+        ("data_processing.cleaning.max_symbol_ratio", -0.1, r"^data_processing\.cleaning\.max_symbol_ratio must be a number in \[0, 1\]"),
+        ("data_processing.cleaning.min_chars", 50000, r"^data_processing\.cleaning\.min_chars=50000 is above .*max_chars=20000"),
+        ("data_processing.dedup.threshold", 0, r"^data_processing\.dedup\.threshold must be a number in \(0, 1\]"),
+        ("data_processing.tokenizer.vocab_size", 100, r"^data_processing\.tokenizer\.vocab_size must be an integer >= 260 \(256 bytes \+ 4 special tokens\), got 100"),
+        ("data_processing.packing.batch_size", 0, r"^data_processing\.packing\.batch_size must be a positive integer, got 0"),
+        ("finetuning.dropout", 1, r"^finetuning\.dropout must be a number in \[0, 1\)"),
+        ("finetuning.patience", -1, r"^finetuning\.patience must be a non-negative integer, got -1"),
+        ("pretraining.trainer.accumulate_grad_batches", 0, r"^pretraining\.trainer\.accumulate_grad_batches must be a positive integer, got 0"),
+        ("pretraining.trainer.max_steps", None, r"^pretraining\.trainer\.max_steps must be a positive integer when .*max_tokens is null"),
+        ("evaluation.generation.temperature", -1, r"^evaluation\.generation\.temperature must be a number >= 0"),
+        ("evaluation.ece_bins", 0, r"^evaluation\.ece_bins must be a positive integer, got 0"),
+        ("model_selection.bootstrap.level", 1, r"^model_selection\.bootstrap\.level must be a number in \(0, 1\)"),
+        ("model_selection.constraints.min_macro_f1", 60, r"^model_selection\.constraints\.min_macro_f1 must be a number in \[0, 1\]"),
+        ("retraining.challenger_alias", "champion", r"^retraining\.champion_alias and retraining\.challenger_alias are both 'champion'"),
+        # enums
+        ("finetuning.mode", "partial", r"^finetuning\.mode must be one of \['full', 'frozen', 'scratch'\], got 'partial'"),
+        ("finetuning.pooling", "max", r"^finetuning\.pooling must be one of \['last', 'first', 'mean'\]"),
+        ("retraining.train", "fine-tune", r"^retraining\.train must be one of \['finetune', 'pretrain'\]"),
+        ("retraining.gate.primary_metric", "f1", r"^retraining\.gate\.primary_metric must be one of"),
+        ("pretraining.trainer.precision", "bf17-mixed", r"^pretraining\.trainer\.precision must be one of \['auto', .*got 'bf17-mixed'"),
+        ("finetuning.trainer.precision", 8, r"^finetuning\.trainer\.precision must be one of"),
+        ("data_processing.labelled.label_from", "columns", r"^data_processing\.labelled\.label_from must be one of \['module_domains', 'column'\]"),
+        ("pretraining.trainer.deterministic", "yes", r"^pretraining\.trainer\.deterministic must be true or false or one of \['warn'\]"),
+        # the ladder: rung specs and their overrides
+        ("model_selection.rungs.nano.architecture", "gpt", r"^model_selection\.rungs\.nano\.architecture must be one of \['decoder', 'encoder'\]"),
+        ("model_selection.rungs.nano.tokens", 0, r"^model_selection\.rungs\.nano\.tokens must be a positive integer, got 0"),
+        ("model_selection.rungs.nano.size", "nano", r"^unknown parameter model_selection\.rungs\.nano\.size; known keys: \["),
+        ("model_selection.rungs.nano.pretraining", {"optimiser": {"lr": 0.01}},
+         r"^unknown parameter model_selection\.rungs\.nano\.pretraining\.optimiser; did you mean 'optimizer'"),
+        ("model_selection.rungs.nano.pretraining", {"optimizer": {"lr": -1}}, r"^model_selection\.rungs\.nano\.pretraining\.optimizer\.lr must be a number > 0"),
+        ("model_selection.rungs.nano.pretraining", {"trainer": {"max_step": 5}}, r"rungs\.nano\.pretraining\.trainer\.max_step; did you mean 'max_steps'"),
+        ("model_selection.rungs.nano.finetuning", {"max_epoch": 1}, r"^unknown parameter model_selection\.rungs\.nano\.finetuning\.max_epoch; did you mean"),
+        ("model_selection.rungs.nano.finetuning", {"mode": "partial"}, r"^model_selection\.rungs\.nano\.finetuning\.mode must be one of"),
+        ("model_selection.rungs.nano", {"preset": "nano"}, r"^missing parameter model_selection\.rungs\.nano\.tokens: a rung needs a preset and a token budget"),
+        ("model_selection.rungs.nano", "nano", r"^model_selection\.rungs\.nano must be a mapping"),
+        ("model_selection.rungs.shared_data", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.shared_data: the name is reserved"),
+        ("model_selection.rungs.2x", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.2x: a rung name must start with a letter"),
+        ("model_selection.rung_finetuning", {"patiance": 1}, r"^unknown parameter model_selection\.rung_finetuning\.patiance; did you mean 'patience'"),
+        # the retraining plan kedro retrain passes
+        ("retraining.plan", {**RETRAINING_PLAN, "action": "go"}, r"^retraining\.plan\.action must be one of \['train', 'skip', 'refuse'\]"),
+        ("retraining.plan", {"action": "train"}, r"^missing parameter retraining\.plan\.fingerprint: the plan `kedro retrain` passes holds action"),
+        ("retraining.plan", "train", r"^retraining\.plan must be a mapping"),
+    ],
+)
+def test_bad_values_name_their_dotted_path(params, key, value, match):
+    set_key(params, key, value)
+    with pytest.raises(ConfigError, match=match):
+        check_parameters(params)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("data_validation.max_removed_share", 0),  # an int where a number is expected
+        ("evaluation.generation.temperature", 0),  # greedy decoding
+        ("model_selection.constraints.max_params", 5000000),
+        ("pretraining.peak_flops", None),  # optional: measured at start
+        ("pretraining.trainer.devices", "auto"),
+        ("pretraining.trainer.devices", [0, 1]),
+        ("pretraining.trainer.precision", "bf16-mixed"),
+        ("pretraining.trainer.precision", 32),
+        ("pretraining.trainer.deterministic", "warn"),
+        ("pretraining.optimizer.momentum", 0.9),  # another optimizer's argument: Hydra's business
+        ("pretraining.model", {"_target_": "my_project.models.custom"}),  # free-form Hydra section
+        ("data_processing.labelled.labels", [0, 1]),  # read as strings
+        ("evaluation.generation.prompts", ["Once upon a time"]),
+        ("model_selection.rungs.nano", {"preset": "nano", "tokens": 1000, "architecture": "encoder",
+                                        "pretraining": {"optimizer": {"lr": 0.01}, "data": {"batch_size": 4}},
+                                        "finetuning": {"mode": "frozen"}}),
+        ("model_selection.rungs.tiny", None),  # null drops a rung
+        ("model_selection.rung_finetuning", {}),
+        ("retraining.plan", RETRAINING_PLAN),
+        ("retraining.plan", {**RETRAINING_PLAN, "action": "refuse", "fingerprint": None, "champion_version": None}),
+    ],
+)
+def test_good_values_pass(params, key, value):
+    set_key(params, key, value)
+    check_parameters(params)
+
+
+@pytest.mark.parametrize(
+    ("key", "match"),
+    [
+        ("finetuning.patience", r"^missing parameter finetuning\.patience: every parameter has a default in conf/base"),
+        ("pretraining.trainer.max_tokens", r"^missing parameter pretraining\.trainer\.max_tokens"),
+        ("evaluation", r"^missing parameter evaluation\b"),
+        ("retraining.plan", r"^missing parameter retraining\.plan"),
+        ("pretraining.optimizer._target_", r"^missing parameter pretraining\.optimizer\._target_"),
+    ],
+)
+def test_missing_keys_are_errors(params, key, match):
+    delete_key(params, key)
+    with pytest.raises(ConfigError, match=match):
+        check_parameters(params)
+
+
+def test_parameters_must_be_a_mapping():
+    with pytest.raises(ConfigError, match=r"^parameters must be a mapping"):
+        check_parameters(["seed"])
+
+
+# --- one section at a time: a rung's resolved parameters -------------------------------------
+
+
+def test_check_section_checks_a_rungs_resolved_parameters(params):
+    spec = {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}
+    resolved = rung_parameters("nano", spec, params["pretraining"], params["finetuning"], params["model_selection"]["rung_finetuning"])
+    check_section("finetuning", resolved["finetuning"], "model_selection.rungs.nano -> finetuning")
+    with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.nano -> pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"):
+        check_section("pretraining", resolved["pretraining"], "model_selection.rungs.nano -> pretraining")
+
+
+def test_check_section_returns_the_typed_section(params):
+    finetuning = check_section("finetuning", params["finetuning"])
+    assert isinstance(finetuning, schema.Finetuning) and finetuning.max_epochs == 2
+
+
+def test_a_partial_section_may_leave_keys_out_but_not_misspell_them():
+    assert check_section("finetuning", {"max_epochs": 1}, "override", partial=True) == {"max_epochs": 1}
+    with pytest.raises(ConfigError, match=r"^missing parameter finetuning\.mode"):
+        check_section("finetuning", {"max_epochs": 1})
+    with pytest.raises(ConfigError, match=r"^unknown parameter override\.max_epoch\b"):
+        check_section("finetuning", {"max_epoch": 1}, "override", partial=True)
+
+
+def test_an_unknown_section_is_named():
+    with pytest.raises(ConfigError, match=re.escape("unknown parameter section 'training'")):
+        check_section("training", {})
