@@ -47,7 +47,7 @@ def test_params() -> dict:
 def copy_project(destination: Path) -> Path:
     """The project's conf and metadata in a scratch folder, so runs there write their data and
     mlflow.db there and never into the checkout."""
-    for name in ("conf/base", "conf/test"):  # not conf/local: it holds the developer's own settings
+    for name in ("conf/base", "conf/test", "conf/airflow"):  # not conf/local: it holds the developer's own settings
         shutil.copytree(PROJECT_ROOT / name, destination / name)
     (destination / "conf" / "local").mkdir()
     for name in ("pyproject.toml", ".telemetry"):

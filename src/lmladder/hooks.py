@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import subprocess
+from itertools import pairwise
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -79,7 +80,7 @@ class ConfigValidationHook:
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         from lmladder.parameters import check_parameters
-        from lmladder.training.config import validate_pretraining_params
+        from lmladder.training.config import validate_finetuning_params, validate_pretraining_params
 
         check_corpus_catalog(context.config_loader["catalog"])
         check_tracking_settings(mlflow_settings(context.config_loader))
@@ -87,8 +88,10 @@ class ConfigValidationHook:
         check_no_secrets(params)
         check_parameters(params)
         validate_pretraining_params(params["pretraining"])
+        validate_finetuning_params(params["finetuning"])
         for name, rung in ladder_parameters(params).items():
             validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
+            validate_finetuning_params(rung["finetuning"], section=f"model_selection.rungs.{name} -> finetuning")
 
 
 ARROW_DATASET = "lmladder.datasets.ArrowDataset"
@@ -127,7 +130,7 @@ def is_secret_name(name: str) -> bool:
     """``db.password``, ``hub_token``, ``api-key``, ``hfAccessToken`` are secrets; ``max_tokens``,
     ``tokenizer`` and ``keyword`` are not."""
     words = [word.lower() for word in re.split(r"[._\-\s/]+|(?<=[a-z0-9])(?=[A-Z])", name) if word]
-    return any(word in SECRET_WORDS for word in words) or any(pair in SECRET_PAIRS for pair in zip(words, words[1:]))
+    return any(word in SECRET_WORDS for word in words) or any(pair in SECRET_PAIRS for pair in pairwise(words))
 
 
 def check_no_secrets(params: dict, prefix: str = "") -> None:
@@ -212,6 +215,9 @@ class RunHooks:
             log.info("Model card: %s", self._project_path / "data" / self._workspace / "08_reporting" / "model_card.md")
 
 
+DEFAULT_RUNNERS = (None, "None", "SequentialRunner")  # Kedro passes the name "None" when the default runner runs
+
+
 def rung_of(node, rungs) -> str | None:
     """The ladder rung a node belongs to (its top namespace), or None."""
     top = node.namespace.split(".")[0] if node.namespace else None
@@ -259,7 +265,7 @@ class LadderRunHooks:
                 f"model_selection was built for the rungs {sorted(built)} but this session's ladder is {sorted(self._ladder)}: "
                 "pipelines are built once per process; call kedro.framework.startup.bootstrap_project() before a session with another ladder"
             )
-        if any(rung_of(node, self._ladder) for node in pipeline.nodes) and run_params.get("runner") not in (None, "SequentialRunner"):
+        if any(rung_of(node, self._ladder) for node in pipeline.nodes) and run_params.get("runner") not in DEFAULT_RUNNERS:
             raise ConfigError(
                 "model_selection logs each rung into its own MLflow run, which needs one node at a time in one thread: "
                 f"run it with the default SequentialRunner, not {run_params['runner']} (Airflow runs rungs in parallel as separate tasks)"

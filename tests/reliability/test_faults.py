@@ -8,13 +8,10 @@ import subprocess
 import sys
 import time
 
-import mlflow
 import pytest
-from mlflow import MlflowClient
 from omegaconf import OmegaConf
 
 from lmladder.corpus.packing import read_token_file
-from lmladder.hooks import ProjectMlflowHook, is_secret_name
 from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of, written
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
@@ -83,18 +80,14 @@ def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
     assert len(tokens.tokens) == tokens.metadata["token_count"] > 0
 
 
-def test_secret_parameter_names_are_redacted_in_mlflow(tmp_path):
-    assert is_secret_name("hub.token") and is_secret_name("db_password") and is_secret_name("api-key")
-    assert not any(is_secret_name(name) for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword"))
-    hook = ProjectMlflowHook()
-    hook.long_params_strategy = "truncate"  # what conf/base/mlflow.yml sets
-    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path}/mlflow.db")
-    experiment = client.create_experiment("secrets")
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    with mlflow.start_run(experiment_id=experiment) as run:
-        hook._log_param("hub.token", "hf_abc123")
-        hook._log_param("pretraining.trainer.max_tokens", 5000)
-    assert client.get_run(run.info.run_id).data.params == {"hub.token": "***", "pretraining.trainer.max_tokens": "5000"}
+def test_a_secret_parameter_is_refused_before_anything_is_logged(project_copy):
+    result = kedro_run(project_copy, "--pipelines", "data_processing", "--params", "hub.hfAccessToken=hf_abc123")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "ConfigError: parameter hub.hfAccessToken looks like a secret" in output and "conf/local/credentials.yml" in output
+    _, runs = runs_of(project_copy)
+    assert runs == []  # no MLflow run, so the token is nowhere in the tracking store
+    assert "hf_abc123" not in (project_copy / "mlflow.db").read_bytes().decode("latin-1")
 
 
 def test_mlflow_ui_binds_to_localhost_by_default():

@@ -1,31 +1,38 @@
-"""Scheduled retraining against the real SQLite registry, each step a real `kedro run --pipelines
-retraining` on conf/test, in order: promote, skip, retrain on changed inputs, refuse a worse
-challenger, refuse to run while another retraining holds the lock, survive a failure."""
+"""Scheduled retraining against the real SQLite registry, as a user schedules it: one scenario of real
+`kedro retrain` runs on conf/test, in order: a plain `kedro run` of the pipeline is refused; the
+first retraining promotes; unchanged inputs skip; a held lock refuses; changed inputs retrain; then,
+from the project's own pretrained model (`retraining.train: finetune`, the default), a worse
+challenger is rejected and a failure leaves the champion alone."""
 
 from __future__ import annotations
 
-import pytest
+import os
+import subprocess
+import sys
+
 from filelock import FileLock
 from mlflow import MlflowClient
 
-from lmladder.pipelines.retraining.pipeline import create_pipeline
-from tests.conftest import copy_project, kedro_run, outputs
+from lmladder.pipelines.retraining import create_pipeline
+from tests.conftest import PLAIN_LOGGING, copy_project, kedro_run, outputs
 
 MODEL = "lmladder-classifier-test"  # one registered model per environment
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    return copy_project(tmp_path_factory.mktemp("retraining"))
-
-
 def retrain(project, params: str = ""):
-    result = kedro_run(project, "--pipelines", "retraining", *(["--params", params] if params else []))
+    """`kedro retrain --env test [--params ...]`; its output on one line, the newest MLflow run and a client."""
+    variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING)}
+    command = [sys.executable, "-m", "kedro", "retrain", "--env", "test", *(["--params", params] if params else [])]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=variables, timeout=900)
     output = " ".join((result.stdout + result.stderr).split())
     client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
+    return result, output, newest_run(client), client
+
+
+def newest_run(client):
     experiment = client.get_experiment_by_name("lmladder")
-    run = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
-    return result, output, run, client
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time DESC"], max_results=1) if experiment else []
+    return runs[0] if runs else None
 
 
 def champion(client) -> str:
@@ -36,11 +43,21 @@ def versions(client) -> int:
     return len(client.search_model_versions(f"name = '{MODEL}'"))
 
 
-def test_1_first_run_promotes(project):
+def test_retraining_scenario(tmp_path):
+    project = copy_project(tmp_path)
+
+    # `kedro run --pipelines retraining` would train without deciding: refused before any MLflow run
+    result = kedro_run(project, "--pipelines", "retraining")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0 and "the retraining pipeline runs through `kedro retrain`" in output
+    assert newest_run(MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")) is None
+
+    # the first retraining (conf/test: train: pretrain) promotes
     result, output, run, client = retrain(project)
     assert result.returncode == 0, output[-3000:]
     assert "Retraining decision: promoted (no champion yet" in output
     assert run.info.status == "FINISHED" and run.data.tags["decision"] == "promoted"
+    assert run.data.tags["kedro_pipelines"] == "retraining_pretrain"
     assert champion(client) == "1"
     version = client.get_model_version(MODEL, "1")
     assert version.tags["decision"] == "promoted"
@@ -48,63 +65,58 @@ def test_1_first_run_promotes(project):
     assert not (outputs(project) / "06_models" / "classifier").exists()  # the challenger lives under retraining/
     assert (outputs(project) / "06_models" / "retraining" / "challenger" / "model.safetensors").exists()
 
-
-def test_2_unchanged_inputs_skip(project):
+    # unchanged inputs: nothing is trained
     result, output, run, client = retrain(project)
     assert result.returncode == 0, output[-3000:]
     assert "up to date: champion v1 was trained on this data" in output
-    assert "pretrain_model" not in output  # nothing was trained
+    assert "pretrain_model" not in output and "finetune_classifier" not in output
     assert run.info.status == "FINISHED" and run.data.tags["decision"] == "skipped"
     assert versions(client) == 1 and champion(client) == "1"
 
-
-def test_3_changed_inputs_retrain(project):
-    result, output, run, client = retrain(project, "data_processing.cleaning.min_chars=45")
-    assert result.returncode == 0, output[-3000:]
-    assert run.data.tags["decision"] in {"promoted", "rejected"}
-    assert versions(client) == 2
-    assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == "2"
-    expected = "2" if run.data.tags["decision"] == "promoted" else "1"
-    assert champion(client) == expected
-
-
-def test_4_a_worse_challenger_is_not_promoted(project):
-    before = champion(MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db"))
-    # lr 0: the classification head never leaves its random initialisation
-    result, output, run, client = retrain(project, "finetuning.optimizer.lr=0.0")
-    assert result.returncode == 0, output[-3000:]
-    assert run.data.tags["decision"] == "rejected"
-    assert "< champion" in run.data.tags["decision_reasons"]
-    assert champion(client) == before
-    newest = client.get_model_version_by_alias(MODEL, "challenger")
-    assert str(newest.version) == "3" and newest.tags["decision"] == "rejected"
-
-
-def test_5_a_second_retraining_is_refused_while_one_runs(project):
-    client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
-    before = versions(client)
+    # another retraining holds the lock: this one does nothing, and says so
     with FileLock(outputs(project) / ".retraining.lock"):
         result, output, run, client = retrain(project, "retraining.force=true")
     assert result.returncode == 0, output[-3000:]
     assert "another retraining is running" in output
     assert run.data.tags["decision"] == "refused"
-    assert versions(client) == before
+    assert versions(client) == 1
 
+    # changed inputs retrain
+    result, output, run, client = retrain(project, "data_processing.cleaning.min_chars=45")
+    assert result.returncode == 0, output[-3000:]
+    assert run.data.tags["decision"] in {"promoted", "rejected"}
+    assert versions(client) == 2
+    assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == "2"
+    assert champion(client) == ("2" if run.data.tags["decision"] == "promoted" else "1")
 
-def test_6_a_failure_leaves_the_champion_and_fails_the_run(project):
-    client = MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")
-    before, count = champion(client), versions(client)
-    result, output, run, client = retrain(project, "retraining.force=true,finetuning.optimizer.lr=-1.0")
+    # the default mode fine-tunes the project's pretrained model: pretrain one, then retrain from it
+    pretrained = kedro_run(project, "--pipelines", "data_processing,data_validation,pretraining")
+    assert pretrained.returncode == 0, pretrained.stderr[-3000:]
+    before = champion(client)
+    # lr 1e-12: the classification head never leaves its random initialisation
+    result, output, run, client = retrain(project, "retraining.train=finetune,finetuning.optimizer.lr=1.0e-12")
+    assert result.returncode == 0, output[-3000:]
+    assert "Retraining: training a challenger (train: finetune)" in output
+    assert "Running node: pretrain_model" not in output  # nothing pretrained: it starts from the project's model
+    assert run.data.tags["kedro_pipelines"] == "retraining"
+    assert run.data.tags["decision"] == "rejected" and "< champion" in run.data.tags["decision_reasons"]
+    assert champion(client) == before
+    newest = client.get_model_version_by_alias(MODEL, "challenger")
+    assert str(newest.version) == "3" and newest.tags["decision"] == "rejected"
+
+    # a failure half-way (the optimizer refuses an argument when fine-tuning starts): the champion is untouched
+    result, output, run, client = retrain(project, "retraining.train=finetune,retraining.force=true,finetuning.optimizer.not_an_argument=1")
     assert result.returncode != 0
-    assert "Invalid learning rate" in output
+    assert "not_an_argument" in output
     assert run.info.status == "FAILED"
-    assert champion(client) == before and versions(client) == count
+    assert champion(client) == before and versions(client) == 3
     with FileLock(outputs(project) / ".retraining.lock", timeout=0):  # released: the next run can take it
         pass
 
 
 def test_finetune_mode_starts_from_the_projects_pretrained_model():
-    pipeline = create_pipeline(plan={"action": "train", "fingerprint": "x", "champion_version": None, "message": ""}, mode="finetune")
+    pipeline = create_pipeline(mode="finetune")
     assert "pretrained_model" in pipeline.inputs()
     assert not any(node.name.endswith("pretrain_model") for node in pipeline.nodes)
     assert {node.namespace for node in pipeline.nodes} == {"retraining"}  # one Airflow task
+    assert any(node.name == "retraining.pretrain_model" for node in create_pipeline(mode="pretrain").nodes)

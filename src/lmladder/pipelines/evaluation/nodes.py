@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lmladder.corpus.documents import texts_at
 from lmladder.corpus.packing import TokenFile
 from lmladder.corpus.scripts import opening_words, script_mix
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
@@ -121,7 +122,7 @@ def _corpus_prompts(corpus_val, settings: dict) -> list[str]:
             raise ConfigError(f"evaluation.generation.{name} must be a positive integer when prompts is null; got {value!r}.")
     count = settings["num_prompts"]
     rows = np.linspace(0, len(corpus_val) - 1, min(count, len(corpus_val))).round().astype(int).tolist()
-    texts = corpus_val["text"].iloc[rows].tolist() if isinstance(corpus_val, pd.DataFrame) else list(corpus_val.select(rows)["text"])
+    texts = texts_at(corpus_val, rows)
     return [prompt for prompt in (opening_words(text, settings["prompt_words"]) for text in texts) if prompt]
 
 
