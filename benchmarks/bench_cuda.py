@@ -49,14 +49,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         pl.seed_everything(0, verbose=False)
         result = pretrain(
-            Transformer(config), train, val,
+            Transformer(config),
+            train,
+            val,
             optimizer=functools.partial(torch.optim.AdamW, lr=3e-4, fused=True, weight_decay=0.1),
             lr_schedule=functools.partial(warmup_cosine_schedule, warmup_steps=10),
             data={"block_size": args.block_size, "batch_size": args.batch_size, "val_windows": 8, "seed": 0},
-            trainer={"max_steps": args.steps, "val_check_interval": args.steps, "precision": precision,
-                     "accelerator": "gpu", "devices": 1, "log_every_n_steps": 10},
-            bytes_per_token=4.0, special_ids={"eot": 0, "pad": 1, "cls": 2, "mask": 3},
-            checkpoint_dir=tmp, peak_flops=peak,
+            trainer={
+                "max_steps": args.steps,
+                "val_check_interval": args.steps,
+                "precision": precision,
+                "accelerator": "gpu",
+                "devices": 1,
+                "log_every_n_steps": 10,
+            },
+            bytes_per_token=4.0,
+            special_ids={"eot": 0, "pad": 1, "cls": 2, "mask": 3},
+            checkpoint_dir=tmp,
+            peak_flops=peak,
         )
     model_flops = flops_per_token(config, args.block_size)
     print(f"preset {args.preset}: {model_flops:,} FLOPs/token; {peak / 1e12:.1f} TFLOP/s measured {dtype} matmul peak")

@@ -27,10 +27,10 @@ import threading
 import time
 from pathlib import Path
 
-import datasets
 import pandas as pd
 import psutil
 
+import datasets
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.datasets import ArrowDataset, TextSourceDataset, TokenFileDataset
 from lmladder.pipelines.data_processing import nodes
@@ -146,20 +146,35 @@ def main() -> None:
                 return result
 
             raw_corpus = TextSourceDataset(
-                source="text_files", path=str(folder / "corpus" / "*.txt"), document_unit="paragraph", in_memory=False,
+                source="text_files",
+                path=str(folder / "corpus" / "*.txt"),
+                document_unit="paragraph",
+                in_memory=False,
                 load_args={"cache_dir": str(folder / "cache")},
             )
             # Each intermediate is dropped after its last use, as Kedro's runner releases memory datasets.
             raw = stage("load_dataset('text') to Arrow", raw_corpus.load)
             documents = stage("prepare_corpus", nodes.prepare_corpus, raw, params["corpus"])
             del raw
-            cleaned, stats = stage("clean_corpus (filters, exact + near dedup)", nodes.clean_corpus, documents, params["cleaning"], params["dedup"], params["corpus"])
+            cleaned, stats = stage(
+                "clean_corpus (filters, exact + near dedup)",
+                nodes.clean_corpus,
+                documents,
+                params["cleaning"],
+                params["dedup"],
+                params["corpus"],
+            )
             del documents
-            clean, contaminated = stage("decontaminate_corpus", nodes.decontaminate_corpus, cleaned, held_out, held_out.iloc[:0], 13, params["corpus"])
+            clean, contaminated = stage(
+                "decontaminate_corpus", nodes.decontaminate_corpus, cleaned, held_out, held_out.iloc[:0], 13, params["corpus"]
+            )
             del cleaned
             train, val = stage("split_corpus", nodes.split_corpus_documents, clean, params["splits"], 0, params["corpus"])
             del clean
-            splits = {"corpus_train": ArrowDataset(path=str(folder / "corpus_train")), "corpus_val": ArrowDataset(path=str(folder / "corpus_val"))}
+            splits = {
+                "corpus_train": ArrowDataset(path=str(folder / "corpus_train")),
+                "corpus_val": ArrowDataset(path=str(folder / "corpus_val")),
+            }
 
             def save_splits(train, val):
                 splits["corpus_train"].save(train)
@@ -172,7 +187,9 @@ def main() -> None:
 
             def tokenize():
                 for name, split in (("train", train), ("val", val)):
-                    TokenFileDataset(filepath=str(folder / f"{name}_tokens.bin")).save(nodes.tokenize_documents(split, tokenizer, "", params["packing"]))
+                    TokenFileDataset(filepath=str(folder / f"{name}_tokens.bin")).save(
+                        nodes.tokenize_documents(split, tokenizer, "", params["packing"])
+                    )
                 return TokenFileDataset(filepath=str(folder / "train_tokens.bin")).load().metadata
 
             metadata = stage("tokenize + pack (TokenFileDataset)", tokenize)

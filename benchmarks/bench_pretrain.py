@@ -105,12 +105,18 @@ def main() -> None:
     def ours(trainer_overrides: dict, steps_dir: Path, extra=None):
         pl.seed_everything(0, verbose=False)
         return pretrain(
-            Transformer(config), train, val,
-            optimizer=instantiate(params["optimizer"]), lr_schedule=instantiate(params["lr_schedule"]),
+            Transformer(config),
+            train,
+            val,
+            optimizer=instantiate(params["optimizer"]),
+            lr_schedule=instantiate(params["lr_schedule"]),
             data={**params["data"], "seed": 0},
             trainer={**params["trainer"], "precision": "32-true", "accelerator": "cpu", **trainer_overrides},
-            bytes_per_token=bytes_per_token, special_ids=special_ids, checkpoint_dir=steps_dir,
-            peak_flops=peak, extra_callbacks=extra,
+            bytes_per_token=bytes_per_token,
+            special_ids=special_ids,
+            checkpoint_dir=steps_dir,
+            peak_flops=peak,
+            extra_callbacks=extra,
         )
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,10 +124,13 @@ def main() -> None:
         ours({"max_steps": args.steps, "val_check_interval": args.steps}, Path(tmp) / "a", [timer])
         ours_tps = (args.steps - WARMUP_STEPS) * batch * block / (timer.end - timer.start)
         pl.seed_everything(0, verbose=False)
-        plain_tps = plain_loop(Transformer(config), RandomWindows(train, block, args.steps * batch, 0), batch, args.steps,
-                               params["optimizer"]["lr"])
+        plain_tps = plain_loop(
+            Transformer(config), RandomWindows(train, block, args.steps * batch, 0), batch, args.steps, params["optimizer"]["lr"]
+        )
 
-    print(f"model: preset {params['model']['preset']}, {model_flops:,} FLOPs/token, block {block}, batch {batch}, {args.steps} steps ({WARMUP_STEPS} untimed)")
+    print(
+        f"model: preset {params['model']['preset']}, {model_flops:,} FLOPs/token, block {block}, batch {batch}, {args.steps} steps ({WARMUP_STEPS} untimed)"
+    )
     print(f"CPU matmul peak (fp32, 1024^3)            {peak / 1e9:8.1f} GFLOP/s  ({torch.get_num_threads()} threads)")
     print(f"plain PyTorch loop                        {plain_tps:8.0f} tokens/s  MFU {plain_tps * model_flops / peak:.2f}")
     print(f"lmladder pretrain (Lightning)             {ours_tps:8.0f} tokens/s  MFU {ours_tps * model_flops / peak:.2f}")
@@ -135,7 +144,9 @@ def main() -> None:
         seconds = time.perf_counter() - start
     entropy = unigram_entropy(val)
     print(f"default preset, {result.global_step} steps in {seconds:.0f} s:")
-    print(f"  best val loss                           {result.best_val_loss:8.3f} nats/token  ({result.best_val_loss / np.log(2) / bytes_per_token:.3f} bits/byte)")
+    print(
+        f"  best val loss                           {result.best_val_loss:8.3f} nats/token  ({result.best_val_loss / np.log(2) / bytes_per_token:.3f} bits/byte)"
+    )
     print(f"  unigram entropy of val tokens           {entropy:8.3f} nats/token  ({entropy / np.log(2) / bytes_per_token:.3f} bits/byte)")
 
 

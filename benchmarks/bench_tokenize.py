@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import datasets
-
 from lmladder.corpus.packing import TokenStream, read_token_file, write_token_file
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
@@ -103,7 +102,10 @@ def main() -> None:
         rss_before = peak_rss_mb()
         start = time.perf_counter()
         corpus = datasets.load_dataset(
-            "text", data_files=str(folder / "corpus" / "*.txt"), sample_by="paragraph", split="train",
+            "text",
+            data_files=str(folder / "corpus" / "*.txt"),
+            sample_by="paragraph",
+            split="train",
             cache_dir=str(folder / "cache"),
         )
         load_s = time.perf_counter() - start

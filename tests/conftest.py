@@ -98,5 +98,9 @@ def kedro_run(project, *args: str, env: str = "test") -> subprocess.CompletedPro
     variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING)}
     return subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", env, *args],
-        cwd=project, capture_output=True, text=True, env=variables, timeout=600,
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=variables,
+        timeout=600,
     )

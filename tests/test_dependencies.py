@@ -66,8 +66,10 @@ def test_every_third_party_import_under_src_is_a_declared_dependency():
         if not providers:
             problems.append(f"{module} (imported by {files[0]}) is not installed: no distribution provides it")
         elif not providers & declared:  # mlflow: any of mlflow, mlflow-skinny, mlflow-tracing will do
-            problems.append(f"{module} (imported by {files[0]}) comes from {sorted(providers)}, none of which "
-                            "is in pyproject.toml [project].dependencies")
+            problems.append(
+                f"{module} (imported by {files[0]}) comes from {sorted(providers)}, none of which "
+                "is in pyproject.toml [project].dependencies"
+            )
     assert not problems, "\n".join(problems)
 
 

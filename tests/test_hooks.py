@@ -18,7 +18,10 @@ def test_an_arrow_corpus_with_arrow_outputs_and_an_in_memory_corpus_with_any_out
 
 
 def test_an_arrow_corpus_with_a_pandas_output_is_refused_naming_it():
-    with pytest.raises(ConfigError, match=r"in_memory: false, so corpus_val must be lmladder.datasets.ArrowDataset in the catalog, not pandas.ParquetDataset"):
+    with pytest.raises(
+        ConfigError,
+        match=r"in_memory: false, so corpus_val must be lmladder.datasets.ArrowDataset in the catalog, not pandas.ParquetDataset",
+    ):
         check_corpus_catalog({"raw_corpus": ARROW_CORPUS, "corpus_train": ARROW_OUTPUT, "corpus_val": PARQUET_OUTPUT})
     with pytest.raises(ConfigError, match=r"so corpus_train and corpus_val must be .* not None, pandas.ParquetDataset"):
         check_corpus_catalog({"raw_corpus": ARROW_CORPUS, "corpus_val": PARQUET_OUTPUT})
@@ -40,7 +43,9 @@ def test_a_secret_parameter_is_refused_naming_it_and_where_credentials_go():
 def test_nested_kedro_mlflow_runs_are_refused_saying_why():
     check_tracking_settings({"tracking": {"run": {"nested": False}}})
     check_tracking_settings({})
-    with pytest.raises(ConfigError, match=r"tracking.run.nested: true in mlflow.yml is not supported: each ladder rung logs into its own run"):
+    with pytest.raises(
+        ConfigError, match=r"tracking.run.nested: true in mlflow.yml is not supported: each ladder rung logs into its own run"
+    ):
         check_tracking_settings({"tracking": {"run": {"nested": True}}})
 
 
@@ -62,12 +67,16 @@ def test_a_parallel_runner_for_ladder_rungs_is_refused_before_the_run():
     pipeline = model_selection(["a", "b"])
     hook.before_pipeline_run({"runner": "SequentialRunner"}, pipeline)
     for runner in ("ParallelRunner", "ThreadRunner"):
-        with pytest.raises(ConfigError, match=rf"needs one node at a time in one thread: run it with the default SequentialRunner, not {runner}"):
+        with pytest.raises(
+            ConfigError, match=rf"needs one node at a time in one thread: run it with the default SequentialRunner, not {runner}"
+        ):
             hook.before_pipeline_run({"runner": runner}, pipeline)
     hook.before_pipeline_run({"runner": "ThreadRunner"}, data_processing())  # no rung: any runner
 
 
 def test_a_pipeline_built_for_another_ladder_is_refused():
     hook = ladder_hook(["a", "b", "c"])
-    with pytest.raises(ConfigError, match=r"model_selection was built for the rungs \['a', 'b'\] but this session's ladder is \['a', 'b', 'c'\]"):
+    with pytest.raises(
+        ConfigError, match=r"model_selection was built for the rungs \['a', 'b'\] but this session's ladder is \['a', 'b', 'c'\]"
+    ):
         hook.before_pipeline_run({"runner": "SequentialRunner"}, model_selection(["a", "b"]))

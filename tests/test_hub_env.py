@@ -15,11 +15,21 @@ from tests.conftest import PLAIN_LOGGING, PROJECT_ROOT, outputs, written
 
 def test_hub_env_without_network_fails_fast_and_says_how_to_use_local_files(project_copy):
     shutil.copytree(PROJECT_ROOT / "conf" / "hub", project_copy / "conf" / "hub")
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING), "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(project_copy / "hf_home")}
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING),
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HOME": str(project_copy / "hf_home"),
+    }
     result = subprocess.run(
         [sys.executable, "-m", "kedro", "run", "--env", "hub", "--pipelines", "data_processing"],
-        cwd=project_copy, capture_output=True, text=True, env=env, timeout=300,
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0

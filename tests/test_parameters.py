@@ -97,7 +97,10 @@ def test_copied_constants_equal_their_sources():
     from lmladder.training.finetune import MODES
 
     assert (schema.ARCHITECTURES, schema.POSITIONALS, schema.NORMS, schema.MLPS) == (
-        model.ARCHITECTURES, model.POSITIONALS, model.NORMS, model.MLPS,
+        model.ARCHITECTURES,
+        model.POSITIONALS,
+        model.NORMS,
+        model.MLPS,
     )
     assert schema.MIN_VOCAB_SIZE == MIN_VOCAB_SIZE
     assert schema.RUNG_NAME.pattern == ladder.RUNG_NAME.pattern
@@ -124,7 +127,11 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         # unknown keys, anywhere
         ("finetuning.max_epoch", 3, r"^unknown parameter finetuning\.max_epoch; did you mean 'max_epochs'\?"),
         ("data_processing.cleaning.min_char", 10, r"^unknown parameter data_processing\.cleaning\.min_char; did you mean 'min_chars'"),
-        ("data_processing.labelled.filters.max_symbols", 0.5, r"data_processing\.labelled\.filters\.max_symbols; did you mean 'max_symbol_ratio'"),
+        (
+            "data_processing.labelled.filters.max_symbols",
+            0.5,
+            r"data_processing\.labelled\.filters\.max_symbols; did you mean 'max_symbol_ratio'",
+        ),
         ("data_processing.dedup.zzz", 1, r"data_processing\.dedup\.zzz; known keys: \['num_perm', 'shingle_size', 'threshold'\]"),
         ("finetunig", {}, r"^unknown parameter finetunig; did you mean 'finetuning'"),
         ("zzz", 1, r"^unknown parameter zzz; known keys: \[.*'seed'"),
@@ -156,18 +163,34 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("data_processing.labelled", [], r"^data_processing\.labelled must be a mapping"),
         ("pretraining.trainer.devices", 1.5, r"^pretraining\.trainer\.devices must be an integer or a string or a list"),
         # ranges
-        ("data_processing.splits.corpus_val_fraction", 1.0, r"^data_processing\.splits\.corpus_val_fraction must be a number in \(0, 1\), got 1\.0"),
-        ("data_processing.splits.labelled_test_fraction", 0, r"^data_processing\.splits\.labelled_test_fraction must be a number in \(0, 1\)"),
+        (
+            "data_processing.splits.corpus_val_fraction",
+            1.0,
+            r"^data_processing\.splits\.corpus_val_fraction must be a number in \(0, 1\), got 1\.0",
+        ),
+        (
+            "data_processing.splits.labelled_test_fraction",
+            0,
+            r"^data_processing\.splits\.labelled_test_fraction must be a number in \(0, 1\)",
+        ),
         ("data_processing.splits.labelled_val_fraction", 0.9, r"labelled_val_fraction \+ .*labelled_test_fraction = 1\.05"),
         ("data_validation.max_removed_share", 1.5, r"^data_validation\.max_removed_share must be a number in \[0, 1\]"),
         ("data_processing.cleaning.max_symbol_ratio", -0.1, r"^data_processing\.cleaning\.max_symbol_ratio must be a number in \[0, 1\]"),
         ("data_processing.cleaning.min_chars", 50000, r"^data_processing\.cleaning\.min_chars=50000 is above .*max_chars=20000"),
         ("data_processing.dedup.threshold", 0, r"^data_processing\.dedup\.threshold must be a number in \(0, 1\]"),
-        ("data_processing.tokenizer.vocab_size", 100, r"^data_processing\.tokenizer\.vocab_size must be an integer >= 260 \(256 bytes \+ 4 special tokens\), got 100"),
+        (
+            "data_processing.tokenizer.vocab_size",
+            100,
+            r"^data_processing\.tokenizer\.vocab_size must be an integer >= 260 \(256 bytes \+ 4 special tokens\), got 100",
+        ),
         ("data_processing.packing.batch_size", 0, r"^data_processing\.packing\.batch_size must be a positive integer, got 0"),
         ("finetuning.dropout", 1, r"^finetuning\.dropout must be a number in \[0, 1\)"),
         ("finetuning.patience", -1, r"^finetuning\.patience must be a non-negative integer, got -1"),
-        ("pretraining.trainer.accumulate_grad_batches", 0, r"^pretraining\.trainer\.accumulate_grad_batches must be a positive integer, got 0"),
+        (
+            "pretraining.trainer.accumulate_grad_batches",
+            0,
+            r"^pretraining\.trainer\.accumulate_grad_batches must be a positive integer, got 0",
+        ),
         ("pretraining.trainer.max_steps", None, r"^pretraining\.trainer\.max_steps must be a positive integer when .*max_tokens is null"),
         ("evaluation.generation.temperature", -1, r"^evaluation\.generation\.temperature must be a number >= 0"),
         ("evaluation.ece_bins", 0, r"^evaluation\.ece_bins must be a positive integer, got 0"),
@@ -181,26 +204,65 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("retraining.gate.primary_metric", "f1", r"^retraining\.gate\.primary_metric must be one of"),
         ("pretraining.trainer.precision", "bf17-mixed", r"^pretraining\.trainer\.precision must be one of \['auto', .*got 'bf17-mixed'"),
         ("finetuning.trainer.precision", 8, r"^finetuning\.trainer\.precision must be one of"),
-        ("data_processing.labelled.label_from", "columns", r"^data_processing\.labelled\.label_from must be one of \['module_domains', 'column'\]"),
+        (
+            "data_processing.labelled.label_from",
+            "columns",
+            r"^data_processing\.labelled\.label_from must be one of \['module_domains', 'column'\]",
+        ),
         ("pretraining.trainer.deterministic", "yes", r"^pretraining\.trainer\.deterministic must be true or false or one of \['warn'\]"),
         # the ladder: rung specs and their overrides
-        ("model_selection.rungs.nano.architecture", "gpt", r"^model_selection\.rungs\.nano\.architecture must be one of \['decoder', 'encoder'\]"),
+        (
+            "model_selection.rungs.nano.architecture",
+            "gpt",
+            r"^model_selection\.rungs\.nano\.architecture must be one of \['decoder', 'encoder'\]",
+        ),
         ("model_selection.rungs.nano.tokens", 0, r"^model_selection\.rungs\.nano\.tokens must be a positive integer, got 0"),
         ("model_selection.rungs.nano.size", "nano", r"^unknown parameter model_selection\.rungs\.nano\.size; known keys: \["),
-        ("model_selection.rungs.nano.pretraining", {"optimiser": {"lr": 0.01}},
-         r"^unknown parameter model_selection\.rungs\.nano\.pretraining\.optimiser; did you mean 'optimizer'"),
-        ("model_selection.rungs.nano.pretraining", {"optimizer": {"lr": -1}}, r"^model_selection\.rungs\.nano\.pretraining\.optimizer\.lr must be a number > 0"),
-        ("model_selection.rungs.nano.pretraining", {"trainer": {"max_step": 5}}, r"rungs\.nano\.pretraining\.trainer\.max_step; did you mean 'max_steps'"),
-        ("model_selection.rungs.nano.finetuning", {"max_epoch": 1}, r"^unknown parameter model_selection\.rungs\.nano\.finetuning\.max_epoch; did you mean"),
+        (
+            "model_selection.rungs.nano.pretraining",
+            {"optimiser": {"lr": 0.01}},
+            r"^unknown parameter model_selection\.rungs\.nano\.pretraining\.optimiser; did you mean 'optimizer'",
+        ),
+        (
+            "model_selection.rungs.nano.pretraining",
+            {"optimizer": {"lr": -1}},
+            r"^model_selection\.rungs\.nano\.pretraining\.optimizer\.lr must be a number > 0",
+        ),
+        (
+            "model_selection.rungs.nano.pretraining",
+            {"trainer": {"max_step": 5}},
+            r"rungs\.nano\.pretraining\.trainer\.max_step; did you mean 'max_steps'",
+        ),
+        (
+            "model_selection.rungs.nano.finetuning",
+            {"max_epoch": 1},
+            r"^unknown parameter model_selection\.rungs\.nano\.finetuning\.max_epoch; did you mean",
+        ),
         ("model_selection.rungs.nano.finetuning", {"mode": "partial"}, r"^model_selection\.rungs\.nano\.finetuning\.mode must be one of"),
-        ("model_selection.rungs.nano", {"preset": "nano"}, r"^missing parameter model_selection\.rungs\.nano\.tokens: a rung needs a preset and a token budget"),
+        (
+            "model_selection.rungs.nano",
+            {"preset": "nano"},
+            r"^missing parameter model_selection\.rungs\.nano\.tokens: a rung needs a preset and a token budget",
+        ),
         ("model_selection.rungs.nano", "nano", r"^model_selection\.rungs\.nano must be a mapping"),
-        ("model_selection.rungs.shared_data", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.shared_data: the name is reserved"),
+        (
+            "model_selection.rungs.shared_data",
+            {"preset": "nano", "tokens": 10},
+            r"model_selection\.rungs\.shared_data: the name is reserved",
+        ),
         ("model_selection.rungs.2x", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.2x: a rung name must start with a letter"),
-        ("model_selection.rung_finetuning", {"patiance": 1}, r"^unknown parameter model_selection\.rung_finetuning\.patiance; did you mean 'patience'"),
+        (
+            "model_selection.rung_finetuning",
+            {"patiance": 1},
+            r"^unknown parameter model_selection\.rung_finetuning\.patiance; did you mean 'patience'",
+        ),
         # the retraining plan kedro retrain passes
         ("retraining.plan", {**RETRAINING_PLAN, "action": "go"}, r"^retraining\.plan\.action must be one of \['train', 'skip', 'refuse'\]"),
-        ("retraining.plan", {"action": "train"}, r"^missing parameter retraining\.plan\.fingerprint: the plan `kedro retrain` passes holds action"),
+        (
+            "retraining.plan",
+            {"action": "train"},
+            r"^missing parameter retraining\.plan\.fingerprint: the plan `kedro retrain` passes holds action",
+        ),
         ("retraining.plan", "train", r"^retraining\.plan must be a mapping"),
     ],
 )
@@ -226,9 +288,16 @@ def test_bad_values_name_their_dotted_path(params, key, value, match):
         ("pretraining.model", {"_target_": "my_project.models.custom"}),  # free-form Hydra section
         ("data_processing.labelled.labels", [0, 1]),  # read as strings
         ("evaluation.generation.prompts", ["Once upon a time"]),
-        ("model_selection.rungs.nano", {"preset": "nano", "tokens": 1000, "architecture": "encoder",
-                                        "pretraining": {"optimizer": {"lr": 0.01}, "data": {"batch_size": 4}},
-                                        "finetuning": {"mode": "frozen"}}),
+        (
+            "model_selection.rungs.nano",
+            {
+                "preset": "nano",
+                "tokens": 1000,
+                "architecture": "encoder",
+                "pretraining": {"optimizer": {"lr": 0.01}, "data": {"batch_size": 4}},
+                "finetuning": {"mode": "frozen"},
+            },
+        ),
         ("model_selection.rungs.tiny", None),  # null drops a rung
         ("model_selection.rung_finetuning", {}),
         ("retraining.plan", RETRAINING_PLAN),
@@ -268,7 +337,9 @@ def test_check_section_checks_a_rungs_resolved_parameters(params):
     spec = {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}
     resolved = rung_parameters("nano", spec, params["pretraining"], params["finetuning"], params["model_selection"]["rung_finetuning"])
     check_section("finetuning", resolved["finetuning"], "model_selection.rungs.nano -> finetuning")
-    with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.nano -> pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"):
+    with pytest.raises(
+        ConfigError, match=r"^model_selection\.rungs\.nano -> pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"
+    ):
         check_section("pretraining", resolved["pretraining"], "model_selection.rungs.nano -> pretraining")
 
 

@@ -40,7 +40,12 @@ def test_make_ui_serves_the_mlflow_ui_without_an_activated_venv(project_copy):
     port = free_port()
     server = subprocess.Popen(
         ["make", "-f", str(PROJECT_ROOT / "Makefile"), f"VENV={venv}", "ui", f"ARGS=--port {port}"],
-        cwd=project_copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        cwd=project_copy,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         deadline, page = time.monotonic() + 180, None

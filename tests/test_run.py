@@ -47,9 +47,20 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3  # every 10 of 30 steps
     assert metrics["pretraining_metrics.final_step"] == 30
 
-    for name in ("classifier.accuracy", "classifier.macro_f1", "classifier.ece", "scratch.macro_f1", "tfidf.macro_f1",
-                 "lm.perplexity", "lm.bits_per_byte", "cost.p50_ms", "cost.p95_ms", "cost.throughput_per_s",
-                 "cost.size_on_disk_bytes", "cost.parameters"):
+    for name in (
+        "classifier.accuracy",
+        "classifier.macro_f1",
+        "classifier.ece",
+        "scratch.macro_f1",
+        "tfidf.macro_f1",
+        "lm.perplexity",
+        "lm.bits_per_byte",
+        "cost.p50_ms",
+        "cost.p95_ms",
+        "cost.throughput_per_s",
+        "cost.size_on_disk_bytes",
+        "cost.parameters",
+    ):
         assert f"evaluation_metrics.{name}" in metrics, name
     assert 0 <= metrics["evaluation_metrics.classifier.macro_f1"] <= 1
     assert len(client.get_metric_history(run.info.run_id, "finetune.val_macro_f1")) == 2  # one per epoch
@@ -119,7 +130,9 @@ def test_bad_training_config_fails_before_any_processing(project_copy, override,
 def test_a_parameter_typo_on_the_command_line_fails_before_any_processing(project_copy):
     result = kedro_run(project_copy, "--params", "pretraining.trainer.max_step=10")
     assert result.returncode != 0
-    assert "ConfigError: unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'" in " ".join((result.stdout + result.stderr).split())
+    assert "ConfigError: unknown parameter pretraining.trainer.max_step; did you mean 'max_steps'" in " ".join(
+        (result.stdout + result.stderr).split()
+    )
     assert _nothing_ran(project_copy)
 
 

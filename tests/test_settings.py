@@ -9,7 +9,11 @@ HEAVY = ("torch", "pytorch_lightning", "lightning", "great_expectations", "sklea
 def test_importing_the_settings_imports_no_heavy_library():
     """Every `kedro` command imports lmladder.settings: it must not pay for torch or GX up front."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import lmladder.settings"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-X", "importtime", "-c", "import lmladder.settings"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}

@@ -47,16 +47,29 @@ RUNG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # lmladder.selection.ladder.
 RESERVED_RUNG_NAMES = frozenset({"shared_data", "retraining"})  # lmladder.selection.ladder.RESERVED_NAMES
 # Lightning's precision inputs (lightning_fabric.plugins.precision.precision), and our "auto".
 Precision = Literal[
-    "auto", "transformer-engine", "transformer-engine-float16", "16-true", "16-mixed", "bf16-true", "bf16-mixed",
-    "32-true", "64-true", "64", "32", "16", "bf16", 64, 32, 16,
+    "auto",
+    "transformer-engine",
+    "transformer-engine-float16",
+    "16-true",
+    "16-mixed",
+    "bf16-true",
+    "bf16-mixed",
+    "32-true",
+    "64-true",
+    "64",
+    "32",
+    "16",
+    "bf16",
+    64,
+    32,
+    16,
 ]
 FinetuningMode = Literal["full", "frozen", "scratch"]  # lmladder.training.finetune.MODES
 Pooling = Literal["last", "first", "mean"]  # lmladder.model.classifier.POOLINGS
 
 Check = Callable[[Any, str, bool], None]  # (value, dotted path, partial) -> None, or raises ConfigError
 MISSING_HINT = (
-    "every parameter has a default in conf/base/parameters*.yml; restore it there "
-    "(an environment or --params may change it, not remove it)"
+    "every parameter has a default in conf/base/parameters*.yml; restore it there (an environment or --params may change it, not remove it)"
 )
 
 
@@ -154,8 +167,14 @@ LR_SCHEDULE_CHECKS = _hydra(
 )
 
 
-def _field(default: Any = dataclasses.MISSING, *, factory: Any = dataclasses.MISSING, rule: Rule | None = None,
-           check: Check | None = None, optional_key: bool = False) -> Any:
+def _field(
+    default: Any = dataclasses.MISSING,
+    *,
+    factory: Any = dataclasses.MISSING,
+    rule: Rule | None = None,
+    check: Check | None = None,
+    optional_key: bool = False,
+) -> Any:
     """A schema field. ``rule``/``check``: see above. ``optional_key``: the key may be absent (only a
     rung's ``architecture`` and overrides; every other key must be given)."""
     metadata = {"rule": rule, "check": check, "optional_key": optional_key}
@@ -199,20 +218,88 @@ class Cleaning(QualityFilters):
 def _default_domains() -> dict[str, list[str]]:
     return {
         "gui": ["tkinter", "idlelib", "turtle", "turtledemo"],
-        "concurrency": ["asyncio", "concurrent", "multiprocessing", "threading", "_threading_local", "queue", "sched",
-                        "selectors", "subprocess", "contextvars"],
-        "networking_web": ["http", "urllib", "wsgiref", "xmlrpc", "socket", "socketserver", "ssl", "ftplib", "ipaddress",
-                           "webbrowser"],
+        "concurrency": [
+            "asyncio",
+            "concurrent",
+            "multiprocessing",
+            "threading",
+            "_threading_local",
+            "queue",
+            "sched",
+            "selectors",
+            "subprocess",
+            "contextvars",
+        ],
+        "networking_web": ["http", "urllib", "wsgiref", "xmlrpc", "socket", "socketserver", "ssl", "ftplib", "ipaddress", "webbrowser"],
         "email_mail": ["email", "mailbox", "smtplib", "imaplib", "poplib", "mimetypes", "quopri"],
-        "text_data_formats": ["json", "csv", "xml", "html", "configparser", "tomllib", "plistlib", "difflib", "textwrap",
-                              "string", "re", "codecs", "base64", "pickle", "pickletools", "shlex", "gettext", "locale",
-                              "unicodedata", "netrc"],
-        "files_os": ["os", "pathlib", "shutil", "glob", "fnmatch", "tempfile", "zipfile", "tarfile", "gzip", "bz2", "lzma",
-                     "zipimport", "filecmp", "fileinput", "stat", "io", "_pyio", "posixpath", "ntpath", "genericpath",
-                     "shelve", "dbm", "sqlite3"],
-        "testing_introspection": ["unittest", "doctest", "inspect", "pdb", "bdb", "dis", "ast", "traceback", "pydoc",
-                                  "symtable", "trace", "timeit", "cProfile", "profile", "pstats", "tracemalloc",
-                                  "tokenize", "code", "codeop"],
+        "text_data_formats": [
+            "json",
+            "csv",
+            "xml",
+            "html",
+            "configparser",
+            "tomllib",
+            "plistlib",
+            "difflib",
+            "textwrap",
+            "string",
+            "re",
+            "codecs",
+            "base64",
+            "pickle",
+            "pickletools",
+            "shlex",
+            "gettext",
+            "locale",
+            "unicodedata",
+            "netrc",
+        ],
+        "files_os": [
+            "os",
+            "pathlib",
+            "shutil",
+            "glob",
+            "fnmatch",
+            "tempfile",
+            "zipfile",
+            "tarfile",
+            "gzip",
+            "bz2",
+            "lzma",
+            "zipimport",
+            "filecmp",
+            "fileinput",
+            "stat",
+            "io",
+            "_pyio",
+            "posixpath",
+            "ntpath",
+            "genericpath",
+            "shelve",
+            "dbm",
+            "sqlite3",
+        ],
+        "testing_introspection": [
+            "unittest",
+            "doctest",
+            "inspect",
+            "pdb",
+            "bdb",
+            "dis",
+            "ast",
+            "traceback",
+            "pydoc",
+            "symtable",
+            "trace",
+            "timeit",
+            "cProfile",
+            "profile",
+            "pstats",
+            "tracemalloc",
+            "tokenize",
+            "code",
+            "codeop",
+        ],
         "numbers": ["_pydecimal", "decimal", "numbers", "statistics", "fractions", "random", "cmath", "colorsys"],
     }
 
@@ -233,8 +320,9 @@ class Labelled:
     label_column: str = _field("label", rule=NON_EMPTY)
     id_column: str | None = None
     labels: list[str | int] | None = None  # read as strings (GLUE's ClassLabel ids may be written 0, 1)
-    filters: QualityFilters = _field(factory=lambda: QualityFilters(min_chars=1, max_chars=1000000, max_symbol_ratio=1.0,
-                                                                    min_alpha_ratio=0.0))
+    filters: QualityFilters = _field(
+        factory=lambda: QualityFilters(min_chars=1, max_chars=1000000, max_symbol_ratio=1.0, min_alpha_ratio=0.0)
+    )
     min_words: int = _field(1, rule=NON_NEGATIVE)
     max_per_class: int | None = _field(None, rule=POSITIVE)
     module_domains: ModuleDomains = _field(factory=ModuleDomains)
@@ -312,8 +400,16 @@ class DataValidation:
 
 def _pretraining_model() -> dict:
     return {
-        "_target_": "lmladder.model.model_config", "preset": "tiny", "max_positions": 128, "architecture": "decoder",
-        "positional": "learned", "norm": "layernorm", "mlp": "gelu", "bias": True, "tie_embeddings": True, "dropout": 0.0,
+        "_target_": "lmladder.model.model_config",
+        "preset": "tiny",
+        "max_positions": 128,
+        "architecture": "decoder",
+        "positional": "learned",
+        "norm": "layernorm",
+        "mlp": "gelu",
+        "bias": True,
+        "tie_embeddings": True,
+        "dropout": 0.0,
     }
 
 
@@ -349,13 +445,23 @@ class PretrainingTrainer:
 class Pretraining:
     model: dict = _field(factory=_pretraining_model, check=MODEL_CHECKS)
     optimizer: dict = _field(
-        factory=lambda: {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 0.003, "betas": [0.9, 0.95], "eps": 1.0e-8,
-                         "weight_decay": 0.1},
+        factory=lambda: {
+            "_target_": "torch.optim.AdamW",
+            "_partial_": True,
+            "lr": 0.003,
+            "betas": [0.9, 0.95],
+            "eps": 1.0e-8,
+            "weight_decay": 0.1,
+        },
         check=OPTIMIZER_CHECKS,
     )
     lr_schedule: dict = _field(
-        factory=lambda: {"_target_": "lmladder.training.optim.warmup_cosine_schedule", "_partial_": True, "warmup_steps": 30,
-                         "min_lr_ratio": 0.1},
+        factory=lambda: {
+            "_target_": "lmladder.training.optim.warmup_cosine_schedule",
+            "_partial_": True,
+            "warmup_steps": 30,
+            "min_lr_ratio": 0.1,
+        },
         check=LR_SCHEDULE_CHECKS,
     )
     data: PretrainingData = _field(factory=PretrainingData)
@@ -387,13 +493,16 @@ class Finetuning:
     max_epochs: int = _field(5, rule=POSITIVE)
     patience: int = _field(2, rule=NON_NEGATIVE)
     optimizer: dict = _field(
-        factory=lambda: {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 0.001, "betas": [0.9, 0.98],
-                         "weight_decay": 0.01},
+        factory=lambda: {"_target_": "torch.optim.AdamW", "_partial_": True, "lr": 0.001, "betas": [0.9, 0.98], "weight_decay": 0.01},
         check=OPTIMIZER_CHECKS,
     )
     lr_schedule: dict = _field(
-        factory=lambda: {"_target_": "lmladder.training.optim.warmup_cosine_schedule", "_partial_": True, "warmup_steps": 20,
-                         "min_lr_ratio": 0.1},
+        factory=lambda: {
+            "_target_": "lmladder.training.optim.warmup_cosine_schedule",
+            "_partial_": True,
+            "warmup_steps": 20,
+            "min_lr_ratio": 0.1,
+        },
         check=LR_SCHEDULE_CHECKS,
     )
     trainer: FinetuningTrainer = _field(factory=FinetuningTrainer)
@@ -429,12 +538,14 @@ class Evaluation:
         "Classifying texts like those of the labelled set into its classes, and comparing model sizes for that task. "
         "Not for decisions about people."
     )
-    limitations: list[str] = _field(factory=lambda: [
-        "Trained and tested on the labelled set described above only: expect lower accuracy on texts unlike it "
-        "(other sources, topics or languages).",
-        "Small models pretrained from scratch: quality is far below large pretrained models.",
-        "Calibration is measured on the test split only; re-check it on your own data.",
-    ])
+    limitations: list[str] = _field(
+        factory=lambda: [
+            "Trained and tested on the labelled set described above only: expect lower accuracy on texts unlike it "
+            "(other sources, topics or languages).",
+            "Small models pretrained from scratch: quality is far below large pretrained models.",
+            "Calibration is measured on the test split only; re-check it on your own data.",
+        ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -472,8 +583,15 @@ def _rung_names(rungs: dict, path: str, partial: bool = False) -> None:
 
 
 def _default_rungs() -> dict[str, RungSpec | None]:
-    sizes = [("nano", "nano", 400000), ("micro", "micro", 400000), ("tiny", "tiny", 400000), ("mini", "mini", 400000),
-             ("small", "small", 400000), ("nano_4x", "nano", 1600000), ("micro_4x", "micro", 1600000)]
+    sizes = [
+        ("nano", "nano", 400000),
+        ("micro", "micro", 400000),
+        ("tiny", "tiny", 400000),
+        ("mini", "mini", 400000),
+        ("small", "small", 400000),
+        ("nano_4x", "nano", 1600000),
+        ("micro_4x", "micro", 1600000),
+    ]
     return {name: RungSpec(preset=preset, tokens=tokens) for name, preset, tokens in sizes}
 
 

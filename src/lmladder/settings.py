@@ -35,7 +35,13 @@ LADDER_RUNS = LadderRunHooks()
 # session starts, the configuration is checked, then the tracking store, then the ladder handed
 # over, then kedro-mlflow sets up (see docs/architecture.md).
 HOOKS = (
-    RunHooks(), RunLockHooks(), RetrainingHooks(), LADDER_RUNS, EnterRungRunHook(LADDER_RUNS), TrackingStoreHook(), ConfigValidationHook(),
+    RunHooks(),
+    RunLockHooks(),
+    RetrainingHooks(),
+    LADDER_RUNS,
+    EnterRungRunHook(LADDER_RUNS),
+    TrackingStoreHook(),
+    ConfigValidationHook(),
 )
 
 

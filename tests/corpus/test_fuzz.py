@@ -19,14 +19,34 @@ from lmladder.corpus.pii import mask_pii
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
 
 PIECES = [
-    "plain ASCII words", "user@example.com", "call +1 (555) 010-9999", "10.0.0.1",
+    "plain ASCII words",
+    "user@example.com",
+    "call +1 (555) 010-9999",
+    "10.0.0.1",
     "\x00\x01\x07\x1b[31m\x7f\x85\x9f",  # C0/C1 controls, an ANSI escape
-    json.loads('"\\ud83d"'), json.loads('"\\udc00 tail"'),  # lone surrogates from escaped input
-    "مرحبا بالعالم", "שלום עולם", "\u202eevil.exe\u202c", "\u200f\u200e",  # RTL and direction marks
-    "👩‍👩‍👧‍👦", "👍🏽", "🏳️‍🌈", "🤖" * 5,  # ZWJ sequences, skin tone, flags
-    "e\u0301\u0302\u0303", "Z\u0351\u0352\u0353\u0354", "\u200b\u200c\u200d\ufeff",  # combining, zero-width, BOM
-    "中文没有空格的句子", "你好，世界！（真的？）「引号」", "ＡＢＣ１２３＠ｅｘａｍｐｌｅ．ｃｏｍ", "日本語のテキスト", "한국어 문장", "ภาษาไทยไม่มีช่องว่าง",
-    "\t\t  \n\n\n\r\n\r", "\u2028\u2029\x0b\x0c", "ﬁ ﬀ ① ｶ", "\U0010ffff\U000e0001",
+    json.loads('"\\ud83d"'),
+    json.loads('"\\udc00 tail"'),  # lone surrogates from escaped input
+    "مرحبا بالعالم",
+    "שלום עולם",
+    "\u202eevil.exe\u202c",
+    "\u200f\u200e",  # RTL and direction marks
+    "👩‍👩‍👧‍👦",
+    "👍🏽",
+    "🏳️‍🌈",
+    "🤖" * 5,  # ZWJ sequences, skin tone, flags
+    "e\u0301\u0302\u0303",
+    "Z\u0351\u0352\u0353\u0354",
+    "\u200b\u200c\u200d\ufeff",  # combining, zero-width, BOM
+    "中文没有空格的句子",
+    "你好，世界！（真的？）「引号」",
+    "ＡＢＣ１２３＠ｅｘａｍｐｌｅ．ｃｏｍ",
+    "日本語のテキスト",
+    "한국어 문장",
+    "ภาษาไทยไม่มีช่องว่าง",
+    "\t\t  \n\n\n\r\n\r",
+    "\u2028\u2029\x0b\x0c",
+    "ﬁ ﬀ ① ｶ",
+    "\U0010ffff\U000e0001",
 ]
 
 

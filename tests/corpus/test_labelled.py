@@ -52,4 +52,6 @@ def test_the_docstring_filters_on_short_reviews_are_stopped_naming_the_parameter
     assert ledger["class_counts_out"] == {"0": 24, "1": 6}  # 93% of the reviews gone
     result = validate_removals({"corpus": NO_CORPUS, "labelled": ledger}, 0.4, 0.05)
     failed = {example for expectation in result["expectations"] if not expectation["success"] for example in expectation["examples"]}
-    assert any(example.startswith("labelled too_short") and example.endswith("data_processing.labelled.filters.min_chars") for example in failed)
+    assert any(
+        example.startswith("labelled too_short") and example.endswith("data_processing.labelled.filters.min_chars") for example in failed
+    )

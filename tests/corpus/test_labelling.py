@@ -108,7 +108,9 @@ def test_label_from_columns_joins_text_columns_in_order(tmp_path):
 
 def test_label_from_columns_names_missing_text_columns():
     table = pd.DataFrame({"Title": ["t"], "y": [1]})
-    with pytest.raises(MissingColumnError, match=r"no column 'Body' \(the text_columns parameter\).*Set labelled.text_columns to one of them"):
+    with pytest.raises(
+        MissingColumnError, match=r"no column 'Body' \(the text_columns parameter\).*Set labelled.text_columns to one of them"
+    ):
         label_from_columns(table, "text", "y", text_columns=["Title", "Body"])
 
 
@@ -147,9 +149,7 @@ def test_check_label_set_names_unknown_labels():
 
 
 def _examples():
-    return pd.DataFrame(
-        {"doc_id": list("abcdef"), "text": list("ABCDEF"), "label": ["p", "q", "p", "p", "q", "q"]}
-    )
+    return pd.DataFrame({"doc_id": list("abcdef"), "text": list("ABCDEF"), "label": ["p", "q", "p", "p", "q", "q"]})
 
 
 def test_cap_per_class_keeps_first_by_order_in_original_row_order():

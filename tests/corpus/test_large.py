@@ -1,9 +1,9 @@
 """The Arrow-backed corpus steps give what the in-memory ones give, batch boundaries and workers included."""
 
-import datasets
 import numpy as np
 import pytest
 
+import datasets
 from lmladder.corpus.cleaning import clean_documents
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import deduplicate
@@ -41,7 +41,9 @@ def test_documents_get_row_numbers_as_ids_keep_blank_rows_and_count_replacement_
 
 def test_documents_refuse_a_missing_column_and_an_empty_corpus():
     raw = datasets.Dataset.from_dict({"sentence": ["a"]})
-    with pytest.raises(MissingColumnError, match="no column 'text' \\(the corpus.text_column parameter\\); its columns are \\['sentence'\\]"):
+    with pytest.raises(
+        MissingColumnError, match="no column 'text' \\(the corpus.text_column parameter\\); its columns are \\['sentence'\\]"
+    ):
         documents_from_dataset(raw)
     with pytest.raises(MissingColumnError, match="no column 'id' \\(the corpus.id_column parameter\\)"):
         documents_from_dataset(raw, text_column="sentence", id_column="id")

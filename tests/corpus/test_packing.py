@@ -1,9 +1,9 @@
 import json
 
-import datasets
 import numpy as np
 import pytest
 
+import datasets
 from lmladder.corpus.packing import (
     TOKEN_FILE_FORMAT,
     TokenStream,
@@ -29,9 +29,7 @@ class FailingStream(TokenStream):
         raise OSError("disk full")
 
 
-@pytest.mark.parametrize(
-    ("vocab_size", "dtype"), [(300, np.uint16), (65535, np.uint16), (65536, np.uint16), (65537, np.uint32)]
-)
+@pytest.mark.parametrize(("vocab_size", "dtype"), [(300, np.uint16), (65535, np.uint16), (65536, np.uint16), (65537, np.uint32)])
 def test_token_dtype(vocab_size, dtype):
     assert token_dtype(vocab_size) == np.dtype(dtype)
 
@@ -129,5 +127,7 @@ def test_token_files_from_another_tokenizer_are_refused_naming_the_file(tmp_path
     token_file = read_token_file(tmp_path / "train.bin")
     check_tokenizer_matches(tokenizer, {"train_tokens": token_file})
     newer = train_bpe_tokenizer(TEXTS * 10, 280)
-    with pytest.raises(StaleDataError, match=r"train\.bin \(train_tokens\) was made with tokenizer [0-9a-f]{12}, not with the current tokenizer\.json"):
+    with pytest.raises(
+        StaleDataError, match=r"train\.bin \(train_tokens\) was made with tokenizer [0-9a-f]{12}, not with the current tokenizer\.json"
+    ):
         check_tokenizer_matches(newer, {"train_tokens": token_file})

@@ -6,10 +6,25 @@ from lmladder.corpus.scripts import describe_script_mix, letter_script, opening_
 @pytest.mark.parametrize(
     ("char", "script"),
     [
-        ("a", "Latin"), ("É", "Latin"), ("Ａ", "Latin"), ("中", "Han"), ("々", "Han"), ("あ", "Hiragana"),
-        ("カ", "Katakana"), ("ー", "Katakana"), ("한", "Hangul"), ("Ж", "Cyrillic"), ("λ", "Greek"),
-        ("ع", "Arabic"), ("ש", "Hebrew"), ("ก", "Thai"), ("क", "Devanagari"),
-        ("1", None), ("，", None), (" ", None), ("\u0301", None),  # digits, punctuation, space, marks
+        ("a", "Latin"),
+        ("É", "Latin"),
+        ("Ａ", "Latin"),
+        ("中", "Han"),
+        ("々", "Han"),
+        ("あ", "Hiragana"),
+        ("カ", "Katakana"),
+        ("ー", "Katakana"),
+        ("한", "Hangul"),
+        ("Ж", "Cyrillic"),
+        ("λ", "Greek"),
+        ("ع", "Arabic"),
+        ("ש", "Hebrew"),
+        ("ก", "Thai"),
+        ("क", "Devanagari"),
+        ("1", None),
+        ("，", None),
+        (" ", None),
+        ("\u0301", None),  # digits, punctuation, space, marks
     ],
 )
 def test_letter_script(char, script):

@@ -118,7 +118,10 @@ def write_novel(path, lines=60):
 
 def test_paragraph_unit_on_one_paragraph_per_line_file_is_a_config_error(tmp_path):
     novel = write_novel(tmp_path / "novel.txt")
-    with pytest.raises(ConfigError, match=r"novel\.txt: document_unit is paragraph, but a paragraph .* has 60 lines and 3,\d{3} characters.*`document_unit: line`"):
+    with pytest.raises(
+        ConfigError,
+        match=r"novel\.txt: document_unit is paragraph, but a paragraph .* has 60 lines and 3,\d{3} characters.*`document_unit: line`",
+    ):
         read_text_files(novel, "paragraph")
 
 
@@ -254,9 +257,7 @@ def test_documents_from_table_uses_id_column():
 
 def test_documents_from_table_keeps_existing_doc_id_source_and_invalid_count():
     table = pd.DataFrame({"doc_id": ["f#0"], "source": ["f"], "text": ["x"], "invalid_utf8": [3]})
-    assert documents_from_table(table).to_dict("records") == [
-        {"doc_id": "f#0", "source": "f", "text": "x", "invalid_utf8": 3}
-    ]
+    assert documents_from_table(table).to_dict("records") == [{"doc_id": "f#0", "source": "f", "text": "x", "invalid_utf8": 3}]
 
 
 def test_documents_from_table_numbers_rows_and_blanks_missing_text():

@@ -64,7 +64,7 @@ def test_split_labelled_is_identical_on_shuffled_input():
     examples = _labelled({"a": 20, "b": 10, "c": 7})
     expected = split_labelled(examples, 0.2, 0.1, seed=5)
     shuffled = split_labelled(examples.sample(frac=1, random_state=1), 0.2, 0.1, seed=5)
-    for got, want in zip(shuffled, expected):
+    for got, want in zip(shuffled, expected, strict=True):
         assert got.to_dict("records") == want.to_dict("records")
 
 

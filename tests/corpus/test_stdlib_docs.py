@@ -118,8 +118,6 @@ def test_build_keeps_first_of_repeated_qualified_names(tmp_path):
     assert corpus[corpus["source"] == "mod"].to_dict("records") == [{"doc_id": "mod:f", "source": "mod", "text": "First."}]
 
 
-
-
 def test_iter_module_docstrings_finds_conditional_definitions(tmp_path):
     path = tmp_path / "mod.py"
     _write(

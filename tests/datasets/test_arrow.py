@@ -1,9 +1,9 @@
 from pathlib import Path
 
-import datasets
 import pandas as pd
 import pytest
 
+import datasets
 from lmladder.datasets import ArrowDataset, TextSourceDataset
 from lmladder.errors import DataSourceError, EmptyCorpusError
 
@@ -39,7 +39,11 @@ def test_a_failed_save_leaves_the_previous_data_set_in_place(tmp_path, monkeypat
 def test_text_files_load_as_an_arrow_dataset_without_a_file_limit_on_invalid_utf8(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"first line\n  \n\n\xff\xfe\n")  # blank lines are not documents, as in memory
     dataset = TextSourceDataset(
-        source="text_files", path=str(tmp_path / "*.txt"), document_unit="line", in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}
+        source="text_files",
+        path=str(tmp_path / "*.txt"),
+        document_unit="line",
+        in_memory=False,
+        load_args={"cache_dir": str(tmp_path / "c")},
     )
     loaded = dataset.load()
     assert isinstance(loaded, datasets.Dataset)
@@ -53,7 +57,9 @@ def test_tables_load_as_arrow_datasets_in_every_format(tmp_path):
     frame.to_parquet(tmp_path / "t.parquet")
     (tmp_path / "t.csv").write_text('sentence,label\n"a ""quoted"" phrase",1\nb,0\n')
     for name in ("t.tsv", "t.jsonl", "t.parquet", "t.csv"):
-        dataset = TextSourceDataset(source="table", path=str(tmp_path / name), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")})
+        dataset = TextSourceDataset(
+            source="table", path=str(tmp_path / name), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}
+        )
         assert dataset.load().to_pandas().to_dict("list") == frame.to_dict("list"), name
 
 
@@ -63,7 +69,9 @@ def test_missing_and_empty_tables_are_named(tmp_path):
     assert isinstance(raised.value.__cause__, DataSourceError)
     (tmp_path / "empty.jsonl").write_text("")
     with pytest.raises(Exception, match="empty.jsonl holds no rows") as raised:
-        TextSourceDataset(source="table", path=str(tmp_path / "empty.jsonl"), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}).load()
+        TextSourceDataset(
+            source="table", path=str(tmp_path / "empty.jsonl"), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}
+        ).load()
     assert isinstance(raised.value.__cause__, EmptyCorpusError)
 
 
@@ -81,6 +89,8 @@ def test_hub_and_stdlib_sources_load_as_arrow_datasets(tmp_path, monkeypatch):
 def test_a_malformed_table_names_the_file_and_its_format(tmp_path):
     (tmp_path / "bad.jsonl").write_text('{"text": "x"}\n{not json\n')
     with pytest.raises(Exception, match="bad.jsonl") as raised:
-        TextSourceDataset(source="table", path=str(tmp_path / "bad.jsonl"), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}).load()
+        TextSourceDataset(
+            source="table", path=str(tmp_path / "bad.jsonl"), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}
+        ).load()
     assert isinstance(raised.value.__cause__, DataSourceError)
     assert "could not read" in str(raised.value.__cause__) and "as jsonl" in str(raised.value.__cause__)

@@ -81,9 +81,15 @@ def test_loads_a_headerless_table_with_header_null_and_names(tmp_path, suffix):
 
 @pytest.mark.parametrize("in_memory", [True, False])
 def test_paragraph_unit_on_a_file_of_one_paragraph_per_line_names_the_line_unit(tmp_path, in_memory):
-    (tmp_path / "novel.txt").write_text("".join(f"第{i}段：清晨的雾气还没有散去，村口的老槐树下已经站满了等车的人，她把那封信折好放进口袋。\n" for i in range(60)))
+    (tmp_path / "novel.txt").write_text(
+        "".join(f"第{i}段：清晨的雾气还没有散去，村口的老槐树下已经站满了等车的人，她把那封信折好放进口袋。\n" for i in range(60))
+    )
     dataset = TextSourceDataset(
-        source="text_files", path=str(tmp_path / "*.txt"), document_unit="paragraph", in_memory=in_memory, load_args={"cache_dir": str(tmp_path / "c")}
+        source="text_files",
+        path=str(tmp_path / "*.txt"),
+        document_unit="paragraph",
+        in_memory=in_memory,
+        load_args={"cache_dir": str(tmp_path / "c")},
     )
     with pytest.raises(DatasetError, match="document_unit: line") as raised:
         dataset.load()

@@ -111,7 +111,9 @@ def test_results_say_which_system_is_best_and_by_how_much(card):
 
 def test_the_baseline_can_win(card):
     card["metrics"]["tfidf_baseline"]["macro_f1"] = 0.85
-    assert "Best by macro-F1: TF-IDF + logistic regression (0.850), ahead of Fine-tuned classifier (0.812) by 0.038" in render_model_card(card)
+    assert "Best by macro-F1: TF-IDF + logistic regression (0.850), ahead of Fine-tuned classifier (0.812) by 0.038" in render_model_card(
+        card
+    )
 
 
 def test_no_scratch_run_drops_its_row_only(card):
@@ -164,7 +166,9 @@ def test_optional_sections_are_omitted_when_absent(card):
     assert "## Limitations" in markdown
 
 
-@pytest.mark.parametrize("dotted", ["name", "intended_use", "limitations", "data.fingerprint", "metrics.classifier", "metrics.classifier.macro_f1"])
+@pytest.mark.parametrize(
+    "dotted", ["name", "intended_use", "limitations", "data.fingerprint", "metrics.classifier", "metrics.classifier.macro_f1"]
+)
 def test_missing_required_key_is_named(card, dotted):
     broken = copy.deepcopy(card)
     *parents, last = dotted.split(".")

@@ -80,15 +80,26 @@ def test_encoder_is_bidirectional(positional):
 
 
 OPTIONS = list(
-    itertools.product(["decoder", "encoder"], ["learned", "rotary"], ["layernorm", "rmsnorm"], ["gelu", "swiglu"], [True, False], [True, False])
+    itertools.product(
+        ["decoder", "encoder"], ["learned", "rotary"], ["layernorm", "rmsnorm"], ["gelu", "swiglu"], [True, False], [True, False]
+    )
 )
 
 
 @pytest.mark.parametrize(("architecture", "positional", "norm", "mlp", "bias", "tie_embeddings"), OPTIONS)
 def test_every_option_combination_runs_and_counts_parameters_exactly(architecture, positional, norm, mlp, bias, tie_embeddings):
     config = ModelConfig(
-        vocab_size=VOCAB, max_positions=8, n_layer=1, n_head=2, n_embd=8, architecture=architecture,
-        positional=positional, norm=norm, mlp=mlp, bias=bias, tie_embeddings=tie_embeddings,
+        vocab_size=VOCAB,
+        max_positions=8,
+        n_layer=1,
+        n_head=2,
+        n_embd=8,
+        architecture=architecture,
+        positional=positional,
+        norm=norm,
+        mlp=mlp,
+        bias=bias,
+        tie_embeddings=tie_embeddings,
     )
     torch.manual_seed(0)
     model = Transformer(config)

@@ -94,7 +94,9 @@ def test_two_environments_keep_their_own_outputs_and_registered_models(project_c
     assert news_summary["removals"]["labelled"]["class_counts_in"] == {"1": 100, "2": 100, "3": 100, "4": 100}
 
     # The Chinese TF-IDF baseline is as good as character n-grams fitted here on the same splits.
-    splits = {name: pd.read_parquet(outputs(project_copy, zh) / "05_model_input" / f"labelled_{name}.parquet") for name in ("train", "test")}
+    splits = {
+        name: pd.read_parquet(outputs(project_copy, zh) / "05_model_input" / f"labelled_{name}.parquet") for name in ("train", "test")
+    }
     char_ngrams = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True), LogisticRegression(max_iter=1000))
     char_ngrams.fit(splits["train"]["text"], splits["train"]["label"])
     reference = f1_score(splits["test"]["label"], char_ngrams.predict(splits["test"]["text"]), average="macro")
@@ -120,7 +122,14 @@ def zh_project(project_copy):
 )
 def test_a_filter_that_drops_half_the_reviews_or_shifts_a_class_fails_validation_naming_the_parameter(zh_project, min_chars, failure):
     project, env = zh_project
-    result = kedro_run(project, "--pipelines", "data_processing,data_validation", "--params", f"data_processing.labelled.filters.min_chars={min_chars}", env=env)
+    result = kedro_run(
+        project,
+        "--pipelines",
+        "data_processing,data_validation",
+        "--params",
+        f"data_processing.labelled.filters.min_chars={min_chars}",
+        env=env,
+    )
     log = output_text(result)
     assert result.returncode != 0
     assert "DataValidationError" in log and failure in log, log[-3000:]
@@ -134,7 +143,9 @@ def test_a_failed_validation_replaces_the_gate_and_pretraining_refuses_to_train(
     gate = outputs(project, env) / "08_reporting" / "validated_data.json"
     assert json.loads(gate.read_text())["passed"] is True
 
-    failed = kedro_run(project, "--pipelines", "data_processing,data_validation", "--params", "data_processing.labelled.filters.min_chars=30", env=env)
+    failed = kedro_run(
+        project, "--pipelines", "data_processing,data_validation", "--params", "data_processing.labelled.filters.min_chars=30", env=env
+    )
     assert failed.returncode != 0
     assert json.loads(gate.read_text())["passed"] is False  # the old passing gate is gone
 
@@ -150,7 +161,16 @@ def test_a_tokenizer_newer_than_its_token_files_is_refused(zh_project):
     assert kedro_run(project, "--pipelines", "data_processing,data_validation", env=env).returncode == 0
     # As if processing was killed after writing a new tokenizer and before the token files:
     # the next processing run (another vocabulary) wrote only its tokenizer.
-    rerun = kedro_run(project, "--pipelines", "data_processing", "--to-outputs", "tokenizer", "--params", "data_processing.tokenizer.vocab_size=600", env=env)
+    rerun = kedro_run(
+        project,
+        "--pipelines",
+        "data_processing",
+        "--to-outputs",
+        "tokenizer",
+        "--params",
+        "data_processing.tokenizer.vocab_size=600",
+        env=env,
+    )
     assert rerun.returncode == 0, output_text(rerun)[-3000:]
 
     refused = kedro_run(project, "--pipelines", "pretraining", env=env)

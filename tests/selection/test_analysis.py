@@ -17,11 +17,19 @@ def synthetic_ladder(sizes, budgets) -> pd.DataFrame:
     rows = []
     for n, d in [(n, d) for d in budgets for n in sizes]:
         loss = float(TRUE_LAW.predict(n, d))
-        rows.append({
-            "name": f"n{int(n)}_d{int(d)}", "params": n, "tokens": d, "train_flops": 6 * n * d,
-            "val_loss": loss, "val_bits_per_byte": loss / 3, "macro_f1": 0.2 + 0.7 / (1 + np.exp(3 * (loss - 4.3))),
-            "accuracy": 0.5, "latency_ms": 0.5 + n / 1e6,
-        })
+        rows.append(
+            {
+                "name": f"n{int(n)}_d{int(d)}",
+                "params": n,
+                "tokens": d,
+                "train_flops": 6 * n * d,
+                "val_loss": loss,
+                "val_bits_per_byte": loss / 3,
+                "macro_f1": 0.2 + 0.7 / (1 + np.exp(3 * (loss - 4.3))),
+                "accuracy": 0.5,
+                "latency_ms": 0.5 + n / 1e6,
+            }
+        )
     return pd.DataFrame(rows).sort_values(["params", "tokens"]).reset_index(drop=True)
 
 

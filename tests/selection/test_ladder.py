@@ -18,7 +18,13 @@ def test_deep_merge_merges_nested_dicts_and_leaves_inputs_alone():
 
 
 def test_rung_parameters_apply_project_then_ladder_then_rung():
-    spec = {"preset": "nano", "tokens": 4096, "architecture": "encoder", "pretraining": {"model": {"dropout": 0.1}}, "finetuning": {"patience": 3}}
+    spec = {
+        "preset": "nano",
+        "tokens": 4096,
+        "architecture": "encoder",
+        "pretraining": {"model": {"dropout": 0.1}},
+        "finetuning": {"patience": 3},
+    }
     resolved = rung_parameters("nano", spec, PRETRAINING, FINETUNING, rung_finetuning={"max_epochs": 2, "patience": 1})
     assert resolved["pretraining"]["model"] == {"preset": "nano", "max_positions": 128, "architecture": "encoder", "dropout": 0.1}
     assert resolved["pretraining"]["trainer"] == {"max_steps": 500, "max_tokens": 4096}
@@ -54,8 +60,13 @@ def test_check_ladder_names_the_problem(rungs, message):
 
 
 TRAINING = {
-    "model.preset": "nano", "model.architecture": "decoder", "model.non_embedding_parameters": 100_096,
-    "model.parameters": 370_432, "model.flops_per_token": 1_000_000, "train.tokens_per_step": 512, "train.max_steps": 20,
+    "model.preset": "nano",
+    "model.architecture": "decoder",
+    "model.non_embedding_parameters": 100_096,
+    "model.parameters": 370_432,
+    "model.flops_per_token": 1_000_000,
+    "train.tokens_per_step": 512,
+    "train.max_steps": 20,
 }
 SCORES = {"accuracy": 0.5, "macro_f1": 0.4, "ece": 0.1}
 COST = {"p50_ms": 1.5, "throughput_per_s": 100.0, "size_on_disk_bytes": 1234}

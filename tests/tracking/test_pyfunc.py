@@ -7,8 +7,8 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from pandas.testing import assert_frame_equal
 
-from lmladder.tracking.pyfunc import TextClassifierModel, classifier_signature, predict_frame
 from lmladder.errors import ConfigError
+from lmladder.tracking.pyfunc import TextClassifierModel, classifier_signature, predict_frame
 from tests.tracking.conftest import LABELS, make_bundle, register
 
 REQUEST_TEXTS = ["good film", "", "x" * 10_000, "the plot was dull"]
@@ -23,7 +23,10 @@ def registered(tracking):
 def test_registration_returns_the_version_and_alias_uri(registered):
     _, info = registered
     assert {key: info[key] for key in ("name", "version", "alias", "model_uri")} == {
-        "name": "clf", "version": "1", "alias": "candidate", "model_uri": "models:/clf@candidate",
+        "name": "clf",
+        "version": "1",
+        "alias": "candidate",
+        "model_uri": "models:/clf@candidate",
     }
     assert str(MlflowClient().get_model_version_by_alias("clf", "candidate").version) == "1"
     assert mlflow.pyfunc.load_model(info["logged_model_uri"]).metadata.signature is not None
@@ -119,7 +122,10 @@ def test_unwrapped_loaded_model_rejects_a_frame_without_text(registered):
 def test_an_alias_does_not_move_to_a_model_of_other_labels_unless_allowed(registered, tracking):
     _, experiment_id = tracking
     other = make_bundle(labels=("0", "1"))
-    with pytest.raises(ConfigError, match=r"clf@candidate points at v1, a classifier of labels \['neg', 'neu', 'pos'\]; this model's labels are \['0', '1'\].*evaluation.allow_label_set_change: true"):
+    with pytest.raises(
+        ConfigError,
+        match=r"clf@candidate points at v1, a classifier of labels \['neg', 'neu', 'pos'\]; this model's labels are \['0', '1'\].*evaluation.allow_label_set_change: true",
+    ):
         register(experiment_id, other)
     client = MlflowClient()
     assert str(client.get_model_version_by_alias("clf", "candidate").version) == "1"  # untouched

@@ -59,7 +59,7 @@ def wait_until_up(process: subprocess.Popen, base: str, log_path) -> None:
         try:
             if request(f"{base}/ping")[0] == 200:
                 return
-        except (urllib.error.URLError, ConnectionError, socket.timeout):
+        except (TimeoutError, urllib.error.URLError, ConnectionError):
             pass
         time.sleep(0.5)
     pytest.fail(f"mlflow models serve did not answer /ping within {STARTUP_TIMEOUT_S} s:\n{log_path.read_text()}")

@@ -31,8 +31,14 @@ def run_pretrain(model, checkpoint_dir, *, period=50, max_steps=40, data=None, t
         data={**dict(block_size=32, batch_size=8, val_windows=8, seed=0), **(data or {})},
         trainer={
             **dict(
-                max_steps=max_steps, val_check_interval=10, gradient_clip_val=1.0, accumulate_grad_batches=1,
-                precision="32-true", accelerator="cpu", devices=1, log_every_n_steps=5,
+                max_steps=max_steps,
+                val_check_interval=10,
+                gradient_clip_val=1.0,
+                accumulate_grad_batches=1,
+                precision="32-true",
+                accelerator="cpu",
+                devices=1,
+                log_every_n_steps=5,
             ),
             **(trainer or {}),
         },

@@ -71,7 +71,7 @@ def test_throughput_monitor_logs_speed_every_n_steps():
     assert names.count("mfu") == 2
     speeds = [value for name, value in module.logged if name == "tokens_per_s"]
     utilisations = [value for name, value in module.logged if name == "mfu"]
-    for speed, mfu in zip(speeds, utilisations):
+    for speed, mfu in zip(speeds, utilisations, strict=True):
         assert speed > 0
         assert mfu == pytest.approx(speed * 6 / 1200.0)
     assert monitor.tokens_per_second == speeds[-1]
@@ -82,7 +82,9 @@ def test_plain_progress_log_every_n_steps_and_at_the_end(caplog):
     metrics = {"train_loss": torch.tensor(2.5), "lr": torch.tensor(0.001), "other": torch.tensor(1.0)}
     with caplog.at_level(logging.INFO, logger="lmladder.training.callbacks"):
         for step in (9, 10, 11, 25):
-            progress.on_train_batch_end(SimpleNamespace(global_step=step, max_steps=25, callback_metrics=metrics, accumulate_grad_batches=1), None, None, None, 0)
+            progress.on_train_batch_end(
+                SimpleNamespace(global_step=step, max_steps=25, callback_metrics=metrics, accumulate_grad_batches=1), None, None, None, 0
+            )
     assert [record.getMessage() for record in caplog.records] == [
         "step 10/25 | train_loss 2.5 | lr 0.001",
         "step 25/25 | train_loss 2.5 | lr 0.001",

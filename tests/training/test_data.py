@@ -12,7 +12,7 @@ def test_random_windows_are_deterministic_per_seed_and_index():
     first = RandomWindows(TOKENS, block_size=16, num_samples=50, seed=7)
     second = RandomWindows(TOKENS, block_size=16, num_samples=50, seed=7)
     for index in (0, 1, 49, 17, 0):
-        for a, b in zip(first[index], second[index]):
+        for a, b in zip(first[index], second[index], strict=True):
             assert torch.equal(a, b)
     assert len({int(first[i][0][0]) for i in range(50)}) > 40
 

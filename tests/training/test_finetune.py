@@ -196,9 +196,7 @@ def test_early_stopping_when_macro_f1_cannot_improve(learned, tokenizer):
 
 def test_returned_model_has_the_best_epochs_weights(tokenizer):
     model = build_classifier(pretrained_backbone(tokenizer), LABELS, "full", "last")
-    result = run_finetune(
-        model, tokenizer, max_epochs=6, patience=6, lr_schedule=functools.partial(learn_then_unlearn, learning_steps=12)
-    )
+    result = run_finetune(model, tokenizer, max_epochs=6, patience=6, lr_schedule=functools.partial(learn_then_unlearn, learning_steps=12))
     scores = [row["val_macro_f1"] for row in result.history]
     assert result.epochs_run == 6
     assert scores[-1] < max(scores)

@@ -15,9 +15,12 @@ def make_module(architecture: str) -> LanguageModelModule:
     torch.manual_seed(0)
     model = Transformer(ModelConfig(vocab_size=64, max_positions=16, n_layer=1, n_head=2, n_embd=16, architecture=architecture))
     return LanguageModelModule(
-        model, functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=0.1),
+        model,
+        functools.partial(torch.optim.AdamW, lr=1e-2, weight_decay=0.1),
         functools.partial(warmup_cosine_schedule, warmup_steps=4, min_lr_ratio=0.1),
-        total_steps=100, bytes_per_token=2.0, special_ids=SPECIAL_IDS,
+        total_steps=100,
+        bytes_per_token=2.0,
+        special_ids=SPECIAL_IDS,
     )
 
 

@@ -47,12 +47,8 @@ def corpus_splits() -> dict[str, pd.DataFrame]:
                 ],
             }
         ),
-        "validation": pd.DataFrame(
-            {"doc_id": ["d4"], "source": ["news"], "text": ["Rain is expected over the weekend."]}
-        ),
-        "test": pd.DataFrame(
-            {"doc_id": ["d5"], "source": ["wiki"], "text": ["Glaciers shape valleys slowly."]}
-        ),
+        "validation": pd.DataFrame({"doc_id": ["d4"], "source": ["news"], "text": ["Rain is expected over the weekend."]}),
+        "test": pd.DataFrame({"doc_id": ["d5"], "source": ["wiki"], "text": ["Glaciers shape valleys slowly."]}),
     }
 
 
@@ -186,9 +182,7 @@ def test_null_text_is_named_by_doc_id():
     splits = corpus_splits()
     splits["validation"].loc[0, "text"] = None
 
-    failure = only_failure(
-        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_not_be_null", "text"
-    )
+    failure = only_failure(validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_not_be_null", "text")
     assert failure["examples"] == ["d4"]
 
 
@@ -196,9 +190,7 @@ def test_duplicate_doc_id_across_splits():
     splits = corpus_splits()
     splits["test"].loc[0, "doc_id"] = "d2"
 
-    failure = only_failure(
-        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_unique", "doc_id"
-    )
+    failure = only_failure(validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_unique", "doc_id")
     assert failure["examples"] == ["d2"]
 
 
@@ -218,9 +210,7 @@ def test_empty_split_is_named():
     splits = corpus_splits()
     splits["test"] = splits["test"].iloc[0:0]
 
-    failure = only_failure(
-        validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_between", "rows"
-    )
+    failure = only_failure(validate_corpus(splits, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_between", "rows")
     assert failure["examples"] == ["test"]
 
 
@@ -266,9 +256,7 @@ def test_class_below_min_share_in_train():
 
 
 def test_class_missing_from_train_is_named():
-    result = validate_labelled(
-        labelled_splits(), [*LABELS, "mixed"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS
-    )
+    result = validate_labelled(labelled_splits(), [*LABELS, "mixed"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
 
     failure = failures(result)[("expect_column_values_to_be_between", "share")]
     assert failure["examples"] == ["mixed"]
@@ -319,9 +307,7 @@ def test_too_few_tokens_for_one_batch():
     files = token_files()
     files["validation"] = token_file(np.arange(MIN_TOKENS - 1))
 
-    failure = only_failure(
-        validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_between", "token_count"
-    )
+    failure = only_failure(validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_between", "token_count")
     assert failure["examples"] == ["validation"]
     assert "training batch" in failure["description"]
 
@@ -342,9 +328,7 @@ def test_files_with_different_vocab_sizes():
     files = token_files()
     files["extra"] = token_file(np.arange(50), vocab_size=VOCAB_SIZE * 2)
 
-    failure = only_failure(
-        validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_in_set", "vocab_size"
-    )
+    failure = only_failure(validate_tokens(files, MIN_TOKENS), "expect_column_values_to_be_in_set", "vocab_size")
     assert failure["examples"] == ["extra"]
 
 
@@ -369,9 +353,7 @@ def test_contaminated_document_is_named_by_doc_id():
 def test_failing_report_lists_failures_and_counts(failing_report):
     assert not failing_report["success"]
     assert failing_report["statistics"]["failed"] == 2
-    assert (
-        failing_report["statistics"]["successful"] + 2 == failing_report["statistics"]["evaluated"]
-    )
+    assert failing_report["statistics"]["successful"] + 2 == failing_report["statistics"]["evaluated"]
     assert [(failure["suite"], failure["column"]) for failure in failing_report["failed"]] == [
         ("corpus", "text"),
         ("tokens", "vocab_size, max_token_id"),
@@ -403,13 +385,30 @@ def test_error_message_names_suite_expectation_column_and_hint(failing_report):
 
 
 def removals(labelled_steps: list[dict], counts_in: dict, counts_out: dict) -> dict:
-    corpus = {"rows_in": 10, "rows_out": 9, "steps": [{"step": "too_short", "parameter": "data_processing.cleaning.min_chars", "rows_in": 10, "removed": 1}]}
-    labelled = {"settings": "data_processing.labelled", "steps": labelled_steps, "class_counts_in": counts_in, "class_counts_out": counts_out}
+    corpus = {
+        "rows_in": 10,
+        "rows_out": 9,
+        "steps": [{"step": "too_short", "parameter": "data_processing.cleaning.min_chars", "rows_in": 10, "removed": 1}],
+    }
+    labelled = {
+        "settings": "data_processing.labelled",
+        "steps": labelled_steps,
+        "class_counts_in": counts_in,
+        "class_counts_out": counts_out,
+    }
     return {"corpus": corpus, "labelled": labelled}
 
 
-def short_step(removed_by_class: dict, rows_in: int = 100, step: str = "too_short", parameter: str = "data_processing.labelled.filters.min_chars") -> dict:
-    return {"step": step, "parameter": parameter, "rows_in": rows_in, "removed": sum(removed_by_class.values()), "removed_by_class": removed_by_class}
+def short_step(
+    removed_by_class: dict, rows_in: int = 100, step: str = "too_short", parameter: str = "data_processing.labelled.filters.min_chars"
+) -> dict:
+    return {
+        "step": step,
+        "parameter": parameter,
+        "rows_in": rows_in,
+        "removed": sum(removed_by_class.values()),
+        "removed_by_class": removed_by_class,
+    }
 
 
 def test_removals_within_limits_pass():

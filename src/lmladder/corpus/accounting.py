@@ -107,15 +107,29 @@ def log_ledger(what: str, ledger: dict) -> None:
             classes = "; by class: " + ", ".join(f"{label} {count}" for label, count in by_class.items() if count)
         log.info(
             "%s: %s%s removed %d of %d (%.1f%%)%s",
-            what, step["step"], knob, step["removed"], step["rows_in"], 100 * share(step["removed"], step["rows_in"]), classes,
+            what,
+            step["step"],
+            knob,
+            step["removed"],
+            step["rows_in"],
+            100 * share(step["removed"], step["rows_in"]),
+            classes,
         )
     removed = ledger["rows_in"] - ledger["rows_out"]
-    log.info("%s: %d in, %d out, %d removed (%.1f%%)", what, ledger["rows_in"], ledger["rows_out"], removed, 100 * share(removed, ledger["rows_in"]))
+    log.info(
+        "%s: %d in, %d out, %d removed (%.1f%%)",
+        what,
+        ledger["rows_in"],
+        ledger["rows_out"],
+        removed,
+        100 * share(removed, ledger["rows_in"]),
+    )
     if "class_counts_in" in ledger:
         shares = class_shares(ledger)
         log.info(
             "%s: class shares in -> out: %s",
-            what, ", ".join(f"{label} {share_in:.1%} -> {share_out:.1%}" for label, (share_in, share_out) in shares.items()),
+            what,
+            ", ".join(f"{label} {share_in:.1%} -> {share_out:.1%}" for label, (share_in, share_out) in shares.items()),
         )
 
 

@@ -124,9 +124,7 @@ def normalise_and_mask(texts: pd.Series, mask_personal_data: bool = True) -> tup
     return masked.map(lambda pair: pair[0]), counts
 
 
-def clean_documents(
-    docs: pd.DataFrame, filters: QualityFilters, mask_personal_data: bool = True
-) -> tuple[pd.DataFrame, dict[str, int]]:
+def clean_documents(docs: pd.DataFrame, filters: QualityFilters, mask_personal_data: bool = True) -> tuple[pd.DataFrame, dict[str, int]]:
     """Normalise, mask PII, then apply the quality filters; return survivors and counts.
 
     PII is masked before filtering so that the filters judge the text that will be kept.

@@ -55,7 +55,7 @@ def near_duplicate_mask(
     signatures = _signatures(shingle_sets, num_perm, seed)
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     duplicate = []
-    for index, (shingles, signature) in enumerate(zip(shingle_sets, signatures)):
+    for index, (shingles, signature) in enumerate(zip(shingle_sets, signatures, strict=True)):
         is_duplicate = bool(shingles) and bool(lsh.query(signature))
         duplicate.append(is_duplicate)
         if not is_duplicate:
@@ -80,9 +80,7 @@ def _mix(values: np.ndarray) -> np.ndarray:
     return hashed
 
 
-def lsh_band_hashes(
-    texts: Iterable[str], threshold: float = 0.8, num_perm: int = 128, shingle_size: int = 5, seed: int = 1
-) -> np.ndarray:
+def lsh_band_hashes(texts: Iterable[str], threshold: float = 0.8, num_perm: int = 128, shingle_size: int = 5, seed: int = 1) -> np.ndarray:
     """A ``(len(texts), bands)`` uint64 matrix: two texts share a value in some column exactly when
     ``near_duplicate_mask``'s LSH index would return one for the other (same bands and rows as
     datasketch's ``MinHashLSH(threshold, num_perm)``). Texts without shingles get 0 in every band,

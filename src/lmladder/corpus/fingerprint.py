@@ -26,7 +26,7 @@ def fingerprint(tables: dict, params: dict) -> str:
     digest = hashlib.sha256()
     for name in sorted(tables):
         table = tables[name]
-        digest.update(f"{name}:{list(table.columns if isinstance(table, pd.DataFrame) else table.column_names)}:{len(table)}".encode("utf-8"))
+        digest.update(f"{name}:{list(table.columns if isinstance(table, pd.DataFrame) else table.column_names)}:{len(table)}".encode())
         for chunk in _chunks(table):
             digest.update(pd.util.hash_pandas_object(chunk.astype(str), index=False).to_numpy().tobytes())
     digest.update(json.dumps(params, sort_keys=True, default=str).encode("utf-8"))

@@ -83,8 +83,7 @@ def check_label_set(examples: pd.DataFrame, declared: list[str] | None) -> list[
         counts = examples["label"].value_counts()
         listed = ", ".join(f"{label!r} ({counts[label]} rows)" for label in unknown[:10])
         raise UnknownLabelError(
-            f"labelled data has labels outside the declared set {declared}: {listed}. "
-            "Fix the data or add them to labelled.labels."
+            f"labelled data has labels outside the declared set {declared}: {listed}. Fix the data or add them to labelled.labels."
         )
     return declared
 

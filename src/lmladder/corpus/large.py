@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 
-import datasets
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
+import datasets
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
 from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
@@ -31,7 +31,9 @@ from lmladder.corpus.splits import check_fractions, hash_fraction
 from lmladder.errors import EmptyCorpusError, MissingColumnError
 
 
-def _map(dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs) -> datasets.Dataset:
+def _map(
+    dataset: datasets.Dataset, function, num_proc: int | None, batch_size: int, desc: str, with_indices: bool = False, **kwargs
+) -> datasets.Dataset:
     """A batched map whose output replaces every input column, recomputed on every run."""
     return dataset.map(
         function,
@@ -54,7 +56,7 @@ def _numpy(dataset: datasets.Dataset, column: str) -> np.ndarray:
 def _documents_batch(batch: dict, indices: list[int], text_columns: list[str], id_column: str | None) -> dict:
     cells = [["" if text is None else str(text) for text in batch[column]] for column in text_columns]
     # As sources.join_text_columns; a row without text stays, for the too_short filter to count.
-    texts = ["\n".join(part for part in parts if part) for parts in zip(*cells)]
+    texts = ["\n".join(part for part in parts if part) for parts in zip(*cells, strict=True)]
     ids = batch[id_column] if id_column else batch["doc_id"] if "doc_id" in batch else [f"row-{index}" for index in indices]
     sources = batch["source"] if "source" in batch else ["table"] * len(texts)
     return {
@@ -100,7 +102,7 @@ def _clean_batch(batch: dict, filters: QualityFilters, mask_personal_data: bool)
         "text": texts.where(kept, "").tolist(),  # a filtered document's text is never read again
         "failed_filter": failed.tolist(),
         **{f"pii_{kind}": pii_counts[kind].to_numpy() for kind in PII_KINDS},
-        "dedup_hash": np.array([_dedup_hash(text) if keep else 0 for text, keep in zip(texts, kept)], dtype=np.uint64),
+        "dedup_hash": np.array([_dedup_hash(text) if keep else 0 for text, keep in zip(texts, kept, strict=True)], dtype=np.uint64),
     }
 
 

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
 import numpy as np
 from tokenizers import Tokenizer
 
+import datasets
 from lmladder.corpus.tokenizer import special_token_id, tokenizer_sha256
 from lmladder.errors import CorruptFileError, StaleDataError
 
@@ -92,9 +92,9 @@ class TokenStream:
             desc="tokenising",
         )
         for table in encoded.with_format("arrow").iter(batch_size=self.batch_size * 10):
-            ids = np.concatenate(
-                [chunk.flatten().to_numpy(zero_copy_only=False) for chunk in table.column("ids").chunks]
-            ).astype(self.dtype, copy=False)
+            ids = np.concatenate([chunk.flatten().to_numpy(zero_copy_only=False) for chunk in table.column("ids").chunks]).astype(
+                self.dtype, copy=False
+            )
             self.documents += table.num_rows
             self.tokens += len(ids)
             self.text_bytes += int(np.asarray(table.column("n_bytes")).sum())

@@ -14,9 +14,9 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-import datasets
 import pandas as pd
 
+import datasets
 from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
 
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -115,9 +115,7 @@ def matching_files(pattern: str | list[str], document_unit: str) -> list[str]:
     return paths
 
 
-def read_text_files(
-    pattern: str | list[str], document_unit: str = "file", max_invalid_utf8_ratio: float = 0.01
-) -> pd.DataFrame:
+def read_text_files(pattern: str | list[str], document_unit: str = "file", max_invalid_utf8_ratio: float = 0.01) -> pd.DataFrame:
     """Documents from the files a glob matches: one per file, paragraph or line."""
     paths = matching_files(pattern, document_unit)
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)

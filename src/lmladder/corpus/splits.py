@@ -13,7 +13,7 @@ from lmladder.errors import ConfigError
 
 def hash_fraction(key: str, seed: int) -> float:
     """A number in [0, 1) fixed by ``key`` and ``seed``."""
-    digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8")).digest()
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
@@ -54,6 +54,5 @@ def split_labelled(
     ordered = examples.assign(_split=keys.map(split_of_key), _order=keys.map(lambda key: hash_fraction(key, seed)))
     ordered = ordered.sort_values(["label", "_order"], kind="stable")
     return tuple(  # type: ignore[return-value]
-        ordered[ordered["_split"] == name].drop(columns=["_split", "_order"]).reset_index(drop=True)
-        for name in ("train", "val", "test")
+        ordered[ordered["_split"] == name].drop(columns=["_split", "_order"]).reset_index(drop=True) for name in ("train", "val", "test")
     )

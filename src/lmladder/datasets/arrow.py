@@ -6,9 +6,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import datasets
 import pandas as pd
 from kedro.io import AbstractDataset
+
+import datasets
 
 
 class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.Dataset]):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import datasets
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+import datasets
 from lmladder.corpus import sources
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 
@@ -93,4 +93,11 @@ class TextSourceDataset(AbstractDataset[None, "pd.DataFrame | datasets.Dataset"]
         raise DatasetError("TextSourceDataset is read-only: it describes raw input data")
 
     def _describe(self) -> dict[str, Any]:
-        return {"source": self._source, "path": self._path, "dataset": self._dataset, "name": self._name, "split": self._split, "in_memory": self._in_memory}
+        return {
+            "source": self._source,
+            "path": self._path,
+            "dataset": self._dataset,
+            "name": self._name,
+            "split": self._split,
+            "in_memory": self._in_memory,
+        }

@@ -36,8 +36,13 @@ def fit_tfidf_logistic_regression(
     # ``text_units`` is a module-level function, so the fitted pipeline still pickles.
     pipeline = make_pipeline(
         TfidfVectorizer(
-            tokenizer=text_units, token_pattern=None, lowercase=False,  # text_units case-folds
-            ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_features=max_features,
+            tokenizer=text_units,
+            token_pattern=None,
+            lowercase=False,  # text_units case-folds
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=1,
+            max_features=max_features,
         ),
         LogisticRegression(max_iter=1000, C=inverse_regularization, random_state=seed),
     )

@@ -150,9 +150,7 @@ def _resident_set_bytes_from_proc() -> int:
         with open("/proc/self/statm") as statm:
             resident_pages = int(statm.read().split()[1])
     except OSError as error:
-        raise RuntimeError(
-            "Measuring memory needs psutil, or Linux's /proc/self/statm; neither is available."
-        ) from error
+        raise RuntimeError("Measuring memory needs psutil, or Linux's /proc/self/statm; neither is available.") from error
     return resident_pages * os.sysconf("SC_PAGE_SIZE")
 
 

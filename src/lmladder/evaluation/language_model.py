@@ -33,7 +33,9 @@ def mean_token_loss(
     total_loss, total_targets = 0.0, 0
     for inputs, targets in windows:
         if model.config.architecture == "encoder":
-            inputs, targets = mask_tokens(inputs, special_ids["mask"], model.config.vocab_size, sorted(special_ids.values()), generator=generator)
+            inputs, targets = mask_tokens(
+                inputs, special_ids["mask"], model.config.vocab_size, sorted(special_ids.values()), generator=generator
+            )
         _, loss = model(inputs.to(device), targets.to(device))
         count = int((targets != -100).sum())
         total_loss += float(loss) * count

@@ -22,9 +22,7 @@ def classification_metrics(y_true: list[str], y_pred: list[str], labels: list[st
     precision rather than a warning and NaN.
     """
     _check_predictions(y_true, y_pred, labels)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
     per_class = [
         {
             "label": label,
@@ -49,9 +47,7 @@ def confusion(y_true: list[str], y_pred: list[str], labels: list[str]) -> np.nda
     return confusion_matrix(y_true, y_pred, labels=labels)
 
 
-def expected_calibration_error(
-    probabilities: np.ndarray, y_true_index: np.ndarray, n_bins: int = 15
-) -> tuple[float, list[dict]]:
+def expected_calibration_error(probabilities: np.ndarray, y_true_index: np.ndarray, n_bins: int = 15) -> tuple[float, list[dict]]:
     """Top-label ECE over equal-width bins, and the per-bin rows a reliability diagram needs.
 
     Bin ``i`` covers ``(i/n_bins, (i+1)/n_bins]``; a confidence of exactly 0 joins bin 0.
@@ -93,8 +89,7 @@ def per_class_table_markdown(per_class: list[dict]) -> str:
     ]
     for row in per_class:
         lines.append(
-            f"| {_markdown_cell(row['label'])} | {row['precision']:.3f} | {row['recall']:.3f} "
-            f"| {row['f1']:.3f} | {int(row['support'])} |"
+            f"| {_markdown_cell(row['label'])} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1']:.3f} | {int(row['support'])} |"
         )
     return "\n".join(lines)
 
@@ -136,13 +131,10 @@ def _check_predictions(y_true: list, y_pred: list, labels: list) -> None:
 
 def _check_calibration_inputs(probabilities: np.ndarray, y_true_index: np.ndarray, n_bins: int) -> None:
     if probabilities.ndim != 2 or probabilities.shape[0] == 0 or probabilities.shape[1] == 0:
-        raise ConfigError(
-            f"probabilities must be a non-empty [examples, classes] array; got shape {probabilities.shape}."
-        )
+        raise ConfigError(f"probabilities must be a non-empty [examples, classes] array; got shape {probabilities.shape}.")
     if y_true_index.shape != (probabilities.shape[0],):
         raise ConfigError(
-            f"y_true_index must hold one class index per row of probabilities ({probabilities.shape[0]}); "
-            f"got shape {y_true_index.shape}."
+            f"y_true_index must hold one class index per row of probabilities ({probabilities.shape[0]}); got shape {y_true_index.shape}."
         )
     if not np.issubdtype(y_true_index.dtype, np.integer):
         raise ConfigError(f"y_true_index must hold integer class indices; got dtype {y_true_index.dtype}.")

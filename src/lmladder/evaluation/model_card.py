@@ -159,8 +159,7 @@ def _results(metrics: dict) -> str:
     ]
     for name, scores in systems:
         lines.append(
-            f"| {name} | {_score(scores.get('accuracy'))} | {_score(scores.get('macro_f1'))} "
-            f"| {_score(scores.get('weighted_f1'))} |"
+            f"| {name} | {_score(scores.get('accuracy'))} | {_score(scores.get('macro_f1'))} | {_score(scores.get('weighted_f1'))} |"
         )
     verdict = _best_system_sentence(systems)
     if verdict:
@@ -182,8 +181,7 @@ def _best_system_sentence(systems: list[tuple[str, dict]]) -> str | None:
     if round(margin, 3) == 0:
         return f"Best by macro-F1: a tie between {best} and {runner_up} ({best_f1:.3f})."
     return (
-        f"Best by macro-F1: {best} ({best_f1:.3f}), ahead of {runner_up} ({runner_up_f1:.3f}) "
-        f"by {margin:.3f} ({100 * margin:.1f} points)."
+        f"Best by macro-F1: {best} ({best_f1:.3f}), ahead of {runner_up} ({runner_up_f1:.3f}) by {margin:.3f} ({100 * margin:.1f} points)."
     )
 
 

@@ -19,9 +19,7 @@ def confusion_matrix_figure(matrix: np.ndarray, labels: list[str]):
     """Counts per (true, predicted) cell, annotated, with the true label on the vertical axis."""
     matrix = np.asarray(matrix)
     if matrix.shape != (len(labels), len(labels)):
-        raise ConfigError(
-            f"A confusion matrix over {len(labels)} labels must be square of that size; got {matrix.shape}."
-        )
+        raise ConfigError(f"A confusion matrix over {len(labels)} labels must be square of that size; got {matrix.shape}.")
     side = max(4.0, 0.6 * len(labels) + 2.0)
     figure, axes = plt.subplots(figsize=(side + 1.0, side))
     image = axes.imshow(matrix, cmap="Blues")
@@ -58,9 +56,7 @@ def reliability_diagram_figure(bins: list[dict], ece: float):
     """
     if not bins:
         raise ConfigError("A reliability diagram needs at least one bin.")
-    figure, (accuracy_axes, count_axes) = plt.subplots(
-        2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
-    )
+    figure, (accuracy_axes, count_axes) = plt.subplots(2, 1, figsize=(6, 6.5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     filled = [row for row in bins if row["count"]]
     accuracy_axes.bar(
         [_centre(row) for row in filled],
@@ -103,9 +99,7 @@ def attention_grid_figure(weights: list[np.ndarray], tokens: list[str]):
     layers = [np.asarray(layer, dtype=float) for layer in weights]
     heads, length = _check_attention_shapes(layers, tokens)
     panel = min(ATTENTION_PANEL_INCHES, MAX_ATTENTION_FIGURE_INCHES / max(len(layers), heads))
-    figure, grid = plt.subplots(
-        len(layers), heads, figsize=(panel * heads + 1, panel * len(layers) + 1), squeeze=False
-    )
+    figure, grid = plt.subplots(len(layers), heads, figsize=(panel * heads + 1, panel * len(layers) + 1), squeeze=False)
     show_tokens = length <= MAX_TOKENS_LABELLED
     for layer_index, layer in enumerate(layers):
         for head_index in range(heads):
@@ -143,9 +137,7 @@ def _check_attention_shapes(layers: list[np.ndarray], tokens: list[str]) -> tupl
         raise ConfigError(f"Each layer's attention must be [heads, T, T]; layer 0 has shape {shape}.")
     for index, layer in enumerate(layers):
         if layer.shape != shape:
-            raise ConfigError(
-                f"Every layer must have the same [heads, T, T] shape; layer {index} has {layer.shape}, layer 0 {shape}."
-            )
+            raise ConfigError(f"Every layer must have the same [heads, T, T] shape; layer {index} has {layer.shape}, layer 0 {shape}.")
     if len(tokens) != shape[1]:
         raise ConfigError(f"Got {len(tokens)} tokens for attention over {shape[1]} positions; they must match.")
     return shape[0], shape[1]

@@ -66,9 +66,7 @@ class SequenceClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-def encode_for_classification(
-    tokenizer: Tokenizer, texts: Sequence[str], max_length: int, architecture: str
-) -> list[list[int]]:
+def encode_for_classification(tokenizer: Tokenizer, texts: Sequence[str], max_length: int, architecture: str) -> list[list[int]]:
     """Token ids framed with ``<|cls|>``, truncated so the frame fits ``max_length``."""
     cls_id = tokenizer.token_to_id("<|cls|>")
     encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
@@ -89,9 +87,7 @@ def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Te
 
 
 @torch.no_grad()
-def predict_probabilities(
-    model: SequenceClassifier, tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 32
-) -> torch.Tensor:
+def predict_probabilities(model: SequenceClassifier, tokenizer: Tokenizer, texts: Sequence[str], batch_size: int = 32) -> torch.Tensor:
     """Class probabilities [N, classes] for raw texts, in batches, on the model's device."""
     model.eval()
     device = next(model.parameters()).device

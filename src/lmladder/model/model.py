@@ -185,7 +185,11 @@ class SelfAttention(nn.Module):
                 if causal:
                     mask = mask & torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
             y = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=mask, dropout_p=self.config.dropout if self.training else 0.0,
+                q,
+                k,
+                v,
+                attn_mask=mask,
+                dropout_p=self.config.dropout if self.training else 0.0,
                 is_causal=causal and mask is None,
             )
         y = y.transpose(1, 2).contiguous().view(batch, length, width)

@@ -94,7 +94,8 @@ def analyse_ladder(
     analysis.recommendation = recommend(rungs, constraints or {}, analysis.law, analysis.loss_to_metric)
     if compute_budget_flops:
         analysis.compute_optimal = _or_note(
-            analysis.notes, f"compute-optimal N and D for {compute_budget_flops:.3g} FLOPs",
+            analysis.notes,
+            f"compute-optimal N and D for {compute_budget_flops:.3g} FLOPs",
             lambda: compute_optimal(analysis.law, float(compute_budget_flops)),
         )
     return analysis

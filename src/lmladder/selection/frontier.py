@@ -108,6 +108,7 @@ def _passes(rungs: pd.DataFrame, name: str, limit: float) -> np.ndarray:
 
 def _binding_constraints(passes: dict[str, np.ndarray]) -> list[str]:
     """Constraints whose removal alone lets some rung pass; else every constraint that excludes a rung."""
+
     def some_rung_passes_without(name: str) -> bool:
         others = [mask for other, mask in passes.items() if other != name]
         return not others or np.logical_and.reduce(others).any()

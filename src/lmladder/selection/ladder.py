@@ -39,9 +39,7 @@ def check_ladder(rungs: object) -> dict[str, dict]:
     if isinstance(rungs, dict):
         rungs = {name: spec for name, spec in rungs.items() if spec is not None}
     if not isinstance(rungs, dict) or not rungs:
-        raise ConfigError(
-            f"model_selection.rungs must be a non-empty mapping of rung name -> {{preset, tokens}}, got {rungs!r}"
-        )
+        raise ConfigError(f"model_selection.rungs must be a non-empty mapping of rung name -> {{preset, tokens}}, got {rungs!r}")
     for name, spec in rungs.items():
         where = f"model_selection.rungs.{name}"
         if not isinstance(name, str) or not RUNG_NAME.match(name):
@@ -74,9 +72,7 @@ def rung_parameters(name: str, spec: dict, pretraining: dict, finetuning: dict, 
     }
 
 
-def summarise_rung(
-    name: str, training: dict, language_model_scores: dict, classifier_scores: dict, cost: dict, history: dict
-) -> dict:
+def summarise_rung(name: str, training: dict, language_model_scores: dict, classifier_scores: dict, cost: dict, history: dict) -> dict:
     """One row of the ladder table, from what the rung's pretraining, evaluation and cost nodes produced.
 
     ``params`` is N of the scaling law: non-embedding parameters, as in Kaplan et al.; ``tokens`` is D,

@@ -35,7 +35,7 @@ def loss_vs_params_figure(rungs: pd.DataFrame, law: ScalingLaw, extrapolate_to: 
         axes.plot(fitted, law.predict(fitted, tokens), color=colour, label="fit" + budget)
         axes.plot(beyond, law.predict(beyond, tokens), color=colour, linestyle="--", label="extrapolation" if index == 0 else "_nolegend_")
     if "name" in rungs:
-        for name, x, y in zip(rungs["name"], params, rungs["val_loss"]):
+        for name, x, y in zip(rungs["name"], params, rungs["val_loss"], strict=True):
             axes.annotate(str(name), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
 
     axes.set_xscale("log")
@@ -53,7 +53,7 @@ def quality_vs_latency_figure(points: pd.DataFrame, frontier: pd.DataFrame):
     _require_columns(frontier, ["latency_ms", "macro_f1"])
     figure, axes = plt.subplots(figsize=(7, 4.5))
     axes.scatter(points["latency_ms"], points["macro_f1"], zorder=3, label="systems")
-    for name, x, y in zip(points["name"], points["latency_ms"], points["macro_f1"]):
+    for name, x, y in zip(points["name"], points["latency_ms"], points["macro_f1"], strict=True):
         axes.annotate(str(name), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ordered = frontier.sort_values("latency_ms")
     axes.plot(ordered["latency_ms"], ordered["macro_f1"], color="C1", marker="o", label="Pareto frontier")
@@ -69,7 +69,7 @@ def loss_curves_figure(curves: dict[str, list[tuple[int, float]]], xlabel: str =
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for name, points in curves.items():
         if points:
-            axes.plot(*zip(*points), label=name)
+            axes.plot(*zip(*points, strict=True), label=name)
     axes.set(xlabel=xlabel, ylabel="loss (nats/token)", title="loss curves by rung")
     axes.grid(alpha=0.3)
     if any(curves.values()):

@@ -23,7 +23,12 @@ TABLE_COLUMNS = (
 def render_selection_report(analysis: LadderAnalysis, plots: dict[str, str]) -> str:
     """Markdown; ``plots`` maps a caption to the image path relative to the report."""
     lines = ["# Model selection", "", "## Ladder", "", _table(analysis.points), ""]
-    lines += ["## Scaling law", "", f"Fitted: `{analysis.law.describe()}` (N: non-embedding parameters, D: training tokens, L: val nats/token).", ""]
+    lines += [
+        "## Scaling law",
+        "",
+        f"Fitted: `{analysis.law.describe()}` (N: non-embedding parameters, D: training tokens, L: val nats/token).",
+        "",
+    ]
     if analysis.intervals:
         lines += ["Bootstrap intervals:", ""]
         lines += [f"- {name}: [{low:.4g}, {high:.4g}]" for name, (low, high) in analysis.intervals.items()]

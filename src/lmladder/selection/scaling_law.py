@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit, minimize, minimize_scalar
@@ -218,10 +218,7 @@ def bootstrap_intervals(N, L, D=None, n_boot: int = 200, level: float = 0.9, see
 
     tail = 100 * (1 - level) / 2
     names = ["E", "A", "alpha"] + (["B", "beta"] if full else [])
-    return {
-        name: tuple(float(bound) for bound in np.percentile([refit[name] for refit in refits], [tail, 100 - tail]))
-        for name in names
-    }
+    return {name: tuple(float(bound) for bound in np.percentile([refit[name] for refit in refits], [tail, 100 - tail])) for name in names}
 
 
 def _resample_supports_form(N: np.ndarray, D: np.ndarray | None, full: bool) -> bool:
@@ -229,7 +226,7 @@ def _resample_supports_form(N: np.ndarray, D: np.ndarray | None, full: bool) -> 
         return False
     if not full:
         return True
-    distinct_runs = len(set(zip(N.tolist(), D.tolist())))
+    distinct_runs = len(set(zip(N.tolist(), D.tolist(), strict=True)))
     return distinct_runs >= MIN_POINTS_FULL and _uses_tokens_term(D)
 
 
@@ -275,8 +272,7 @@ class LossToMetric:
         """The loss at which the fitted curve reaches ``metric``."""
         if not self.lo < metric < self.hi or self.k == 0:
             raise ConfigError(
-                f"The fitted loss-to-metric curve only spans ({self.lo:.3g}, {self.hi:.3g}); "
-                f"metric {metric} cannot be reached at any loss."
+                f"The fitted loss-to-metric curve only spans ({self.lo:.3g}, {self.hi:.3g}); metric {metric} cannot be reached at any loss."
             )
         return float(self.L0 + np.log((self.hi - self.lo) / (metric - self.lo) - 1) / self.k)
 
@@ -296,9 +292,7 @@ def fit_loss_to_metric(L, metric) -> LossToMetric:
     if L.shape != metric.shape or L.ndim != 1:
         raise ConfigError(f"L and metric must be flat sequences of the same length; got {L.shape} and {metric.shape}.")
     if len(L) < MIN_POINTS_LOSS_TO_METRIC:
-        raise ConfigError(
-            f"Fitting the loss-to-metric sigmoid needs at least {MIN_POINTS_LOSS_TO_METRIC} rungs; got {len(L)}."
-        )
+        raise ConfigError(f"Fitting the loss-to-metric sigmoid needs at least {MIN_POINTS_LOSS_TO_METRIC} rungs; got {len(L)}.")
     if not np.all(np.isfinite(L)) or not np.all(np.isfinite(metric)):
         raise ConfigError("L and metric must hold finite numbers.")
     if np.any(metric < 0) or np.any(metric > 1):
@@ -366,8 +360,6 @@ def parameters_needed(law: ScalingLaw, target_loss: float, D: float | None = Non
         where = f"E + B/D^beta at D={D:.3g}"
     if not target_loss > irreducible:
         raise ConfigError(
-            f"Target loss {target_loss:.4g} is at or below the irreducible loss {irreducible:.4g} ({where}); "
-            "no model size reaches it."
+            f"Target loss {target_loss:.4g} is at or below the irreducible loss {irreducible:.4g} ({where}); no model size reaches it."
         )
     return float((law.A / (target_loss - irreducible)) ** (1 / law.alpha))
-

@@ -11,7 +11,9 @@ import torch
 log = logging.getLogger(__name__)
 
 
-def measure_matmul_peak(device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 0.5) -> float:
+def measure_matmul_peak(
+    device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 0.5
+) -> float:
     """Achievable FLOP/s of a square matmul on ``device``: the MFU denominator when none is configured."""
     a = torch.randn(size, size, device=device, dtype=dtype)
     b = torch.randn(size, size, device=device, dtype=dtype)

@@ -42,9 +42,7 @@ def validate_pretraining_params(params: dict, section: str = "pretraining") -> N
         raise ConfigError(f"{section}.model: {error}") from error
     block_size = params["data"]["block_size"]
     if block_size > config.max_positions:
-        raise ConfigError(
-            f"{section}.data.block_size={block_size} is above {section}.model.max_positions={config.max_positions}"
-        )
+        raise ConfigError(f"{section}.data.block_size={block_size} is above {section}.model.max_positions={config.max_positions}")
 
 
 def validate_finetuning_params(params: dict, section: str = "finetuning") -> None:

@@ -29,9 +29,7 @@ log = logging.getLogger(__name__)
 MODES = ("full", "frozen", "scratch")
 
 
-def build_classifier(
-    pretrained: Transformer, labels: Sequence[str], mode: str, pooling: str, dropout: float = 0.0
-) -> SequenceClassifier:
+def build_classifier(pretrained: Transformer, labels: Sequence[str], mode: str, pooling: str, dropout: float = 0.0) -> SequenceClassifier:
     """``full``: pretrained weights, all trained; ``frozen``: pretrained, only the head trains;
     ``scratch``: the same architecture with random weights (the baseline that shows what pretraining buys)."""
     if mode not in MODES:
@@ -143,7 +141,9 @@ def _batches(tokenizer: Tokenizer, texts, labels, label_index, max_length, archi
         return ids, mask, torch.tensor([row[1] for row in rows], dtype=torch.long)
 
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(list(zip(encoded, targets)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator)
+    return DataLoader(
+        list(zip(encoded, targets, strict=True)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator
+    )
 
 
 def finetune(

@@ -41,8 +41,12 @@ class LanguageModelModule(pl.LightningModule):
         if self.model.config.architecture == "decoder":
             return self.model(inputs, targets)[1]
         masked, labels = mask_tokens(
-            inputs, self.special_ids["mask"], self.model.config.vocab_size, sorted(self.special_ids.values()),
-            self.mlm_probability, generator,
+            inputs,
+            self.special_ids["mask"],
+            self.model.config.vocab_size,
+            sorted(self.special_ids.values()),
+            self.mlm_probability,
+            generator,
         )
         return self.model(masked, labels)[1]
 

@@ -13,7 +13,7 @@ def curves_figure(series: dict[str, list[tuple[float, float]]], xlabel: str, yla
     figure, axes = plt.subplots(figsize=(7, 4))
     for name, points in series.items():
         if points:
-            axes.plot(*zip(*points), label=name, marker="o" if markers else None, linewidth=1 if not markers else 1.5)
+            axes.plot(*zip(*points, strict=True), label=name, marker="o" if markers else None, linewidth=1 if not markers else 1.5)
     axes.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axes.grid(alpha=0.3)
     if any(series.values()):
@@ -25,6 +25,6 @@ def curves_figure(series: dict[str, list[tuple[float, float]]], xlabel: str, yla
 def loss_curve_figure(train: list[tuple[int, float]], val: list[tuple[int, float]], title: str = "pretraining loss"):
     figure = curves_figure({"train": train}, "optimizer step", "loss (nats/token)", title)
     if val:
-        figure.axes[0].plot(*zip(*val), marker="o", label="validation")
+        figure.axes[0].plot(*zip(*val, strict=True), marker="o", label="validation")
         figure.axes[0].legend()
     return figure

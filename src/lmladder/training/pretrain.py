@@ -77,9 +77,7 @@ def pretrain(
     trainer = dict(trainer)
     block_size = data["block_size"]
     if block_size > model.config.max_positions:
-        raise ConfigError(
-            f"pretraining.data.block_size={block_size} is above the model's max_positions={model.config.max_positions}"
-        )
+        raise ConfigError(f"pretraining.data.block_size={block_size} is above the model's max_positions={model.config.max_positions}")
     accumulate = trainer.pop("accumulate_grad_batches", 1)
     processes = world_size(trainer)
     tokens_per_step = data["batch_size"] * block_size * accumulate * processes
@@ -88,12 +86,21 @@ def pretrain(
     val_check_interval = min(trainer.pop("val_check_interval", max_steps), max_steps)
 
     datamodule = TokenDataModule(
-        train_tokens, val_tokens, block_size, data["batch_size"],
+        train_tokens,
+        val_tokens,
+        block_size,
+        data["batch_size"],
         train_samples=max_steps * data["batch_size"] * accumulate * processes,
-        val_windows=data.get("val_windows"), seed=data.get("seed", 0),
+        val_windows=data.get("val_windows"),
+        seed=data.get("seed", 0),
     )
     module = LanguageModelModule(
-        model, optimizer, lr_schedule, max_steps, bytes_per_token, special_ids,
+        model,
+        optimizer,
+        lr_schedule,
+        max_steps,
+        bytes_per_token,
+        special_ids,
     )
     model_flops = flops_per_token(model.config, block_size)
     if peak_flops is None:
@@ -102,7 +109,12 @@ def pretrain(
         peak_flops = measure_matmul_peak("cuda" if on_gpu else "cpu", dtype)
     checkpoint_dir = Path(checkpoint_dir)
     checkpoints = ModelCheckpoint(
-        dirpath=checkpoint_dir, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_last=True,
+        dirpath=checkpoint_dir,
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        save_last=True,
         every_n_train_steps=val_check_interval,
     )
     throughput = ThroughputMonitor(tokens_per_step, model_flops, peak_flops, log_every)

@@ -42,8 +42,7 @@ def render_markdown(report: dict) -> str:
     lines = [
         "# Data validation report",
         "",
-        f"**Overall: {_verdict(report['success'])}** — "
-        f"{statistics['successful']} of {statistics['evaluated']} expectations met.",
+        f"**Overall: {_verdict(report['success'])}** — {statistics['successful']} of {statistics['evaluated']} expectations met.",
     ]
     for suite in report["suites"]:
         lines += ["", f"## Suite `{suite['suite']}`: {_verdict(suite['success'])}", ""]
@@ -65,8 +64,7 @@ def raise_for_failures(report: dict) -> None:
     lines = [f"Data validation failed: {len(failed)} expectation(s) not met."]
     lines += [_failure_line(failure) for failure in failed]
     lines.append(
-        "See the validation report for every expectation and its observed values; "
-        "fix the data or the parameters under data_validation."
+        "See the validation report for every expectation and its observed values; fix the data or the parameters under data_validation."
     )
     raise DataValidationError("\n".join(lines), report=report)
 
@@ -95,10 +93,7 @@ def _failure_line(failure: dict) -> str:
     column = f" on column {failure['column']}" if failure["column"] else ""
     examples = failure["examples"][:EXAMPLES_IN_MESSAGE]
     shown = f"; examples: {', '.join(_quote(example) for example in examples)}" if examples else ""
-    return (
-        f"- {failure['suite']}: {failure['expectation']}{column} "
-        f"({failure['description']}){shown}"
-    )
+    return f"- {failure['suite']}: {failure['expectation']}{column} ({failure['description']}){shown}"
 
 
 def _quote(value: Any) -> str:

@@ -133,10 +133,7 @@ def validate_labelled(
                     ExpectColumnValuesToBeBetween(
                         column="share",
                         min_value=min_class_share,
-                        description=(
-                            f"every label makes up at least {min_class_share:.1%} "
-                            f"of split '{train_split}'"
-                        ),
+                        description=(f"every label makes up at least {min_class_share:.1%} of split '{train_split}'"),
                     ),
                 ],
             ),
@@ -182,17 +179,12 @@ def validate_tokens(token_files: dict[str, TokenFileLike], min_tokens: int) -> d
                     ExpectColumnValuesToBeBetween(
                         column="token_count",
                         min_value=min_tokens,
-                        description=(
-                            f"each file holds at least {min_tokens} tokens, "
-                            "the number one training batch needs"
-                        ),
+                        description=(f"each file holds at least {min_tokens} tokens, the number one training batch needs"),
                     ),
                     ExpectColumnValuesToBeInSet(
                         column="vocab_size",
                         value_set=shared_vocab,
-                        description=(
-                            f"all files share one vocab_size ({_format_list(shared_vocab)})"
-                        ),
+                        description=(f"all files share one vocab_size ({_format_list(shared_vocab)})"),
                     ),
                 ],
             ),
@@ -200,9 +192,7 @@ def validate_tokens(token_files: dict[str, TokenFileLike], min_tokens: int) -> d
     )
 
 
-def validate_decontamination(
-    corpus_splits: dict[str, pd.DataFrame], eval_texts: list[str], ngram_size: int
-) -> dict:
+def validate_decontamination(corpus_splits: dict[str, pd.DataFrame], eval_texts: list[str], ngram_size: int) -> dict:
     """No corpus document shares an n-gram of ``ngram_size`` units with an evaluation text."""
     stacked = _stack_splits(corpus_splits)
     # Null texts are the corpus suite's finding; here they simply cannot be contaminated.
@@ -224,9 +214,7 @@ def validate_decontamination(
                     ExpectColumnValuesToBeInSet(
                         column="contaminated",
                         value_set=[False],
-                        description=(
-                            f"no document shares a {ngram_size}-gram with an evaluation text"
-                        ),
+                        description=(f"no document shares a {ngram_size}-gram with an evaluation text"),
                     ),
                 ],
             ),
@@ -360,9 +348,7 @@ def _run_check(context, datasource, suite_name: str, check: _FrameCheck) -> list
     suite = context.suites.add(gx.ExpectationSuite(name=name))
     for expectation in check.expectations:
         suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite)
-    )
+    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
     # GX cannot name rows by a column the frame lacks; the column check reports that absence.
     index_columns = [check.key_column] if check.key_column in check.frame.columns else []
     result = definition.run(
@@ -375,9 +361,7 @@ def _run_check(context, datasource, suite_name: str, check: _FrameCheck) -> list
     )
     # GX does not keep the suite's order in its results; the report should.
     by_id = {outcome.expectation_config.id: outcome for outcome in result.results}
-    return [
-        _summarise(by_id[expectation.id], check.key_column) for expectation in check.expectations
-    ]
+    return [_summarise(by_id[expectation.id], check.key_column) for expectation in check.expectations]
 
 
 def _summarise(outcome, key_column: str) -> dict:
@@ -472,9 +456,7 @@ def _json_safe(value: Any) -> Any:
 def _stack_splits(splits: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     if not splits:
         raise ConfigError("Data validation got no splits; pass at least one split to validate.")
-    return pd.concat(
-        [frame.assign(split=name) for name, frame in splits.items()], ignore_index=True
-    )
+    return pd.concat([frame.assign(split=name) for name, frame in splits.items()], ignore_index=True)
 
 
 def _column(frame: pd.DataFrame | None, name: str) -> pd.Series:
@@ -486,17 +468,13 @@ def _column(frame: pd.DataFrame | None, name: str) -> pd.Series:
 
 
 def _rows_per_split(splits: Mapping[str, pd.DataFrame]) -> _FrameCheck:
-    counts = pd.DataFrame(
-        {"split": list(splits), "rows": [len(frame) for frame in splits.values()]}
-    )
+    counts = pd.DataFrame({"split": list(splits), "rows": [len(frame) for frame in splits.values()]})
     return _FrameCheck(
         name="split_rows",
         frame=counts,
         key_column="split",
         expectations=[
-            ExpectColumnValuesToBeBetween(
-                column="rows", min_value=1, description="every split holds at least one row"
-            ),
+            ExpectColumnValuesToBeBetween(column="rows", min_value=1, description="every split holds at least one row"),
         ],
     )
 
@@ -515,13 +493,7 @@ def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str]) -> pd.Da
 
 def _splits_per_text(stacked: pd.DataFrame) -> pd.DataFrame:
     texts = pd.DataFrame({"text": _column(stacked, "text"), "split": stacked["split"]})
-    return (
-        texts.dropna(subset=["text"])
-        .groupby("text")["split"]
-        .nunique()
-        .rename("splits")
-        .reset_index()
-    )
+    return texts.dropna(subset=["text"]).groupby("text")["split"].nunique().rename("splits").reset_index()
 
 
 def _token_summary(token_files: Mapping[str, TokenFileLike]) -> pd.DataFrame:
@@ -550,10 +522,7 @@ def _columns_present(columns: list[str]) -> Expectation:
 
 
 def _not_null(columns: list[str]) -> list[Expectation]:
-    return [
-        ExpectColumnValuesToNotBeNull(column=column, description=f"no {column} is null")
-        for column in columns
-    ]
+    return [ExpectColumnValuesToNotBeNull(column=column, description=f"no {column} is null") for column in columns]
 
 
 def _text_length(min_chars: int, max_chars: int) -> Expectation:

@@ -3,7 +3,6 @@ pipelines as Arrow data sets, with two workers, and gives what the in-memory pat
 
 from __future__ import annotations
 
-import datasets
 import pytest
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
@@ -11,6 +10,7 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
+import datasets
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.datasets import ArrowDataset, TextSourceDataset, TokenFileDataset, TokenizerDataset
 from lmladder.pipelines import data_processing, data_validation
@@ -44,15 +44,19 @@ def both_paths(tmp_path_factory):
     docs = build_stdlib_corpus()
     params = load_parameters("test")
     in_memory_dir = tmp_path_factory.mktemp("in_memory")
-    in_memory = processed(
-        in_memory_dir, docs, docs, lambda name: ArrowDataset(path=str(in_memory_dir / name)), params
-    )
+    in_memory = processed(in_memory_dir, docs, docs, lambda name: ArrowDataset(path=str(in_memory_dir / name)), params)
 
     arrow_dir = tmp_path_factory.mktemp("arrow")
     docs.to_parquet(arrow_dir / "raw.parquet")
-    raw = TextSourceDataset(source="table", path=str(arrow_dir / "raw.parquet"), in_memory=False, load_args={"cache_dir": str(arrow_dir / "cache")})
+    raw = TextSourceDataset(
+        source="table", path=str(arrow_dir / "raw.parquet"), in_memory=False, load_args={"cache_dir": str(arrow_dir / "cache")}
+    )
     arrow_params = deep_merge(
-        params, {"data_processing": {"corpus": {"num_proc": 2}, "tokenizer": {"max_training_mb": 1}}, "data_validation": {"max_corpus_documents": 2000}}
+        params,
+        {
+            "data_processing": {"corpus": {"num_proc": 2}, "tokenizer": {"max_training_mb": 1}},
+            "data_validation": {"max_corpus_documents": 2000},
+        },
     )
     arrow = processed(arrow_dir, raw.load(), docs, lambda name: ArrowDataset(path=str(arrow_dir / name)), arrow_params)
     return in_memory, arrow
@@ -99,7 +103,9 @@ def test_arrow_corpus_is_validated_on_a_sample_and_the_report_says_so(both_paths
 
 def test_an_arrow_split_without_doc_ids_fails_the_corpus_suite_naming_the_column():
     splits = {name: datasets.Dataset.from_dict({"text": ["a long enough text"] * 3}) for name in ("train", "val")}
-    result = data_validation.nodes.check_corpus(splits["train"], splits["val"], {"min_chars": 1, "max_chars": 100}, {"max_corpus_documents": 2}, 0)
+    result = data_validation.nodes.check_corpus(
+        splits["train"], splits["val"], {"min_chars": 1, "max_chars": 100}, {"max_corpus_documents": 2}, 0
+    )
     assert not result["success"]
     assert result["note"] == "validated on a random sample of documents (train: 2 of 3; val: 2 of 3)"
     failed = [expectation for expectation in result["expectations"] if not expectation["success"]]

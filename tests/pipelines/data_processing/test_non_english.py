@@ -42,7 +42,9 @@ def processed(tmp_path_factory):
     corpus = corpus.assign(doc_id=[f"d{i}" for i in range(len(corpus))])
 
     params = load_parameters("test")
-    params["data_processing"]["labelled"].update(label_from="column", text_column="text", label_column="label", min_words=8, max_per_class=None)
+    params["data_processing"]["labelled"].update(
+        label_from="column", text_column="text", label_column="label", min_words=8, max_per_class=None
+    )
     catalog = make_catalog(tmp_path_factory.mktemp("non_english"), corpus, raw_labelled, params)
     return run_data_processing(catalog), docs, labelled
 

@@ -136,7 +136,10 @@ def test_filters_removing_everything_say_which_to_loosen(tmp_path):
 def test_labelled_filters_removing_everything_name_the_parameter(tmp_path):
     corpus, labelled = small_sources()
     params = small_params(**{"labelled.filters.min_chars": 10_000})
-    with pytest.raises(FilteredOutError, match=r"0 labelled examples left of 40; the too_short step removed the most \(40\): loosen data_processing.labelled.filters.min_chars"):
+    with pytest.raises(
+        FilteredOutError,
+        match=r"0 labelled examples left of 40; the too_short step removed the most \(40\): loosen data_processing.labelled.filters.min_chars",
+    ):
         run_data_processing(make_catalog(tmp_path, corpus, labelled, params))
 
 

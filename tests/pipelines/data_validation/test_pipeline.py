@@ -16,7 +16,17 @@ from lmladder.pipelines.data_validation import create_pipeline as data_validatio
 from tests.conftest import add_parameters, load_parameters
 from tests.pipelines.conftest import make_catalog
 
-PROCESSED = ["corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "tokenizer", "train_tokens", "val_tokens", "corpus_summary"]
+PROCESSED = [
+    "corpus_train",
+    "corpus_val",
+    "labelled_train",
+    "labelled_val",
+    "labelled_test",
+    "tokenizer",
+    "train_tokens",
+    "val_tokens",
+    "corpus_summary",
+]
 
 
 @pytest.fixture(scope="module")
@@ -31,9 +41,7 @@ def processed(tmp_path_factory) -> dict:
 
 
 def validate(inputs: dict, tmp_path) -> DataCatalog:
-    catalog = DataCatalog(
-        {name: JSONDataset(filepath=str(tmp_path / f"{name}.json")) for name in ("validation_report", "validated_data")}
-    )
+    catalog = DataCatalog({name: JSONDataset(filepath=str(tmp_path / f"{name}.json")) for name in ("validation_report", "validated_data")})
     for name, value in inputs.items():
         catalog[name] = value
     add_parameters(catalog, load_parameters("test"))
@@ -48,7 +56,16 @@ def test_processed_data_passes_every_suite(processed, tmp_path):
     assert {suite["suite"] for suite in report["suites"]} == {"corpus", "labelled", "tokens", "contamination", "removals", "outputs"}
     gate = catalog.load("validated_data")
     assert gate["passed"] and gate["data_fingerprint"] == processed["corpus_summary"]["fingerprint"]
-    assert set(gate["inputs"]) == {"corpus_train", "corpus_val", "labelled_train", "labelled_val", "labelled_test", "train_tokens", "val_tokens", "tokenizer"}
+    assert set(gate["inputs"]) == {
+        "corpus_train",
+        "corpus_val",
+        "labelled_train",
+        "labelled_val",
+        "labelled_test",
+        "train_tokens",
+        "val_tokens",
+        "tokenizer",
+    }
 
 
 def test_contaminated_corpus_is_stopped_and_the_report_is_kept(processed, tmp_path):

@@ -49,8 +49,18 @@ def test_evaluation_scores_registers_and_writes_the_model_card(tmp_path, trackin
     outputs = {name: dataset.load() for name, dataset in SequentialRunner().run(create_pipeline(), catalog).items()}
 
     metrics = outputs["evaluation_metrics"]
-    for name in ("classifier.accuracy", "classifier.macro_f1", "classifier.ece", "scratch.macro_f1", "tfidf.macro_f1",
-                 "lm.perplexity", "lm.bits_per_byte", "cost.p50_ms", "cost.p95_ms", "cost.throughput_per_s"):
+    for name in (
+        "classifier.accuracy",
+        "classifier.macro_f1",
+        "classifier.ece",
+        "scratch.macro_f1",
+        "tfidf.macro_f1",
+        "lm.perplexity",
+        "lm.bits_per_byte",
+        "cost.p50_ms",
+        "cost.p95_ms",
+        "cost.throughput_per_s",
+    ):
         assert f"{name}" in metrics, name
     assert metrics["tfidf.accuracy"]["value"] == 1.0  # the toy topics are separable by their words
     assert metrics["cost.p50_ms"]["value"] <= metrics["cost.p95_ms"]["value"]
@@ -67,5 +77,7 @@ def test_evaluation_scores_registers_and_writes_the_model_card(tmp_path, trackin
     assert "| Scripts of the labelled texts | Latin 100% |" in card and "| Source |" not in card
     # prompts: null (the default) takes the opening words of held-out corpus documents
     assert [line.split("**")[1] for line in outputs["sample_generations"].splitlines() if line.startswith("**")] == [
-        "Open a socket and", "Read the file from", "Round the decimal to",
+        "Open a socket and",
+        "Read the file from",
+        "Round the decimal to",
     ]

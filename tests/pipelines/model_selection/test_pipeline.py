@@ -49,7 +49,14 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
         assert child.data.params["model.preset"] == preset
         assert child.data.params["pretraining.trainer.max_tokens"] == "12000"
         assert child.data.params["finetuning.max_epochs"] == "1"  # conf/test's rung_finetuning
-        for metric in ("rung.val_loss", "rung.macro_f1", "rung.latency_ms", "rung.params", "rung.train_flops", "pretraining_metrics.final_step"):
+        for metric in (
+            "rung.val_loss",
+            "rung.macro_f1",
+            "rung.latency_ms",
+            "rung.params",
+            "rung.train_flops",
+            "pretraining_metrics.final_step",
+        ):
             assert metric in child.data.metrics, (rung, metric)
         assert "val_loss" in child.data.metrics  # Lightning's logger wrote into the rung's run
         artifacts = {item.path for item in client.list_artifacts(child.info.run_id, "plots")}
@@ -62,8 +69,11 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
     assert parent.data.params["model_selection.rungs.nano.tokens"] == "12000"
     parent_artifacts = {item.path for folder in ("model_selection", "plots") for item in client.list_artifacts(parent.info.run_id, folder)}
     assert {
-        "model_selection/model_selection.md", "model_selection/model_selection.json",
-        "plots/loss_vs_params.png", "plots/quality_vs_latency.png", "plots/ladder_loss_curves.png",
+        "model_selection/model_selection.md",
+        "model_selection/model_selection.json",
+        "plots/loss_vs_params.png",
+        "plots/quality_vs_latency.png",
+        "plots/ladder_loss_curves.png",
     } <= parent_artifacts
 
 
@@ -110,9 +120,26 @@ def test_a_bad_rung_fails_before_any_processing(project_copy):
 
 def test_airflow_dag_has_one_task_per_rung_after_the_shared_data_steps(project_copy):
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "airflow", "create", "--pipelines", "model_selection", "--group-by", "namespace",
-         "--env", "test", "--target-dir", "dags"],
-        cwd=project_copy, capture_output=True, text=True, timeout=300, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        [
+            sys.executable,
+            "-m",
+            "kedro",
+            "airflow",
+            "create",
+            "--pipelines",
+            "model_selection",
+            "--group-by",
+            "namespace",
+            "--env",
+            "test",
+            "--target-dir",
+            "dags",
+        ],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
     )
     assert result.returncode == 0, result.stderr
     source = (project_copy / "dags" / "lmladder_test_model_selection_dag.py").read_text()
@@ -139,7 +166,9 @@ def test_the_notebook_reads_the_runs_back_from_mlflow(selection_run):
 
     notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "model_selection.ipynb", as_version=4)
     (selection_run / "notebooks").mkdir(exist_ok=True)
-    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(selection_run / "notebooks")}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(selection_run / "notebooks")}}
+    ).execute()
 
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     text = "".join(output.get("text", "") + output.get("data", {}).get("text/plain", "") for output in outputs)

@@ -28,8 +28,24 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 @pytest.fixture
 def retraining_dag(project_copy):
     result = subprocess.run(
-        [sys.executable, "-m", "kedro", "airflow", "create", "--pipelines", "retraining", "--jinja-file", "conf/airflow/retraining_dag.j2", "--target-dir", "dags"],
-        cwd=project_copy, capture_output=True, text=True, timeout=300, env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        [
+            sys.executable,
+            "-m",
+            "kedro",
+            "airflow",
+            "create",
+            "--pipelines",
+            "retraining",
+            "--jinja-file",
+            "conf/airflow/retraining_dag.j2",
+            "--target-dir",
+            "dags",
+        ],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
     )
     assert result.returncode == 0, result.stderr
     return project_copy / "dags" / "lmladder_retraining_dag.py"
@@ -46,7 +62,9 @@ def test_dag_is_weekly_with_retries_and_one_task(retraining_dag):
 @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="Airflow is not installed (pip install -e '.[airflow]')")
 def test_airflow_dagbag_loads_the_dag(retraining_dag, tmp_path):
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow_home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(retraining_dag.parent)], capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(retraining_dag.parent)], capture_output=True, text=True, timeout=300, env=env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}

@@ -41,7 +41,9 @@ def test_a_held_lock_gives_a_refusal_and_is_left_to_its_holder(tmp_path):
 
 
 def test_finetune_mode_without_a_pretrained_model_says_what_to_run(tmp_path):
-    with pytest.raises(ConfigError, match=r"retraining.train is 'finetune' but there is no pretrained model in .*kedro run --pipelines pretraining"):
+    with pytest.raises(
+        ConfigError, match=r"retraining.train is 'finetune' but there is no pretrained model in .*kedro run --pipelines pretraining"
+    ):
         with retraining_plan(config(tmp_path, train="finetune"), tmp_path):
             pass
 

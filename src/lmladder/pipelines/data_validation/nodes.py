@@ -47,7 +47,9 @@ def check_labelled(
     # Without a declared label set, every label seen must still be present and large enough.
     label_set = labelled["labels"] or sorted(pd.concat(list(splits.values()))["label"].unique())
     filters = labelled_settings(labelled)[0]["filters"]
-    return validate_labelled(splits, [str(label) for label in label_set], params["min_class_share"], filters["min_chars"], filters["max_chars"])
+    return validate_labelled(
+        splits, [str(label) for label in label_set], params["min_class_share"], filters["min_chars"], filters["max_chars"]
+    )
 
 
 def check_removals(corpus_summary: dict, params: dict) -> dict:

@@ -42,7 +42,9 @@ def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, para
     """Perplexity and bits per byte of the pretrained model on the held-out corpus tokens."""
     model, tokenizer = pretrained.model, pretrained.tokenizer
     special_ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
-    loss = mean_token_loss(model, val_tokens.tokens, model.config.max_positions, max_windows=params["lm_max_windows"], special_ids=special_ids)
+    loss = mean_token_loss(
+        model, val_tokens.tokens, model.config.max_positions, max_windows=params["lm_max_windows"], special_ids=special_ids
+    )
     return {"loss": loss, **language_model_metrics(loss, val_tokens.metadata["bytes_per_token"])}
 
 
@@ -142,8 +144,10 @@ def sample_generations(pretrained: ModelBundle, corpus_val, params: dict, seed: 
         prompts, origin = settings["prompts"], "`evaluation.generation.prompts`"
     generator = torch.Generator().manual_seed(seed)
     sections = [
-        "# Sample generations", "",
-        f"Prompts: {origin}; temperature {settings['temperature']}, top-k {settings['top_k']}, {settings['max_new_tokens']} new tokens", "",
+        "# Sample generations",
+        "",
+        f"Prompts: {origin}; temperature {settings['temperature']}, top-k {settings['top_k']}, {settings['max_new_tokens']} new tokens",
+        "",
     ]
     for prompt in prompts:
         ids = torch.tensor([tokenizer.encode(prompt).ids])
@@ -156,14 +160,18 @@ def sample_generations(pretrained: ModelBundle, corpus_val, params: dict, seed: 
 def attention_heatmaps(classifier: ModelBundle, labelled_test: pd.DataFrame, params: dict):
     """Attention weights (layers x heads) of the classifier's backbone on the first test example."""
     model, tokenizer = classifier.model, classifier.tokenizer
-    ids = encode_for_classification(tokenizer, labelled_test["text"].tolist()[:1], params["attention_max_tokens"], model.config.architecture)[0]
+    ids = encode_for_classification(
+        tokenizer, labelled_test["text"].tolist()[:1], params["attention_max_tokens"], model.config.architecture
+    )[0]
     with torch.no_grad():
         _, weights = model.backbone.hidden_states(torch.tensor([ids]), return_attention=True)
     tokens = [tokenizer.decode([token]) or tokenizer.id_to_token(token) for token in ids]
     return attention_grid_figure([layer[0].numpy() for layer in weights], tokens)
 
 
-def register_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, classifier_scores: dict, params: dict) -> dict:
+def register_classifier(
+    classifier: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, classifier_scores: dict, params: dict
+) -> dict:
     """Log the classifier as a pyfunc model and register it with the configured alias."""
     check_gate(validated_data, {"labelled_test": frame_fingerprint(labelled_test)}, "registration")
     tags = {
@@ -172,7 +180,11 @@ def register_classifier(classifier: ModelBundle, labelled_test: pd.DataFrame, va
         "test_accuracy": f"{classifier_scores['accuracy']:.4f}",
     }
     return log_and_register_classifier(
-        classifier, params["registered_model_name"], params["alias"], labelled_test["text"].tolist()[:3], tags,
+        classifier,
+        params["registered_model_name"],
+        params["alias"],
+        labelled_test["text"].tolist()[:3],
+        tags,
         allow_label_set_change=params["allow_label_set_change"],
     )
 
@@ -259,9 +271,14 @@ def build_report(
         }
     )
     curves = curves_figure(
-        {name: [(row["epoch"], row["val_macro_f1"]) for row in history if "val_macro_f1" in row]
-         for history, name in ((finetuning_history, f"fine-tuned ({finetuning.get('mode')})"), (baseline_history, baseline_mode))},
-        "epoch", "validation macro-F1", "fine-tuning", markers=True,
+        {
+            name: [(row["epoch"], row["val_macro_f1"]) for row in history if "val_macro_f1" in row]
+            for history, name in ((finetuning_history, f"fine-tuned ({finetuning.get('mode')})"), (baseline_history, baseline_mode))
+        },
+        "epoch",
+        "validation macro-F1",
+        "fine-tuning",
+        markers=True,
     )
     summary = {
         "language_model": language_model,

@@ -42,7 +42,10 @@ def _finetune(
     metadata = {
         **pretrained.metadata,
         "finetuning": {
-            "mode": mode, "pooling": pooling, "best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
+            "mode": mode,
+            "pooling": pooling,
+            "best_epoch": result.best_epoch,
+            "epochs_run": result.epochs_run,
             "best_val_macro_f1": result.best_val_macro_f1,
         },
     }

@@ -18,10 +18,7 @@ PLOTS = {
 def resolve_ladder(pretraining: dict, finetuning: dict, model_selection: dict) -> dict:
     """Each rung's full pretraining and fine-tuning parameters, saved so every rung task reads the same."""
     rungs = check_ladder(model_selection["rungs"])
-    return {
-        name: rung_parameters(name, spec, pretraining, finetuning, model_selection["rung_finetuning"])
-        for name, spec in rungs.items()
-    }
+    return {name: rung_parameters(name, spec, pretraining, finetuning, model_selection["rung_finetuning"]) for name, spec in rungs.items()}
 
 
 def rung_parameters_node(ladder_parameters: dict, rung: str) -> tuple[dict, dict]:

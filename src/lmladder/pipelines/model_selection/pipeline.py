@@ -17,8 +17,14 @@ from lmladder.pipelines.model_selection import nodes
 from lmladder.selection.ladder import SHARED_NAMESPACE
 
 SHARED_INPUTS = {
-    "ladder_parameters", "train_tokens", "val_tokens", "tokenizer", "validated_data",
-    "labelled_train", "labelled_val", "labelled_test",
+    "ladder_parameters",
+    "train_tokens",
+    "val_tokens",
+    "tokenizer",
+    "validated_data",
+    "labelled_train",
+    "labelled_val",
+    "labelled_test",
 }
 RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
 
@@ -40,7 +46,12 @@ def rung_pipeline(rung: str) -> Pipeline:
     """Pretraining, fine-tuning and evaluation of one rung, every output under the ``<rung>.`` namespace."""
     template = Pipeline(
         [
-            Node(_bound(nodes.rung_parameters_node, rung), "ladder_parameters", ["pretraining_params", "finetuning_params"], name="rung_parameters"),
+            Node(
+                _bound(nodes.rung_parameters_node, rung),
+                "ladder_parameters",
+                ["pretraining_params", "finetuning_params"],
+                name="rung_parameters",
+            ),
             *pretraining.create_pipeline(parameters="pretraining_params").nodes,
             *finetuning.create_pipeline(parameters="finetuning_params").only_nodes("finetune_classifier").nodes,
             *evaluation.create_pipeline().only_nodes(*RUNG_EVALUATION).nodes,
@@ -57,11 +68,20 @@ def rung_pipeline(rung: str) -> Pipeline:
 
 def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
     rungs = list(_session_rungs) if rungs is None else rungs
-    shared = data_processing.create_pipeline() + data_validation.create_pipeline() + Pipeline(
-        [
-            Node(nodes.resolve_ladder, ["params:pretraining", "params:finetuning", "params:model_selection"], "ladder_parameters", name="resolve_ladder"),
-            *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
-        ]
+    shared = (
+        data_processing.create_pipeline()
+        + data_validation.create_pipeline()
+        + Pipeline(
+            [
+                Node(
+                    nodes.resolve_ladder,
+                    ["params:pretraining", "params:finetuning", "params:model_selection"],
+                    "ladder_parameters",
+                    name="resolve_ladder",
+                ),
+                *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
+            ]
+        )
     )
     # One namespace, datasets not renamed: `kedro airflow create --group-by namespace` makes the
     # shared steps one task, so the in-memory datasets between them never cross a task boundary.
@@ -70,8 +90,12 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
         nodes.select_model,
         ["tfidf_scores", "params:model_selection", *[f"{rung}.rung_summary" for rung in rungs]],
         [
-            "model_selection_report", "model_selection_summary",
-            "loss_vs_params_plot", "quality_vs_latency_plot", "ladder_loss_curves_plot", "model_selection_metrics",
+            "model_selection_report",
+            "model_selection_summary",
+            "loss_vs_params_plot",
+            "quality_vs_latency_plot",
+            "ladder_loss_curves_plot",
+            "model_selection_metrics",
         ],
         name="select_model",
     )

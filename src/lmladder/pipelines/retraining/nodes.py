@@ -43,7 +43,11 @@ def gate_scores(bundle: ModelBundle, test: pd.DataFrame, n_bins: int, latency_re
 def compare_with_champion(challenger: ModelBundle, labelled_test: pd.DataFrame, plan: dict, params: dict, evaluation: dict) -> dict:
     """The challenger and the current champion, scored on the same, current test split."""
     score = {"n_bins": evaluation["ece_bins"], "latency_repeats": evaluation["latency_repeats"]}
-    comparison = {"challenger": gate_scores(challenger, labelled_test, **score), "champion": None, "champion_version": plan["champion_version"]}
+    comparison = {
+        "challenger": gate_scores(challenger, labelled_test, **score),
+        "champion": None,
+        "champion_version": plan["champion_version"],
+    }
     if plan["champion_version"] is not None:
         champion = load_registered_bundle(evaluation["registered_model_name"], params["champion_alias"])
         comparison["champion"] = gate_scores(champion, labelled_test, **score)
@@ -57,8 +61,14 @@ def decide_promotion(comparison: dict, params: dict) -> dict:
 
 
 def register_and_promote(
-    challenger: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, plan: dict, comparison: dict,
-    decision: dict, params: dict, evaluation: dict,
+    challenger: ModelBundle,
+    labelled_test: pd.DataFrame,
+    validated_data: dict,
+    plan: dict,
+    comparison: dict,
+    decision: dict,
+    params: dict,
+    evaluation: dict,
 ) -> dict:
     """Register the challenger (alias ``challenger``) with the decision in its tags; move the champion
     alias only when it was promoted. The last node: any earlier failure leaves the champion alone."""
@@ -82,5 +92,7 @@ def register_and_promote(
         set_alias(name, params["champion_alias"], registration["version"])
         log.info("Promoted: %s v%s is now @%s", name, registration["version"], params["champion_alias"])
     else:
-        log.info("Kept the champion v%s; challenger v%s is @%s", plan["champion_version"], registration["version"], params["challenger_alias"])
+        log.info(
+            "Kept the champion v%s; challenger v%s is @%s", plan["champion_version"], registration["version"], params["challenger_alias"]
+        )
     return {**registration, "promoted": decision["promote"]}

@@ -23,22 +23,30 @@ LAST_OUTPUT = f"{NAMESPACE}.registration"  # `to_outputs` of a training run: eve
 
 def create_pipeline(mode: str = "finetune", **kwargs) -> Pipeline:
     """``mode``: ``finetune`` the project's pretrained model, or ``pretrain`` a new backbone first."""
-    data = pipeline(data_processing.create_pipeline() + data_validation.create_pipeline(), namespace=NAMESPACE, prefix_datasets_with_namespace=False)
+    data = pipeline(
+        data_processing.create_pipeline() + data_validation.create_pipeline(), namespace=NAMESPACE, prefix_datasets_with_namespace=False
+    )
     backbone = pretraining.create_pipeline() if mode == "pretrain" else Pipeline([])
     P, E, PLAN = "params:retraining", "params:evaluation", "params:retraining.plan"
-    train = backbone + finetuning.create_pipeline().only_nodes("finetune_classifier") + Pipeline(
-        [
-            Node(nodes.record_no_training, PLAN, "no_training", name="record_no_training"),
-            Node(nodes.record_plan, PLAN, "plan", name="record_plan"),
-            Node(nodes.compare_with_champion, ["classifier", "labelled_test", "plan", P, E], "comparison", name="compare_with_champion"),
-            Node(nodes.decide_promotion, ["comparison", P], "decision", name="decide_promotion"),
-            Node(
-                nodes.register_and_promote,
-                ["classifier", "labelled_test", "validated_data", "plan", "comparison", "decision", P, E],
-                "registration",
-                name="register_and_promote",
-            ),
-        ]
+    train = (
+        backbone
+        + finetuning.create_pipeline().only_nodes("finetune_classifier")
+        + Pipeline(
+            [
+                Node(nodes.record_no_training, PLAN, "no_training", name="record_no_training"),
+                Node(nodes.record_plan, PLAN, "plan", name="record_plan"),
+                Node(
+                    nodes.compare_with_champion, ["classifier", "labelled_test", "plan", P, E], "comparison", name="compare_with_champion"
+                ),
+                Node(nodes.decide_promotion, ["comparison", P], "decision", name="decide_promotion"),
+                Node(
+                    nodes.register_and_promote,
+                    ["classifier", "labelled_test", "validated_data", "plan", "comparison", "decision", P, E],
+                    "registration",
+                    name="register_and_promote",
+                ),
+            ]
+        )
     )
     # Free inputs keep their names: the processed data, the parameters and, when only fine-tuning,
     # the project's `pretrained_model`; everything trained here becomes `retraining.<name>`.

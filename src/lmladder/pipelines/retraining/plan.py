@@ -46,8 +46,12 @@ def retraining_plan(config_loader, project_path: Path) -> Iterator[dict]:
         )
     lock = RetrainingLock(project_path / settings["lock_file"])
     if not lock.try_acquire():
-        yield {"action": "refuse", "fingerprint": None, "champion_version": None,
-               "message": f"another retraining is running (it holds {lock.path}); this run does nothing"}
+        yield {
+            "action": "refuse",
+            "fingerprint": None,
+            "champion_version": None,
+            "message": f"another retraining is running (it holds {lock.path}); this run does nothing",
+        }
         return
     try:
         yield decide(config_loader, params, backbone)
@@ -62,7 +66,11 @@ def decide(config_loader, params: dict, backbone: Path) -> dict:
     plan = {"fingerprint": current, "champion_version": champion.version if champion else None}
     if champion is not None and champion.tags.get("retraining_fingerprint") == current and not settings["force"]:
         return {**plan, "action": "skip", "message": f"up to date: champion v{champion.version} was trained on this data"}
-    return {**plan, "action": "train", "message": f"training a challenger (train: {settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}"}
+    return {
+        **plan,
+        "action": "train",
+        "message": f"training a challenger (train: {settings['train']}); current champion: {f'v{champion.version}' if champion else 'none'}",
+    }
 
 
 def raw_data_fingerprint(config_loader, params: dict) -> str:
