@@ -15,7 +15,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 
 ARGS ?=  # extra arguments for `make ui` / `make viz`, e.g. ARGS="--port 5001"
 
-.PHONY: install run test viz ui
+.PHONY: install run test lint format viz ui
 
 install: $(STAMP)
 
@@ -34,6 +34,15 @@ run: $(STAMP)
 # --durations=20: the 20 slowest tests close the report, to see where the time goes.
 test: $(STAMP)
 	$(BIN)/python -m pytest --durations=20
+
+# ruff's lint rules and formatting, as CI checks them (settings in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # The UI and viz need an installed project, not a particular set of extras: no reinstall for them.
 $(BIN)/kedro:
