@@ -27,23 +27,18 @@ import threading
 import time
 from pathlib import Path
 
+import datasets
 import pandas as pd
 import psutil
 
-import datasets
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.datasets import ArrowDataset, TextSourceDataset, TokenFileDataset
+from lmladder.parameters import default_parameters
 from lmladder.pipelines.data_processing import nodes
 
 MB = 1024 * 1024
-PARAMS = {
-    "corpus": {"text_column": "text", "id_column": None},
-    "cleaning": {"min_chars": 40, "max_chars": 20000, "max_symbol_ratio": 0.35, "min_alpha_ratio": 0.5, "mask_pii": True},
-    "dedup": {"threshold": 0.8, "num_perm": 128, "shingle_size": 5},
-    "splits": {"corpus_val_fraction": 0.05},
-    "tokenizer": {"vocab_size": 4096, "min_frequency": 2},
-    "packing": {"batch_size": 1000},
-}
+# conf/base's data_processing parameters (the schema's defaults); the command line sets num_proc and the sample.
+PARAMS = default_parameters()["data_processing"]
 
 
 def write_corpus(folder: Path, paragraphs: list[str], megabytes: float, files: int = 16, seed: int = 0) -> int:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import datasets
+
 from lmladder.corpus.packing import TokenStream, read_token_file, write_token_file
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import train_bpe_tokenizer

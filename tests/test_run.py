@@ -98,7 +98,7 @@ def test_default_pipeline_is_one_tracked_mlflow_run(project_copy):
 
 
 def test_a_failing_run_is_marked_failed_and_says_why(project_copy):
-    result = kedro_run(project_copy, "--params", "data_processing.cleaning.min_chars=1000000")
+    result = kedro_run(project_copy, "--params", "data_processing.cleaning.min_chars=20000")
     assert result.returncode != 0
     assert "0 documents left after quality filters" in result.stdout + result.stderr
 

@@ -1,10 +1,10 @@
 """Each corpus step takes documents of either kind, a DataFrame or an Arrow ``datasets.Dataset``,
 gives back the kind it was given, and gives the same answer for both."""
 
+import datasets
 import pandas as pd
 import pytest
 
-import datasets
 from lmladder.corpus.cleaning import QualityFilters
 from lmladder.corpus.decontamination import held_out_texts
 from lmladder.corpus.documents import (

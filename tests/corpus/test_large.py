@@ -1,9 +1,9 @@
 """The Arrow-backed corpus steps give what the in-memory ones give, batch boundaries and workers included."""
 
+import datasets
 import numpy as np
 import pytest
 
-import datasets
 from lmladder.corpus.cleaning import clean_documents
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import deduplicate

@@ -1,9 +1,9 @@
 import json
 
+import datasets
 import numpy as np
 import pytest
 
-import datasets
 from lmladder.corpus.packing import (
     TOKEN_FILE_FORMAT,
     TokenStream,

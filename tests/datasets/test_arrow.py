@@ -1,9 +1,9 @@
 from pathlib import Path
 
+import datasets
 import pandas as pd
 import pytest
 
-import datasets
 from lmladder.datasets import ArrowDataset, TextSourceDataset
 from lmladder.errors import DataSourceError, EmptyCorpusError
 

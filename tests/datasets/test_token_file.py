@@ -1,8 +1,8 @@
+import datasets
 import numpy as np
 import pytest
 from kedro.io import DatasetError
 
-import datasets
 from lmladder.corpus.packing import TokenFile, TokenStream
 from lmladder.datasets import TokenFileDataset
 from lmladder.errors import CorruptFileError

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import datasets
 import numpy as np
 import pandas as pd
 
-import datasets
 from lmladder.corpus import large
 from lmladder.corpus.cleaning import QualityFilters, clean_documents
 from lmladder.corpus.decontamination import decontaminate

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 
+import datasets
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-import datasets
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
 from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import datasets
 import numpy as np
 from tokenizers import Tokenizer
 
-import datasets
 from lmladder.corpus.tokenizer import special_token_id, tokenizer_sha256
 from lmladder.errors import CorruptFileError, StaleDataError
 

@@ -14,9 +14,9 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 import pandas as pd
 
-import datasets
 from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
 
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}

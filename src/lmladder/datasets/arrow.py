@@ -6,10 +6,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import datasets
 import pandas as pd
 from kedro.io import AbstractDataset
-
-import datasets
 
 
 class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.Dataset]):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import datasets
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
-import datasets
 from lmladder.corpus import sources
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 

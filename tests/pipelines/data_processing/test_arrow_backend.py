@@ -3,6 +3,7 @@ pipelines as Arrow data sets, with two workers, and gives what the in-memory pat
 
 from __future__ import annotations
 
+import datasets
 import pytest
 from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
@@ -10,7 +11,6 @@ from kedro_datasets.json import JSONDataset
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
-import datasets
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.datasets import ArrowDataset, TextSourceDataset, TokenFileDataset, TokenizerDataset
 from lmladder.pipelines import data_processing, data_validation

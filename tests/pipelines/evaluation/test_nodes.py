@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import copy
 
+import datasets
 import pandas as pd
 import pytest
 
-import datasets
 from lmladder.errors import ConfigError
 from lmladder.pipelines.evaluation.nodes import build_report, sample_generations
 from tests.conftest import load_parameters
