@@ -35,9 +35,10 @@ def cli() -> None:
 @env_option
 @click.option("--params", default="", callback=parse_params, help="Parameters to override, as for `kedro run`: key1=value1,key2.sub=value2")
 @click.option("--conf-source", default=None, help="Configuration folder or archive, as for `kedro run`")
-def retrain(env: str | None, params: dict, conf_source: str | None) -> None:
+@click.pass_obj
+def retrain(metadata, env: str | None, params: dict, conf_source: str | None) -> None:
     """Retrain when the data or the training config changed, promote only if better (exit 0 when up to date)."""
-    run_retraining(Path.cwd(), env=env, params=params, conf_source=conf_source)
+    run_retraining(metadata.project_path, env=env, params=params, conf_source=conf_source)
 
 
 def run_retraining(project_path: Path, env: str | None = None, params: dict | None = None, conf_source: str | None = None) -> dict:
@@ -55,9 +56,9 @@ def run_retraining(project_path: Path, env: str | None = None, params: dict | No
     params = params or {}
     with KedroSession.create(project_path=metadata.project_path, env=env, runtime_params=params, conf_source=conf_source) as session:
         context = session.load_context()
-    config_loader = context.config_loader
-    mode = config_loader["parameters"]["retraining"]["train"]
-    with retraining_plan(config_loader, Path(context.project_path)) as plan:
+        catalog = context.catalog  # paths resolved against the project, credentials applied
+    mode = context.config_loader["parameters"]["retraining"]["train"]
+    with retraining_plan(context.config_loader, catalog, Path(context.project_path)) as plan:
         planned = OmegaConf.to_container(OmegaConf.merge(params, {"retraining": {"plan": plan}}))
         with KedroSession.create(project_path=metadata.project_path, env=env, runtime_params=planned, conf_source=conf_source) as session:
             pipeline = "retraining_pretrain" if mode == "pretrain" else "retraining"

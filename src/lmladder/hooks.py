@@ -25,43 +25,57 @@ log = logging.getLogger(__name__)
 
 
 class TrackingStoreHook:
-    """The MLflow tracking store is usable before anything else happens, or the session fails with
-    a ``ConfigError`` naming the URI.
+    """kedro-mlflow sets the tracking store up in its ``after_context_created`` (the URI, the
+    experiment and, for SQLite, the schema on first use). This hook wraps every
+    ``after_context_created`` implementation, kedro-mlflow's included:
 
-    ``tryfirst``: it runs before kedro-mlflow's setup. Under a file lock it reaches the store (for
-    SQLite this creates the schema) and creates the experiment when missing, so two sessions
-    starting at once never both create the database or the experiment.
+    - they run under ``data/.locks/tracking.lock``, so two sessions starting at once never both
+      create the database or the experiment;
+    - when one of them fails and the store is unusable, the session fails with a ``ConfigError``
+      naming the URI, before any data is processed, instead of whatever the backend raised.
     """
 
-    @hook_impl(tryfirst=True)
-    def after_context_created(self, context) -> None:
-        from mlflow import MlflowClient
-
-        config = mlflow_settings(context.config_loader)
-        server = config.get("server") or {}
-        uri = server.get("mlflow_tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI") or "sqlite:///mlflow.db"
-        if server.get("credentials"):  # as kedro-mlflow does: the server's credentials as environment variables
-            os.environ.update(context.config_loader["credentials"][server["credentials"]])
-        experiment = (config.get("tracking") or {}).get("experiment") or {}
+    @hook_impl(wrapper=True)
+    def after_context_created(self, context):
         lock = Path(context.project_path) / "data" / ".locks" / "tracking.lock"
         lock.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(lock):
             try:
-                client = MlflowClient(tracking_uri=uri, registry_uri=server.get("mlflow_registry_uri") or uri)
-                client.search_experiments(max_results=1)
-                name = experiment.get("name")
-                if name and client.get_experiment_by_name(name) is None:
-                    location = (experiment.get("create_experiment_kwargs") or {}).get("artifact_location")
-                    client.create_experiment(name, artifact_location=location)
-            except Exception as error:  # noqa: BLE001 - whatever the backend raises, the store is unusable
+                return (yield)
+            except ConfigError:
+                raise
+            except Exception as error:
+                uri = configured_tracking_uri(context)
+                problem = tracking_store_problem(uri)
+                if problem is None:
+                    raise
                 raise ConfigError(
-                    f"MLflow tracking store {uri} is unreachable or unwritable: {type(error).__name__}: {error}. "
+                    f"MLflow tracking store {uri} is unreachable or unwritable: {problem}. "
                     "Check server.mlflow_tracking_uri in mlflow.yml or MLFLOW_TRACKING_URI."
                 ) from error
 
 
+def tracking_store_problem(uri: str) -> str | None:
+    """Why the tracking store at ``uri`` cannot be used; None when it answers."""
+    from mlflow import MlflowClient
+
+    try:
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+    except Exception as error:  # noqa: BLE001 - whatever the backend raises, the store is unusable
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def configured_tracking_uri(context) -> str:
+    """The URI kedro-mlflow was asked to use: mlflow.yml's, else the environment's."""
+    import mlflow
+
+    uri = (mlflow_settings(context.config_loader).get("server") or {}).get("mlflow_tracking_uri")
+    return uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+
+
 def mlflow_settings(config_loader) -> dict:
-    """``mlflow.yml`` of the run's environments (kedro-mlflow reads the same files)."""
+    """``mlflow.yml`` of the run's environments, read as kedro-mlflow reads it."""
     from kedro.config import MissingConfigException
 
     if "mlflow" not in config_loader.config_patterns:
@@ -219,7 +233,9 @@ class RunHooks:
             log.info("Model card: %s", self._project_path / "data" / self._workspace / "08_reporting" / "model_card.md")
 
 
-DEFAULT_RUNNERS = (None, "None", "SequentialRunner")  # Kedro passes the name "None" when the default runner runs
+# Runners that run nodes in several threads or processes. Kedro records the runner as its name or,
+# for an instance (what `kedro run` passes), its repr.
+CONCURRENT_RUNNER = re.compile(r"\b(Parallel|Thread)Runner\b")
 
 
 def rung_of(node, rungs) -> str | None:
@@ -237,11 +253,13 @@ class LadderRunHooks:
 
     While a rung's node runs, the rung's run is the active one (created on first use, with the
     rung's resolved parameters), so Lightning's logger, kedro-mlflow datasets saved from the node's
-    outputs and the node's own logging go to it. The switch is bracketed around kedro-mlflow's own
-    ``before_node_run`` (which reopens the ``kedro run``'s run): the rung's run is left first
-    (``tryfirst``) and entered last (``trylast``), so kedro-mlflow always finds its own run on top.
-    A runner that runs nodes in several threads or processes cannot keep one active run per rung:
-    such a run fails before it starts.
+    outputs and the node's own logging go to it (Kedro saves outputs after ``after_node_run``, so
+    the run stays active until the next node starts). The switch is bracketed around kedro-mlflow's
+    own ``before_node_run`` (which reopens the ``kedro run``'s run and logs the node's parameters):
+    before every node the rung's run is left (``tryfirst``), after it the node's rung's run is
+    entered (``trylast``, ``EnterRungRunHook``), so kedro-mlflow always finds its own run on top.
+    A runner that runs nodes in several threads or processes (or ``--async`` saving) cannot keep
+    one active run per rung: such a run fails before the rung's first node.
     """
 
     def __init__(self) -> None:
@@ -269,23 +287,28 @@ class LadderRunHooks:
                 f"model_selection was built for the rungs {sorted(built)} but this session's ladder is {sorted(self._ladder)}: "
                 "pipelines are built once per process; call kedro.framework.startup.bootstrap_project() before a session with another ladder"
             )
-        if any(rung_of(node, self._ladder) for node in pipeline.nodes) and run_params.get("runner") not in DEFAULT_RUNNERS:
+        runner = str(run_params.get("runner"))
+        if any(rung_of(node, self._ladder) for node in pipeline.nodes) and CONCURRENT_RUNNER.search(runner):
             raise ConfigError(
                 "model_selection logs each rung into its own MLflow run, which needs one node at a time in one thread: "
-                f"run it with the default SequentialRunner, not {run_params['runner']} (Airflow runs rungs in parallel as separate tasks)"
+                f"run it with the default SequentialRunner, not {CONCURRENT_RUNNER.search(runner).group(0)} "
+                "(Airflow runs rungs in parallel as separate tasks)"
             )
 
     @hook_impl(tryfirst=True)
-    def before_node_run(self, node) -> None:
-        if rung_of(node, self._ladder) != self._active:
-            self._leave_rung("FINISHED")
+    def before_node_run(self) -> None:
+        self._leave_rung("FINISHED")
 
-    def enter_rung(self, node) -> None:
+    def enter_rung(self, node, is_async: bool) -> None:
         import mlflow
 
         rung = rung_of(node, self._ladder)
-        if rung is None or rung == self._active or mlflow.active_run() is None:
+        if rung is None or mlflow.active_run() is None:
             return
+        if is_async:  # outputs would be saved in other threads, where the rung's run is not the active one
+            raise ConfigError(
+                f"model_selection cannot run rung {rung} with --async: each rung's outputs are logged into its own MLflow run"
+            )
         if rung in self._runs:
             mlflow.start_run(run_id=self._runs[rung], nested=True)
         else:
@@ -318,8 +341,8 @@ class EnterRungRunHook:
         self._ladder_runs = ladder_runs
 
     @hook_impl(trylast=True)
-    def before_node_run(self, node) -> None:
-        self._ladder_runs.enter_rung(node)
+    def before_node_run(self, node, is_async: bool) -> None:
+        self._ladder_runs.enter_rung(node, is_async)
 
 
 class RetrainingHooks:
@@ -373,8 +396,12 @@ class RunLockHooks:
         rungs = (context.config_loader["parameters"].get("model_selection") or {}).get("rungs")
         self._rungs = set(check_ladder(rungs)) if rungs else set()
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # after the tryfirst checks (registered later), before kedro-mlflow opens its run
     def before_pipeline_run(self, pipeline) -> None:
+        from lmladder.pipelines.retraining.pipeline import NO_TRAINING_NODE
+
+        if {node.name for node in pipeline.nodes} == {NO_TRAINING_NODE}:
+            return  # `kedro retrain` with nothing to do writes no output: it must not wait for a running retraining
         namespaces = {node.namespace.split(".")[0] if node.namespace else None for node in pipeline.nodes}
         rung = namespaces.pop() if len(namespaces) == 1 else None
         name = f"rung-{rung}" if rung in self._rungs else "project"
@@ -387,11 +414,11 @@ class RunLockHooks:
             log.warning("Another kedro run of this project is writing its outputs (%s is held); waiting for it to finish", path)
             self._lock.acquire()
 
-    @hook_impl
+    @hook_impl(tryfirst=True)  # released even when a later hook (kedro-mlflow's) raises
     def after_pipeline_run(self) -> None:
         self._release()
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def on_pipeline_error(self) -> None:
         self._release()
 

@@ -73,8 +73,8 @@ def test_retraining_scenario(tmp_path):
     assert run.info.status == "FINISHED" and run.data.tags["decision"] == "skipped"
     assert versions(client) == 1 and champion(client) == "1"
 
-    # another retraining holds the lock: this one does nothing, and says so
-    with FileLock(outputs(project) / ".retraining.lock"):
+    # another retraining holds its locks: this one does nothing, says so, and does not wait for it
+    with FileLock(outputs(project) / ".retraining.lock"), FileLock(project / "data" / ".locks" / "project.lock"):
         result, output, run, client = retrain(project, "retraining.force=true")
     assert result.returncode == 0, output[-3000:]
     assert "another retraining is running" in output

@@ -9,37 +9,32 @@ decides nothing: it touches no file, registry or lock.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from kedro.config import MissingConfigException
-from kedro.io import DataCatalog
 
 from lmladder.corpus.fingerprint import fingerprint
 from lmladder.errors import ConfigError
 from lmladder.retraining import RetrainingLock, retraining_fingerprint
 from lmladder.tracking.champion import version_by_alias
 
-log = logging.getLogger(__name__)
-
 TRAIN_MODES = ("finetune", "pretrain")
 
 
 @contextmanager
-def retraining_plan(config_loader, project_path: Path) -> Iterator[dict]:
+def retraining_plan(config_loader, catalog, project_path: Path) -> Iterator[dict]:
     """Yield the plan; the retraining lock (when taken) is held until the ``with`` block ends.
 
     ``action``: ``train``, ``skip`` (the champion was trained on exactly this data and config) or
-    ``refuse`` (another retraining holds the lock).
+    ``refuse`` (another retraining holds the lock). ``catalog``: the session's, to read the raw data
+    as the pipeline will.
     """
     params = config_loader["parameters"]
     settings = params["retraining"]
     if settings["train"] not in TRAIN_MODES:
         raise ConfigError(f"retraining.train must be one of {TRAIN_MODES}, got {settings['train']!r}")
-    backbone = project_path / config_loader["catalog"]["pretrained_model"]["path"]
-    if settings["train"] == "finetune" and not (backbone / "model.safetensors").exists():
+    backbone = project_path / config_loader["catalog"]["pretrained_model"]["path"] if settings["train"] == "finetune" else None
+    if backbone is not None and not (backbone / "model.safetensors").exists():
         raise ConfigError(
             f"retraining.train is 'finetune' but there is no pretrained model in {backbone}: run "
             "`kedro run --pipelines pretraining` first, or set retraining.train: pretrain"
@@ -54,14 +49,14 @@ def retraining_plan(config_loader, project_path: Path) -> Iterator[dict]:
         }
         return
     try:
-        yield decide(config_loader, params, backbone)
+        yield decide(catalog, params, backbone)
     finally:
         lock.release()
 
 
-def decide(config_loader, params: dict, backbone: Path) -> dict:
+def decide(catalog, params: dict, backbone: Path | None) -> dict:
     settings = params["retraining"]
-    current = retraining_fingerprint(raw_data_fingerprint(config_loader, params), training_params(params, backbone))
+    current = retraining_fingerprint(raw_data_fingerprint(catalog, params), training_params(params, backbone))
     champion = version_by_alias(params["evaluation"]["registered_model_name"], settings["champion_alias"])
     plan = {"fingerprint": current, "champion_version": champion.version if champion else None}
     if champion is not None and champion.tags.get("retraining_fingerprint") == current and not settings["force"]:
@@ -73,18 +68,12 @@ def decide(config_loader, params: dict, backbone: Path) -> dict:
     }
 
 
-def raw_data_fingerprint(config_loader, params: dict) -> str:
+def raw_data_fingerprint(catalog, params: dict) -> str:
     """The same fingerprint the ``fingerprint_data`` node computes, from the raw datasets of the catalog."""
-    catalog_config = config_loader["catalog"]
-    try:
-        credentials = config_loader["credentials"]
-    except MissingConfigException:
-        credentials = {}
-    raw = DataCatalog.from_config({name: catalog_config[name] for name in ("raw_corpus", "raw_labelled")}, credentials)
-    return fingerprint({"corpus": raw.load("raw_corpus"), "labelled": raw.load("raw_labelled")}, params["data_processing"])
+    return fingerprint({"corpus": catalog.load("raw_corpus"), "labelled": catalog.load("raw_labelled")}, params["data_processing"])
 
 
-def training_params(params: dict, backbone: Path) -> dict:
+def training_params(params: dict, backbone: Path | None) -> dict:
     """Everything besides the raw data that shapes the retrained classifier."""
     mode = params["retraining"]["train"]
     shaping = {"train": mode, "finetuning": params["finetuning"], "seed": params["seed"]}
