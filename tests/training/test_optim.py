@@ -1,4 +1,5 @@
 import math
+from itertools import pairwise
 
 import pytest
 import torch
@@ -51,7 +52,7 @@ def test_warmup_cosine_decays_monotonically_to_the_floor():
     after_warmup = [warmup_cosine(step, 50, 5, 0.25) for step in range(5, 80)]
     assert min(after_warmup) == pytest.approx(0.25)
     assert max(after_warmup) == pytest.approx(1.0)
-    assert all(a >= b for a, b in zip(after_warmup, after_warmup[1:], strict=True))
+    assert all(a >= b for a, b in pairwise(after_warmup))
     assert after_warmup[-30:] == [pytest.approx(0.25)] * 30
 
 
