@@ -81,3 +81,10 @@ def test_a_pipeline_built_for_another_ladder_is_refused():
         ConfigError, match=r"model_selection was built for the rungs \['a', 'b'\] but this session's ladder is \['a', 'b', 'c'\]"
     ):
         hook.before_pipeline_run({"runner": "SequentialRunner"}, model_selection(["a", "b"]))
+
+
+def test_the_lock_hook_knows_the_nothing_to_do_node_by_its_name():
+    from lmladder import hooks
+    from lmladder.pipelines.retraining import pipeline
+
+    assert hooks.NO_TRAINING_NODE == pipeline.NO_TRAINING_NODE

@@ -89,23 +89,44 @@ def mlflow_settings(config_loader) -> dict:
 class ConfigValidationHook:
     """Checks the whole configuration when the session starts: a typo, a bad value, a secret in the
     parameters or a setting that would misroute metrics fails in a second, before any data is
-    processed and before an MLflow run exists."""
+    processed and before an MLflow run exists.
+
+    Whether the model, optimizer and schedule can really be built needs torch: that part runs when
+    the pipeline starts (still before any node and before the MLflow run), and only for the
+    training sections the pipeline reads, so ``kedro run --pipelines data_processing`` never
+    imports torch.
+    """
+
+    def __init__(self) -> None:
+        self._params: dict = {}
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         from lmladder.parameters import check_parameters
-        from lmladder.training.config import validate_finetuning_params, validate_pretraining_params
 
         check_corpus_catalog(context.config_loader["catalog"])
         check_tracking_settings(mlflow_settings(context.config_loader))
         params = context.config_loader["parameters"]  # not context.params: that builds every pipeline
         check_no_secrets(params)
         check_parameters(params)
-        validate_pretraining_params(params["pretraining"])
-        validate_finetuning_params(params["finetuning"])
-        for name, rung in ladder_parameters(params).items():
-            validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
-            validate_finetuning_params(rung["finetuning"], section=f"model_selection.rungs.{name} -> finetuning")
+        ladder_parameters(params)  # the rung names and keys, before anything builds model_selection
+        self._params = params
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, pipeline) -> None:
+        params, read = self._params, {name for node in pipeline.nodes for name in node.inputs}
+        if not {"params:pretraining", "params:finetuning", "params:model_selection"} & read:
+            return
+        from lmladder.training.config import validate_finetuning_params, validate_pretraining_params
+
+        if "params:pretraining" in read:
+            validate_pretraining_params(params["pretraining"])
+        if "params:finetuning" in read:
+            validate_finetuning_params(params["finetuning"])
+        if "params:model_selection" in read:
+            for name, rung in ladder_parameters(params).items():
+                validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
+                validate_finetuning_params(rung["finetuning"], section=f"model_selection.rungs.{name} -> finetuning")
 
 
 ARROW_DATASET = "lmladder.datasets.ArrowDataset"
@@ -249,7 +270,7 @@ class LadderRunHooks:
 
     The rung names reach the pipeline from the run's own parameters (``--env`` and ``--params``
     apply): Kedro builds pipelines without parameters, so ``after_context_created`` hands them to
-    ``model_selection.use_rungs`` before anything builds the pipeline.
+    ``pipelines.ladder_rungs.use_rungs`` before anything builds the pipeline.
 
     While a rung's node runs, the rung's run is the active one (created on first use, with the
     rung's resolved parameters), so Lightning's logger, kedro-mlflow datasets saved from the node's
@@ -270,7 +291,7 @@ class LadderRunHooks:
 
     @hook_impl(tryfirst=True)  # before anything builds the pipelines
     def after_context_created(self, context) -> None:
-        from lmladder.pipelines.model_selection.pipeline import use_rungs
+        from lmladder.pipelines.ladder_rungs import use_rungs
 
         params = context.config_loader["parameters"]
         self._ladder = ladder_parameters(params)
@@ -377,6 +398,11 @@ class RetrainingHooks:
             mlflow.set_tags({"decision": decision["decision"], "decision_reasons": "; ".join(decision["reasons"])[:5000]})
 
 
+# retraining.pipeline.NO_TRAINING_NODE (a test keeps them equal): importing the pipeline here would
+# import every library it runs into each session's start.
+NO_TRAINING_NODE = "retraining.record_no_training"
+
+
 class RunLockHooks:
     """Two ``kedro run``s of one project never write the same outputs at once: each run holds a lock
     on the project's data (the second waits, and says so). A run of one ladder rung alone (an Airflow
@@ -398,8 +424,6 @@ class RunLockHooks:
 
     @hook_impl(tryfirst=True)  # after the tryfirst checks (registered later), before kedro-mlflow opens its run
     def before_pipeline_run(self, pipeline) -> None:
-        from lmladder.pipelines.retraining.pipeline import NO_TRAINING_NODE
-
         if {node.name for node in pipeline.nodes} == {NO_TRAINING_NODE}:
             return  # `kedro retrain` with nothing to do writes no output: it must not wait for a running retraining
         namespaces = {node.namespace.split(".")[0] if node.namespace else None for node in pipeline.nodes}

@@ -9,7 +9,7 @@ import pytest
 from lmladder.corpus.labelled import clean_labelled_set
 from lmladder.corpus.labelling import label_from_columns
 from lmladder.corpus.sources import read_table
-from lmladder.validation import validate_removals
+from lmladder.validation.suites import validate_removals
 from tests.conftest import PROJECT_ROOT, load_parameters
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"

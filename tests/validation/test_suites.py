@@ -13,10 +13,8 @@ import pandas as pd
 import pytest
 
 from lmladder.errors import DataValidationError
-from lmladder.validation import (
-    build_report,
-    raise_for_failures,
-    render_markdown,
+from lmladder.validation.report import build_report, raise_for_failures, render_markdown
+from lmladder.validation.suites import (
     validate_corpus,
     validate_decontamination,
     validate_labelled,

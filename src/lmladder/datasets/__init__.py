@@ -1,9 +1,23 @@
-"""Custom Kedro datasets: raw text sources, Arrow document sets, tokenizers, token files and model directories."""
+"""Custom Kedro datasets: raw text sources, Arrow document sets, tokenizers, token files and model directories.
 
-from lmladder.datasets.arrow import ArrowDataset
-from lmladder.datasets.model_directory import ModelDirectoryDataset
-from lmladder.datasets.text_source import TextSourceDataset
-from lmladder.datasets.token_file import TokenFileDataset
-from lmladder.datasets.tokenizer import TokenizerDataset
+The catalog names them ``lmladder.datasets.<Class>``; each is imported on first use (PEP 562), so a
+run that never touches a model directory never imports torch.
+"""
 
-__all__ = ["ArrowDataset", "ModelDirectoryDataset", "TextSourceDataset", "TokenFileDataset", "TokenizerDataset"]
+from importlib import import_module
+
+_MODULES = {
+    "ArrowDataset": "arrow",
+    "ModelDirectoryDataset": "model_directory",
+    "TextSourceDataset": "text_source",
+    "TokenFileDataset": "token_file",
+    "TokenizerDataset": "tokenizer",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str):
+    if name not in _MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_MODULES[name]}"), name)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 from kedro.io import AbstractDataset
 
-from lmladder.model.directory import ModelBundle, load_model_directory, save_model_directory
+if TYPE_CHECKING:
+    from lmladder.model.directory import ModelBundle
 
 
-class ModelDirectoryDataset(AbstractDataset[ModelBundle, ModelBundle]):
+class ModelDirectoryDataset(AbstractDataset["ModelBundle", "ModelBundle"]):
     """``artifact_path``: where in the active MLflow run the directory is logged (null: not logged)."""
 
     def __init__(self, path: str, artifact_path: str | None = None, metadata: dict[str, Any] | None = None):
@@ -19,10 +20,15 @@ class ModelDirectoryDataset(AbstractDataset[ModelBundle, ModelBundle]):
         self._artifact_path = artifact_path
         self.metadata = metadata
 
+    # torch is imported when a model is loaded or saved, not when Kedro builds the catalog (every run)
     def load(self) -> ModelBundle:
+        from lmladder.model.directory import load_model_directory
+
         return load_model_directory(self._path)
 
     def save(self, bundle: ModelBundle) -> None:
+        from lmladder.model.directory import save_model_directory
+
         save_model_directory(bundle, self._path)
         if self._artifact_path and mlflow.active_run() is not None:
             mlflow.log_artifacts(str(self._path), self._artifact_path)

@@ -1,23 +1,6 @@
-"""Data validation with Great Expectations: suites, a JSON report, and a Markdown rendering."""
+"""Data validation: Great Expectations suites (``suites``), a JSON report and its Markdown rendering
+(``report``), and the gate training steps check (``gate``).
 
-from lmladder.validation.report import build_report, raise_for_failures, render_markdown
-from lmladder.validation.suites import (
-    validate_corpus,
-    validate_decontamination,
-    validate_labelled,
-    validate_outputs,
-    validate_removals,
-    validate_tokens,
-)
-
-__all__ = [
-    "build_report",
-    "raise_for_failures",
-    "render_markdown",
-    "validate_corpus",
-    "validate_decontamination",
-    "validate_labelled",
-    "validate_outputs",
-    "validate_removals",
-    "validate_tokens",
-]
+Import the submodule you need: ``gate`` is used by data processing, which must not pay for
+importing Great Expectations.
+"""

@@ -13,10 +13,9 @@ from lmladder.corpus.decontamination import held_out_texts
 from lmladder.corpus.documents import sampled_frames
 from lmladder.corpus.labelled import labelled_settings
 from lmladder.corpus.packing import TokenFile
-from lmladder.validation import (
-    build_report,
-    raise_for_failures,
-    render_markdown,
+from lmladder.validation.gate import gate_record, output_fingerprints
+from lmladder.validation.report import build_report, raise_for_failures, render_markdown
+from lmladder.validation.suites import (
     validate_corpus,
     validate_decontamination,
     validate_labelled,
@@ -24,7 +23,6 @@ from lmladder.validation import (
     validate_removals,
     validate_tokens,
 )
-from lmladder.validation.gate import gate_record, output_fingerprints
 
 
 def _noted(result: dict, note: str | None) -> dict:

@@ -2,7 +2,7 @@
 
 The rung names are the pipeline's structure, and Kedro builds pipelines without parameters: the
 session's ``LadderRunHooks`` hands over the rungs of the run's own parameters (``--env`` and
-``--params`` apply) through ``use_rungs`` before the pipeline is built. Without a session the
+``--params`` apply) through ``ladder_rungs.use_rungs`` before the pipeline is built. Without a session the
 ladder is empty (the shared steps and the selection only).
 """
 
@@ -13,6 +13,7 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline, pipeline
 
 from lmladder.pipelines import data_processing, data_validation, evaluation, finetuning, pretraining
+from lmladder.pipelines.ladder_rungs import session_rungs
 from lmladder.pipelines.model_selection import nodes
 from lmladder.selection.ladder import SHARED_NAMESPACE
 
@@ -27,14 +28,6 @@ SHARED_INPUTS = {
     "labelled_test",
 }
 RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
-
-_session_rungs: list[str] = []
-
-
-def use_rungs(rungs: list[str]) -> None:
-    """The rungs ``create_pipeline()`` builds: the session's ladder, set when the session starts."""
-    global _session_rungs
-    _session_rungs = list(rungs)
 
 
 def _bound(function, rung: str):
@@ -67,7 +60,7 @@ def rung_pipeline(rung: str) -> Pipeline:
 
 
 def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
-    rungs = list(_session_rungs) if rungs is None else rungs
+    rungs = session_rungs() if rungs is None else rungs
     shared = (
         data_processing.create_pipeline()
         + data_validation.create_pipeline()
