@@ -15,7 +15,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 
 ARGS ?=  # extra arguments for `make ui` / `make viz`, e.g. ARGS="--port 5001"
 
-.PHONY: install run test lint format viz ui
+.PHONY: install run test test-fast lint format viz ui
 
 install: $(STAMP)
 
@@ -34,6 +34,10 @@ run: $(STAMP)
 # --durations=20: the 20 slowest tests close the report, to see where the time goes.
 test: $(STAMP)
 	$(BIN)/python -m pytest --durations=20
+
+# Every library test, none of the CLI/pipeline runs (marked slow in tests/conftest.py): a minute or two.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" --durations=10
 
 # ruff's lint rules and formatting, as CI checks them (settings in pyproject.toml).
 lint: $(STAMP)

@@ -18,6 +18,25 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 PLAIN_LOGGING = PROJECT_ROOT / "conf" / "logging_plain.yml"  # one line per message
 
+# Tests that run the kedro CLI, whole pipelines or a model server, under these paths of tests/:
+# marked `slow`, so that `make test-fast` (pytest -m "not slow") checks every library in a minute or two.
+SLOW_TESTS = (
+    "pipelines/",
+    "reliability/",
+    "tracking/test_serving.py",
+    "test_hub_env.py",
+    "test_pipeline_registry.py",
+    "test_readme_commands.py",
+    "test_run.py",
+)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    tests = PROJECT_ROOT / "tests"
+    for item in items:
+        if item.path.relative_to(tests).as_posix().startswith(SLOW_TESTS):
+            item.add_marker(pytest.mark.slow)
+
 
 def load_parameters(env: str = "test") -> dict:
     loader = ProjectConfigLoader(
