@@ -31,9 +31,9 @@ def project_root() -> str:
 
 LADDER_RUNS = LadderRunHooks()
 # kedro-mlflow's hook is registered by Kedro from the plugin's entry point, after these. pluggy calls
-# the implementations of one hook last-registered first, tryfirst ones before all others: so when a
-# session starts, the configuration is checked, then the tracking store, then the ladder handed
-# over, then kedro-mlflow sets up (see docs/architecture.md).
+# the implementations of one hook last-registered first, tryfirst ones before all others, and a
+# wrapper around them all: so when a session starts, the configuration is checked, then the ladder
+# handed over, then kedro-mlflow sets up, all under TrackingStoreHook's lock (docs/architecture.md).
 HOOKS = (
     RunHooks(),
     RunLockHooks(),
