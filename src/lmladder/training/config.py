@@ -1,5 +1,6 @@
-"""Checks of the training parameters that need torch and Hydra, run when a session starts (before any
-data is processed). Keys, types and ranges are the schema's (``lmladder.parameters``)."""
+"""Checks of the training parameters that need torch and Hydra, run when a pipeline that trains starts
+(before its first node). Keys, types and ranges are the schema's (``lmladder.parameters``), checked
+earlier, when the session starts."""
 
 from __future__ import annotations
 
