@@ -125,8 +125,10 @@ class ConfigValidationHook:
             validate_finetuning_params(params["finetuning"])
         if "params:model_selection" in read:
             for name, rung in ladder_parameters(params).items():
-                validate_pretraining_params(rung["pretraining"], section=f"model_selection.rungs.{name} -> pretraining")
-                validate_finetuning_params(rung["finetuning"], section=f"model_selection.rungs.{name} -> finetuning")
+                spec = rung["rung"]
+                where = f"model_selection.rungs.{name}" if spec["kind"] == "explicit" else f"model_selection.budgets.{spec['budget']} (rung {name})"
+                validate_pretraining_params(rung["pretraining"], section=f"{where} -> pretraining")
+                validate_finetuning_params(rung["finetuning"], section=f"{where} -> finetuning")
 
 
 ARROW_DATASET = "lmladder.datasets.ArrowDataset"
@@ -182,16 +184,24 @@ def check_no_secrets(params: dict, prefix: str = "") -> None:
 
 
 def ladder_parameters(params: dict) -> dict[str, dict]:
-    """Each rung's resolved pretraining and fine-tuning parameters; empty without a ladder."""
-    from lmladder.selection.ladder import check_ladder, rung_parameters
+    """Each rung's parameters (see ``selection.ladder.rung_parameters``); empty without a ladder."""
+    from lmladder.selection.ladder import expand_ladder, rung_parameters
 
     selection = params.get("model_selection") or {}
-    if not selection.get("rungs"):
+    if not selection.get("rungs") and not selection.get("budgets"):
         return {}
     return {
         name: rung_parameters(name, spec, params["pretraining"], params["finetuning"], selection.get("rung_finetuning"))
-        for name, spec in check_ladder(selection["rungs"]).items()
+        for name, spec in expand_ladder(selection).items()
     }
+
+
+def rung_run_params(shared: dict, rung: dict) -> dict:
+    """What a rung's MLflow run logs as parameters: the shared ones, its pretraining and fine-tuning
+    parameters and its place in the ladder, less the values the ladder sets only when the rung runs
+    (they are logged as the rung's metrics and in ``rung/rung_parameters.json``)."""
+    flat = flatten_params({**shared, "pretraining": rung["pretraining"], "finetuning": rung["finetuning"], "rung": rung["rung"]})
+    return {key: value for key, value in flat.items() if key not in rung["run_time"]}
 
 
 def git_commit(project_path: Path) -> str:
@@ -335,7 +345,7 @@ class LadderRunHooks:
         else:
             run = mlflow.start_run(run_name=rung, nested=True, tags={"rung": rung})
             self._runs[rung] = run.info.run_id
-            mlflow.log_params(flatten_params({**self._shared, **self._ladder[rung]}))
+            mlflow.log_params(rung_run_params(self._shared, self._ladder[rung]))
         self._active = rung
 
     def _leave_rung(self, status: str) -> None:

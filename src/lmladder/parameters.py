@@ -562,14 +562,16 @@ def _finetuning_override(value: dict, path: str, partial: bool = False) -> None:
 
 @dataclass(frozen=True)
 class RungSpec:
-    """One rung: a size preset and a token budget, optionally an architecture and overrides of the
-    project's ``pretraining`` / ``finetuning`` parameters (checked against their schema, key by key)."""
+    """One explicit rung: a size and a token budget, optionally an architecture, overrides of the
+    project's ``pretraining`` / ``finetuning`` parameters (checked against their schema, key by key),
+    and ``held_out: true`` to keep it out of every fit (the ladder's check of its predictions)."""
 
     _missing_hint = "a rung needs a preset and a token budget, e.g. {preset: nano, tokens: 400000}"
 
     preset: str = _field(rule=NON_EMPTY)
     tokens: int = _field(rule=POSITIVE)
     architecture: Literal[ARCHITECTURES] | None = _field(None, optional_key=True)
+    held_out: bool = _field(False, optional_key=True)
     pretraining: dict | None = _field(None, optional_key=True, check=_pretraining_override)
     finetuning: dict | None = _field(None, optional_key=True, check=_finetuning_override)
 
@@ -577,22 +579,65 @@ class RungSpec:
 def _rung_names(rungs: dict, path: str, partial: bool = False) -> None:
     for name in rungs:
         if not RUNG_NAME.match(name):
-            raise ConfigError(f"{path}.{name}: a rung name must start with a letter and use only letters, digits and '_'")
+            raise ConfigError(f"{path}.{name}: a name must start with a letter and use only letters, digits and '_'")
         if name in RESERVED_RUNG_NAMES:
-            raise ConfigError(f"{path}.{name}: the name is reserved for another pipeline's namespace; rename the rung")
+            raise ConfigError(f"{path}.{name}: the name is reserved for another pipeline's namespace; rename it")
+
+
+def _sizes(sizes: list, path: str, partial: bool = False) -> None:
+    if len(set(sizes)) < 3:
+        raise ConfigError(f"{path} needs at least 3 different sizes, so a parabola can locate the lowest loss; got {sizes!r}")
+    for size in sizes:
+        if not size.strip():
+            raise ConfigError(f"{path} holds an empty size; use a preset name or a depth-dial size such as d5")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One IsoFLOP budget: training FLOPs, and the sizes trained with them (each rung's tokens follow)."""
+
+    _missing_hint = "a budget needs training FLOPs and sizes, e.g. {flops: 3.0e+12, sizes: [d2, d3, d4]}"
+
+    flops: float = _field(rule=POSITIVE)
+    sizes: list[str] = _field(check=_sizes)
+
+
+def _default_budgets() -> dict[str, Budget | None]:
+    return {
+        "c1": Budget(flops=1.0e12, sizes=["d1", "d2", "d3"]),
+        "c2": Budget(flops=3.0e12, sizes=["d1", "d2", "d3"]),
+        "c3": Budget(flops=9.0e12, sizes=["d2", "d3", "d4"]),
+    }
 
 
 def _default_rungs() -> dict[str, RungSpec | None]:
-    sizes = [
-        ("nano", "nano", 400000),
-        ("micro", "micro", 400000),
-        ("tiny", "tiny", 400000),
-        ("mini", "mini", 400000),
-        ("small", "small", 400000),
-        ("nano_4x", "nano", 1600000),
-        ("micro_4x", "micro", 1600000),
-    ]
-    return {name: RungSpec(preset=preset, tokens=tokens) for name, preset, tokens in sizes}
+    return {"default_model": RungSpec(preset="tiny", tokens=1024000, held_out=True)}
+
+
+@dataclass(frozen=True)
+class Seeds:
+    budget: str | None = _field("c1", rule=NON_EMPTY)  # every rung of this budget is trained `count` times
+    count: int = _field(2, rule=at_least(1))
+
+
+@dataclass(frozen=True)
+class LearningRate:
+    exponent: float = -0.3333  # lr ~ N^exponent (the OLMo ladder's -1/3)
+    sweep: list[float] = _field(factory=lambda: [0.5, 1.0, 2.0], check=lambda value, path, partial=False: _multipliers(value, path))
+    warmup_fraction: float = _field(0.06, rule=between(0, 1, high_open=True))
+
+
+def _multipliers(values: list, path: str) -> None:
+    for index, value in enumerate(values):
+        if not value > 0:
+            raise ConfigError(f"{path}[{index}] must be a positive multiplier of the learning rate, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ArchitectureComparison:
+    budget: str | None = _field("c1", rule=NON_EMPTY)  # null: no comparison
+    architecture: Literal[ARCHITECTURES] = "encoder"
+    sizes: list[str] | None = None  # null: every size of the budget
 
 
 @dataclass(frozen=True)
@@ -612,13 +657,29 @@ class Bootstrap:
 
 @dataclass(frozen=True)
 class ModelSelection:
-    # null drops a rung of conf/base in an environment
-    rungs: dict[str, RungSpec | None] = _field(factory=_default_rungs, check=_rung_names)
-    rung_finetuning: dict = _field(factory=lambda: {"max_epochs": 2, "patience": 1}, check=_finetuning_override)
+    budgets: dict[str, Budget | None] = _field(factory=_default_budgets, check=_rung_names)  # null drops a budget
+    seeds: Seeds = _field(factory=Seeds)
+    learning_rate: LearningRate = _field(factory=LearningRate)
+    architecture_comparison: ArchitectureComparison = _field(factory=ArchitectureComparison)
+    rungs: dict[str, RungSpec | None] = _field(factory=_default_rungs, check=_rung_names)  # null drops a rung
+    rung_finetuning: dict = _field(factory=dict, check=_finetuning_override)
     constraints: Constraints = _field(factory=Constraints)
     compute_budget_flops: float | None = _field(1.0e16, rule=POSITIVE)
     extrapolate_to_params: float | None = _field(1.0e8, rule=POSITIVE)
     bootstrap: Bootstrap = _field(factory=Bootstrap)
+
+    @staticmethod
+    def _cross_check(values: dict, path: str) -> None:
+        budgets = {name: budget for name, budget in values["budgets"].items() if budget is not None}
+        for where in ("seeds", "architecture_comparison"):
+            budget = values[where].budget
+            if budget is not None and budget not in budgets:
+                raise ConfigError(f"{path}.{where}.budget={budget!r} is not a budget of {path}.budgets {sorted(budgets)}")
+        comparison = values["architecture_comparison"]
+        if comparison.budget is not None and comparison.sizes is not None:
+            unknown = sorted(set(comparison.sizes) - set(budgets[comparison.budget].sizes))
+            if unknown:
+                raise ConfigError(f"{path}.architecture_comparison.sizes {unknown} are not sizes of budget {comparison.budget!r}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ efficient kernels where the device has them).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 import torch
@@ -92,11 +93,37 @@ PRESETS: dict[str, tuple[int, int, int]] = {
 }
 
 
+# Sizes between and below the presets, for a ladder that must resolve where loss is lowest:
+# - the depth dial (nanochat's) ``d<k>``: k layers of width 32k in heads of 32; the presets up to
+#   ``small`` are points on it (nano = d2, micro = d3, tiny = d4, mini = d6, small = d8);
+# - ``<layers>x<width>``, e.g. ``2x48``: any shape, width a multiple of 16, in heads of 32 where the
+#   width allows and of 16 otherwise.
+DEPTH_DIAL = re.compile(r"^d([1-9][0-9]?)$")
+SHAPE = re.compile(r"^([1-9][0-9]?)x([1-9][0-9]*)$")
+DIAL_HEAD_SIZE = 32
+
+
+def preset_shape(preset: str) -> tuple[int, int, int]:
+    """(n_layer, n_head, n_embd) of a preset name, a depth-dial size ``d<k>`` or a shape ``<layers>x<width>``."""
+    if preset in PRESETS:
+        return PRESETS[preset]
+    text = preset if isinstance(preset, str) else ""
+    if match := DEPTH_DIAL.match(text):
+        depth = int(match.group(1))
+        return depth, depth, DIAL_HEAD_SIZE * depth
+    if (match := SHAPE.match(text)) and int(match.group(2)) % 16 == 0:
+        layers, width = int(match.group(1)), int(match.group(2))
+        return layers, width // (32 if width % 32 == 0 else 16), width
+    raise ConfigError(
+        f"unknown model preset {preset!r}; choose one of {list(PRESETS)}, a depth-dial size d1 .. d99 "
+        "or a shape <layers>x<width> with the width a multiple of 16 (e.g. 2x48)"
+    )
+
+
 def model_config(preset: str, **overrides) -> ModelConfig:
-    """A preset's config with any field overridden (``vocab_size`` usually comes from the tokenizer)."""
-    if preset not in PRESETS:
-        raise ConfigError(f"unknown model preset {preset!r}; choose one of {list(PRESETS)}")
-    n_layer, n_head, n_embd = PRESETS[preset]
+    """A preset's (or depth-dial size's) config with any field overridden (``vocab_size`` usually comes
+    from the tokenizer)."""
+    n_layer, n_head, n_embd = preset_shape(preset)
     return ModelConfig.from_dict({"n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, **overrides})
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lmladder.errors import ConfigError
+from lmladder.selection.noise import noise_margin
 from lmladder.selection.scaling_law import LossToMetric, ScalingLaw, parameters_needed
 
 # constraint name -> (rung column, whether the rung's value must be at least the limit)
@@ -46,42 +47,60 @@ def recommend(
     constraints: dict,
     law: ScalingLaw | None = None,
     loss_to_metric: LossToMetric | None = None,
+    f1_noise: float | None = None,
 ) -> dict:
-    """The cheapest rung (lowest training FLOPs) that meets every constraint, or why none does.
+    """Among the rungs meeting every constraint, the cheapest to train whose macro-F1 is within noise of the best.
 
-    ``constraints`` may hold ``min_macro_f1``, ``max_latency_ms``, ``max_params`` and
-    ``max_train_flops``; a missing or None entry is no constraint. When no rung passes, ``binding``
-    names the constraints that, dropped alone, would let some rung pass (or every constraint that
-    excludes a rung, when no single one would), and with ``law`` and ``loss_to_metric`` ``needed``
-    estimates the loss and parameter count that would reach ``min_macro_f1``.
+    ``rungs``: one row per model (seeds averaged; ``seeds`` counts them, 1 if absent). ``constraints``
+    may hold ``min_macro_f1``, ``max_latency_ms``, ``max_params`` and ``max_train_flops``; a missing
+    or None entry is no constraint. ``f1_noise``: the seed standard deviation of macro-F1; rungs whose
+    difference from the best is within ``noise.noise_margin`` are ``tied``, and the recommendation never
+    picks among them by quality, only by training cost. Without it only exact ties are ties.
+
+    When no rung passes, ``binding`` names the constraints that, dropped alone, would let some rung pass
+    (or every constraint that excludes a rung, when no single one would), and with ``law`` and
+    ``loss_to_metric`` ``needed`` estimates the loss and parameter count that would reach ``min_macro_f1``.
     """
     active = _active_constraints(constraints)
     if rungs.empty:
         raise ConfigError("recommend needs at least one rung; the rungs table is empty.")
-    _require_columns(rungs, ["name", "train_flops"] + [CONSTRAINTS[name][0] for name in active], "rungs")
+    _require_columns(rungs, ["name", "train_flops", "macro_f1"] + [CONSTRAINTS[name][0] for name in active], "rungs")
 
     passes = {name: _passes(rungs, name, limit) for name, limit in active.items()}
     meets_all = np.logical_and.reduce(list(passes.values())) if passes else np.ones(len(rungs), dtype=bool)
     excluded = {name: int((~mask).sum()) for name, mask in passes.items()}
-    meeting = rungs[meets_all]
+    meeting = rungs[meets_all & np.isfinite(rungs["macro_f1"].to_numpy(dtype=float))]
     result = {
         "recommended": None,
         "reason": "",
         "meets": meeting["name"].tolist(),
+        "tied": [],
         "binding": [],
         "excluded": excluded,
         "needed": None,
     }
 
     if not meeting.empty:
-        cheapest = meeting.loc[meeting["train_flops"].astype(float).idxmin()]
-        cost = f"({float(cheapest['train_flops']):.2g} FLOPs)"
+        seeds = meeting["seeds"].to_numpy(dtype=float) if "seeds" in meeting else np.ones(len(meeting))
+        f1 = meeting["macro_f1"].to_numpy(dtype=float)
+        best = int(np.argmax(f1))
+        margins = np.array([noise_margin(f1_noise, seeds[best], count) for count in seeds])
+        tied = meeting[f1 >= f1[best] - margins]
+        cheapest = tied.loc[tied["train_flops"].astype(float).idxmin()]
         result["recommended"] = cheapest["name"]
-        result["reason"] = (
-            f"{cheapest['name']} meets every constraint at the lowest training cost {cost}"
-            if active
-            else f"{cheapest['name']} is the cheapest rung to train {cost}; no constraints were given"
-        )
+        result["tied"] = tied["name"].tolist()
+        cost = f"{float(cheapest['train_flops']):.2g} training FLOPs"
+        quality = f"macro-F1 {float(cheapest['macro_f1']):.3f}"
+        if len(tied) > 1:
+            others = ", ".join(name for name in tied["name"] if name != cheapest["name"])
+            result["reason"] = (
+                f"{cheapest['name']} ({quality}, {cost}) is the cheapest of {len(tied)} rungs whose macro-F1 is within noise of the best "
+                f"({meeting['name'].iloc[best]}, {f1[best]:.3f}); {others} would not be measurably better"
+            )
+        else:
+            result["reason"] = f"{cheapest['name']} has the best macro-F1 ({quality}, {cost}); no other rung is within noise of it"
+        if active:
+            result["reason"] += f", among the {len(meeting)} rungs meeting every constraint"
         return result
 
     result["binding"] = _binding_constraints(passes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -22,6 +22,11 @@ from lmladder.errors import ConfigError
 MIN_POINTS_N_ONLY = 3  # three constants need three points
 MIN_POINTS_FULL = 4  # the full form has five constants, but a 2-D grid of 4+ runs already pins it in practice
 MIN_POINTS_LOSS_TO_METRIC = 4  # four sigmoid constants
+
+# Bounds of (e, a, alpha, b, beta): exponents in (0, 2] (published fits lie near 0.3; the OLMo ladder
+# bounds them too) and E at least 1e-3 nats. Unbounded, a fit to a few noisy rungs can run E to 1e-20
+# and an exponent off to infinity, spending minutes in iterations that change nothing.
+BOUNDS = ((np.log(1e-3), None), (None, None), (1e-3, 2.0), (None, None), (1e-3, 2.0))
 
 # Chinchilla-style grid of starting values: the Huber objective has local minima, so one start is not enough.
 DEFAULT_E_STARTS = (-1.0, 0.0, 0.5)
@@ -100,8 +105,9 @@ def _fit(N: np.ndarray, L: np.ndarray, D: np.ndarray | None, huber_delta: float,
             args=(log_n, log_d, log_l, huber_delta),
             jac=True,
             method="L-BFGS-B",
+            bounds=BOUNDS[:width],
             # The objective is tiny (residuals ~1e-3), so SciPy's default tolerances would stop at once.
-            options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 2000},
+            options={"ftol": 1e-13, "gtol": 1e-10, "maxiter": 300},
         )
         if np.isfinite(result.fun) and (best is None or result.fun < best.fun):
             best = result
@@ -325,8 +331,12 @@ def fit_loss_to_metric(L, metric) -> LossToMetric:
 # ---------------------------------------------------------------------------------------------- using a law
 
 
-def compute_optimal(law: ScalingLaw, flops: float, flops_per_param_token: float = 6.0) -> dict[str, float]:
-    """The N and D that minimise L(N, D) for a compute budget C = flops_per_param_token * N * D."""
+def compute_optimal(law: ScalingLaw, flops: float, flops_per_token: Callable | None = None) -> dict[str, float]:
+    """The N and D that minimise L(N, D) for a compute budget C = FLOPs per token(N) x D.
+
+    ``flops_per_token``: a function of N (e.g. ``isoflop.FlopsPerToken``, the project's own accounting,
+    which counts the output layer); by default Chinchilla's 6N.
+    """
     if not law.has_tokens_term:
         raise ConfigError(
             "compute_optimal needs a law with a tokens term (B > 0), but the tokens term was not fitted: "
@@ -334,19 +344,19 @@ def compute_optimal(law: ScalingLaw, flops: float, flops_per_param_token: float 
         )
     if not (np.isfinite(flops) and flops > 0):
         raise ConfigError(f"flops must be a positive, finite number, got {flops}.")
-    if not flops_per_param_token > 0:
-        raise ConfigError(f"flops_per_param_token must be positive, got {flops_per_param_token}.")
+    per_token = flops_per_token or (lambda n: 6.0 * n)
 
-    param_tokens = flops / flops_per_param_token  # N * D
+    def tokens(log_n: float) -> float:
+        return flops / float(per_token(np.exp(log_n)))
 
     def loss_at(log_n: float) -> float:
-        n = np.exp(log_n)
-        return float(law.predict(n, param_tokens / n))
+        return float(law.predict(np.exp(log_n), tokens(log_n)))
 
-    # Search log N between one parameter and one token: wide enough for any sensible optimum.
-    result = minimize_scalar(loss_at, bounds=(0.0, np.log(param_tokens)), method="bounded", options={"xatol": 1e-10})
-    n = float(np.exp(result.x))
-    return {"N": n, "D": param_tokens / n, "loss": float(result.fun)}
+    # Search log N from one parameter to where (at 6 FLOPs per parameter) one token would use the budget.
+    upper = np.log(flops / 6.0)
+    result = minimize_scalar(loss_at, bounds=(0.0, upper), method="bounded", options={"xatol": 1e-10})
+    n, d = float(np.exp(result.x)), tokens(result.x)
+    return {"N": n, "D": d, "loss": float(result.fun), "tokens_per_param": d / n}
 
 
 def parameters_needed(law: ScalingLaw, target_loss: float, D: float | None = None) -> float:

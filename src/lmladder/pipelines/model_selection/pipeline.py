@@ -1,4 +1,8 @@
-"""Shared data steps, then one namespaced pretraining -> fine-tuning -> evaluation pipeline per rung.
+"""Shared data steps, then one namespaced pipeline per rung, then the selection.
+
+A learning-rate sweep rung (``lr_sweep_<i>``) is pretrained and scored as a language model only; the
+sweep's best multiplier (``calibrate_learning_rate``) then sets the learning rate of every other rung,
+which is pretrained, fine-tuned with the project's recipe and evaluated.
 
 The rung names are the pipeline's structure, and Kedro builds pipelines without parameters: the
 session's ``LadderRunHooks`` hands over the rungs of the run's own parameters (``--env`` and
@@ -15,10 +19,11 @@ from kedro.pipeline import Node, Pipeline, pipeline
 from lmladder.pipelines import data_processing, data_validation, evaluation, finetuning, pretraining
 from lmladder.pipelines.ladder_rungs import session_rungs
 from lmladder.pipelines.model_selection import nodes
-from lmladder.selection.ladder import SHARED_NAMESPACE
+from lmladder.selection.ladder import LR_SWEEP_PREFIX, SHARED_NAMESPACE
 
 SHARED_INPUTS = {
     "ladder_parameters",
+    "learning_rate_calibration",
     "train_tokens",
     "val_tokens",
     "tokenizer",
@@ -28,6 +33,7 @@ SHARED_INPUTS = {
     "labelled_test",
 }
 RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
+SUMMARY_INPUTS = ["pretrained_model", "language_model_scores", "pretraining_history", "pretraining_params", "rung_seed", "ladder_parameters"]
 
 
 def _bound(function, rung: str):
@@ -35,32 +41,40 @@ def _bound(function, rung: str):
     return update_wrapper(partial(function, rung=rung), function)
 
 
+def is_sweep_rung(rung: str) -> bool:
+    return rung.startswith(LR_SWEEP_PREFIX)
+
+
 def rung_pipeline(rung: str) -> Pipeline:
-    """Pretraining, fine-tuning and evaluation of one rung, every output under the ``<rung>.`` namespace."""
-    template = Pipeline(
-        [
-            Node(
-                _bound(nodes.rung_parameters_node, rung),
-                "ladder_parameters",
-                ["pretraining_params", "finetuning_params"],
-                name="rung_parameters",
-            ),
-            *pretraining.create_pipeline(parameters="pretraining_params").nodes,
-            *finetuning.create_pipeline(parameters="finetuning_params").only_nodes("finetune_classifier").nodes,
-            *evaluation.create_pipeline().only_nodes(*RUNG_EVALUATION).nodes,
-            Node(
-                _bound(nodes.summarise_rung_node, rung),
-                ["pretrained_model", "language_model_scores", "classifier_scores", "cost", "pretraining_history"],
-                ["rung_summary", "rung_metrics"],
-                name="summarise_rung",
-            ),
-        ]
-    )
-    return pipeline(template, namespace=rung, inputs=SHARED_INPUTS, parameters={"params:seed", "params:evaluation"})
+    """Pretraining (and, except for a sweep rung, fine-tuning) and evaluation of one rung, every output
+    under the ``<rung>.`` namespace."""
+    sweep = is_sweep_rung(rung)
+    parameter_inputs = ["ladder_parameters", "tokenizer", "params:seed"] + ([] if sweep else ["learning_rate_calibration"])
+    nodes_ = [
+        Node(
+            _bound(nodes.rung_parameters_node, rung),
+            parameter_inputs,
+            ["pretraining_params", "finetuning_params", "rung_seed", "rung_parameters"],
+            name="rung_parameters",
+        ),
+        *pretraining.create_pipeline(parameters="pretraining_params", seed="rung_seed").nodes,
+    ]
+    if sweep:
+        nodes_ += evaluation.create_pipeline().only_nodes("evaluate_language_model").nodes
+        summary_inputs = SUMMARY_INPUTS
+    else:
+        nodes_ += finetuning.create_pipeline(parameters="finetuning_params", seed="rung_seed").only_nodes("finetune_classifier").nodes
+        nodes_ += evaluation.create_pipeline().only_nodes(*RUNG_EVALUATION).nodes
+        summary_inputs = [*SUMMARY_INPUTS, "classifier_scores", "cost"]
+    nodes_.append(Node(_bound(nodes.summarise_rung_node, rung), summary_inputs, ["rung_summary", "rung_metrics"], name="summarise_rung"))
+    template = Pipeline(nodes_)
+    free = template.inputs()
+    return pipeline(template, namespace=rung, inputs=SHARED_INPUTS & free, parameters={"params:seed", "params:evaluation"} & free)
 
 
 def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
     rungs = session_rungs() if rungs is None else rungs
+    sweep = [rung for rung in rungs if is_sweep_rung(rung)]
     shared = (
         data_processing.create_pipeline()
         + data_validation.create_pipeline()
@@ -72,6 +86,7 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
                     "ladder_parameters",
                     name="resolve_ladder",
                 ),
+                Node(nodes.flops_per_token_table, ["tokenizer", "params:pretraining"], "flops_per_token_table", name="flops_per_token_table"),
                 *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
             ]
         )
@@ -79,12 +94,22 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
     # One namespace, datasets not renamed: `kedro airflow create --group-by namespace` makes the
     # shared steps one task, so the in-memory datasets between them never cross a task boundary.
     shared = pipeline(shared, namespace=SHARED_NAMESPACE, prefix_datasets_with_namespace=False)
+    calibrate = Node(
+        nodes.calibrate_learning_rate_node,
+        ["ladder_parameters", "params:model_selection", *[f"{rung}.rung_summary" for rung in sweep]],
+        "learning_rate_calibration",
+        name="calibrate_learning_rate",
+    )
     select = Node(
         nodes.select_model,
-        ["tfidf_scores", "params:model_selection", *[f"{rung}.rung_summary" for rung in rungs]],
+        ["tfidf_scores", "params:model_selection", "learning_rate_calibration", "flops_per_token_table", *[f"{rung}.rung_summary" for rung in rungs]],
         [
             "model_selection_report",
             "model_selection_summary",
+            "isoflop_curves_plot",
+            "optimal_scaling_plot",
+            "held_out_check_plot",
+            "architecture_comparison_plot",
             "loss_vs_params_plot",
             "quality_vs_latency_plot",
             "ladder_loss_curves_plot",
@@ -92,4 +117,4 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
         ],
         name="select_model",
     )
-    return sum((rung_pipeline(rung) for rung in rungs), shared) + Pipeline([select])
+    return sum((rung_pipeline(rung) for rung in rungs), shared) + Pipeline([calibrate, select])

@@ -3,13 +3,14 @@ from kedro.pipeline import Node, Pipeline
 from lmladder.pipelines.pretraining import nodes
 
 
-def create_pipeline(parameters: str = "params:pretraining", **kwargs) -> Pipeline:
-    """``parameters``: the input holding the pretraining parameters (model selection passes each rung's)."""
+def create_pipeline(parameters: str = "params:pretraining", seed: str = "params:seed", **kwargs) -> Pipeline:
+    """``parameters`` and ``seed``: the inputs holding the pretraining parameters and the seed (model
+    selection passes each rung's)."""
     return Pipeline(
         [
             Node(
                 nodes.pretrain_model,
-                ["train_tokens", "val_tokens", "tokenizer", "validated_data", parameters, "params:seed"],
+                ["train_tokens", "val_tokens", "tokenizer", "validated_data", parameters, seed],
                 ["pretrained_model", "pretraining_loss_curve", "pretraining_metrics", "pretraining_history"],
                 name="pretrain_model",
             ),
