@@ -1,5 +1,6 @@
 import pytest
 
+from lmladder import hooks as hooks_module
 from lmladder.errors import ConfigError
 from lmladder.hooks import LadderRunHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
 from lmladder.pipelines.data_processing import create_pipeline as data_processing
@@ -56,7 +57,12 @@ class Context:
 
 def ladder_hook(rungs: list[str]) -> LadderRunHooks:
     params = load_parameters("test")
-    params["model_selection"]["rungs"] = {name: {"preset": "nano", "tokens": 1000} for name in rungs}
+    params["model_selection"].update(
+        budgets={},
+        seeds={"budget": None, "count": 1},
+        architecture_comparison={"budget": None, "architecture": "encoder", "sizes": None},
+        rungs={name: {"preset": "nano", "tokens": 1000} for name in rungs},
+    )
     hook = LadderRunHooks()
     hook.after_context_created(Context(params))
     return hook
@@ -81,6 +87,18 @@ def test_a_pipeline_built_for_another_ladder_is_refused():
         ConfigError, match=r"model_selection was built for the rungs \['a', 'b'\] but this session's ladder is \['a', 'b', 'c'\]"
     ):
         hook.before_pipeline_run({"runner": "SequentialRunner"}, model_selection(["a", "b"]))
+
+
+def test_a_rung_run_logs_its_place_in_the_ladder_but_not_the_values_set_when_it_runs():
+    params = load_parameters("test")
+    ladder = hooks_module.ladder_parameters(params)
+    logged = hooks_module.rung_run_params({"seed": 42}, ladder["c1_d2_seed1"])
+    assert logged["rung.budget"] == "c1" and logged["rung.seed_offset"] == "1" and logged["pretraining.model.preset"] == "d2"
+    # the budget's token count and the learning-rate rule's values are the rung's metrics, not these
+    for key in ("pretraining.trainer.max_tokens", "pretraining.optimizer.lr", "pretraining.lr_schedule.warmup_steps"):
+        assert key not in logged
+    explicit = hooks_module.rung_run_params({}, ladder["default_model"])
+    assert explicit["pretraining.trainer.max_tokens"] == "12000" and explicit["rung.held_out"] == "True"
 
 
 def test_the_lock_hook_knows_the_nothing_to_do_node_by_its_name():

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 from lmladder import parameters as schema
 from lmladder.errors import ConfigError
 from lmladder.parameters import check_parameters, check_section, default_parameters, parse_parameters
-from lmladder.selection.ladder import rung_parameters
+from lmladder.selection.ladder import expand_ladder, rung_parameters
 from tests.conftest import load_parameters
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -71,8 +71,9 @@ def test_parsed_parameters_are_typed(loaded):
     assert isinstance(parsed, schema.Parameters)
     assert parsed.pretraining.trainer.max_steps == 30  # conf/test
     assert parsed.pretraining.optimizer["lr"] == 0.003  # a Hydra section stays a mapping
-    assert parsed.model_selection.rungs["nano"] == schema.RungSpec(preset="nano", tokens=12000)
-    assert parsed.model_selection.rungs["mini"] is None  # dropped by conf/test
+    assert parsed.model_selection.rungs["default_model"] == schema.RungSpec(preset="nano", tokens=12000, held_out=True)
+    assert parsed.model_selection.budgets["c1"] == schema.Budget(flops=1.0e10, sizes=["d1", "d2", "d3"])
+    assert set(parsed.model_selection.budgets) == {"c1", "c2"}
     assert parsed.data_processing.labelled.module_domains.max_per_class == 200
     assert parsed.retraining.plan is None
 
@@ -212,45 +213,45 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("pretraining.trainer.deterministic", "yes", r"^pretraining\.trainer\.deterministic must be true or false or one of \['warn'\]"),
         # the ladder: rung specs and their overrides
         (
-            "model_selection.rungs.nano.architecture",
+            "model_selection.rungs.default_model.architecture",
             "gpt",
-            r"^model_selection\.rungs\.nano\.architecture must be one of \['decoder', 'encoder'\]",
+            r"^model_selection\.rungs\.default_model\.architecture must be one of \['decoder', 'encoder'\]",
         ),
-        ("model_selection.rungs.nano.tokens", 0, r"^model_selection\.rungs\.nano\.tokens must be a positive integer, got 0"),
-        ("model_selection.rungs.nano.size", "nano", r"^unknown parameter model_selection\.rungs\.nano\.size; known keys: \["),
+        ("model_selection.rungs.default_model.tokens", 0, r"^model_selection\.rungs\.default_model\.tokens must be a positive integer, got 0"),
+        ("model_selection.rungs.default_model.size", "nano", r"^unknown parameter model_selection\.rungs\.default_model\.size; known keys: \["),
         (
-            "model_selection.rungs.nano.pretraining",
+            "model_selection.rungs.default_model.pretraining",
             {"optimiser": {"lr": 0.01}},
-            r"^unknown parameter model_selection\.rungs\.nano\.pretraining\.optimiser; did you mean 'optimizer'",
+            r"^unknown parameter model_selection\.rungs\.default_model\.pretraining\.optimiser; did you mean 'optimizer'",
         ),
         (
-            "model_selection.rungs.nano.pretraining",
+            "model_selection.rungs.default_model.pretraining",
             {"optimizer": {"lr": -1}},
-            r"^model_selection\.rungs\.nano\.pretraining\.optimizer\.lr must be a number > 0",
+            r"^model_selection\.rungs\.default_model\.pretraining\.optimizer\.lr must be a number > 0",
         ),
         (
-            "model_selection.rungs.nano.pretraining",
+            "model_selection.rungs.default_model.pretraining",
             {"trainer": {"max_step": 5}},
-            r"rungs\.nano\.pretraining\.trainer\.max_step; did you mean 'max_steps'",
+            r"rungs\.default_model\.pretraining\.trainer\.max_step; did you mean 'max_steps'",
         ),
         (
-            "model_selection.rungs.nano.finetuning",
+            "model_selection.rungs.default_model.finetuning",
             {"max_epoch": 1},
-            r"^unknown parameter model_selection\.rungs\.nano\.finetuning\.max_epoch; did you mean",
+            r"^unknown parameter model_selection\.rungs\.default_model\.finetuning\.max_epoch; did you mean",
         ),
-        ("model_selection.rungs.nano.finetuning", {"mode": "partial"}, r"^model_selection\.rungs\.nano\.finetuning\.mode must be one of"),
+        ("model_selection.rungs.default_model.finetuning", {"mode": "partial"}, r"^model_selection\.rungs\.default_model\.finetuning\.mode must be one of"),
         (
-            "model_selection.rungs.nano",
+            "model_selection.rungs.default_model",
             {"preset": "nano"},
-            r"^missing parameter model_selection\.rungs\.nano\.tokens: a rung needs a preset and a token budget",
+            r"^missing parameter model_selection\.rungs\.default_model\.tokens: a rung needs a preset and a token budget",
         ),
-        ("model_selection.rungs.nano", "nano", r"^model_selection\.rungs\.nano must be a mapping"),
+        ("model_selection.rungs.default_model", "nano", r"^model_selection\.rungs\.default_model must be a mapping"),
         (
             "model_selection.rungs.shared_data",
             {"preset": "nano", "tokens": 10},
             r"model_selection\.rungs\.shared_data: the name is reserved",
         ),
-        ("model_selection.rungs.2x", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.2x: a rung name must start with a letter"),
+        ("model_selection.rungs.2x", {"preset": "nano", "tokens": 10}, r"model_selection\.rungs\.2x: a name must start with a letter"),
         (
             "model_selection.rung_finetuning",
             {"patiance": 1},
@@ -264,6 +265,14 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
             r"^missing parameter retraining\.plan\.fingerprint: the plan `kedro retrain` passes holds action",
         ),
         ("retraining.plan", "train", r"^retraining\.plan must be a mapping"),
+        ("model_selection.budgets.c1.sizes", ["d1", "d2", "d2"], r"^model_selection\.budgets\.c1\.sizes needs at least 3 different sizes"),
+        ("model_selection.budgets.c1.flops", 0, r"^model_selection\.budgets\.c1\.flops must be a number > 0"),
+        ("model_selection.budgets.c1", {"sizes": ["d1", "d2", "d3"]}, r"^missing parameter model_selection\.budgets\.c1\.flops: a budget needs"),
+        ("model_selection.seeds.budget", "c9", r"^model_selection\.seeds\.budget='c9' is not a budget of model_selection\.budgets \['c1', 'c2'\]"),
+        ("model_selection.seeds.count", 0, r"^model_selection\.seeds\.count must be an integer >= 1"),
+        ("model_selection.architecture_comparison.sizes", ["d9"], r"architecture_comparison\.sizes \['d9'\] are not sizes of budget 'c1'"),
+        ("model_selection.learning_rate.sweep", [1.0, -2.0], r"^model_selection\.learning_rate\.sweep\[1\] must be a positive multiplier"),
+        ("model_selection.learning_rate.warmup_fraction", 1, r"^model_selection\.learning_rate\.warmup_fraction must be a number in \[0, 1\)"),
     ],
 )
 def test_bad_values_name_their_dotted_path(params, key, value, match):
@@ -289,7 +298,7 @@ def test_bad_values_name_their_dotted_path(params, key, value, match):
         ("data_processing.labelled.labels", [0, 1]),  # read as strings
         ("evaluation.generation.prompts", ["Once upon a time"]),
         (
-            "model_selection.rungs.nano",
+            "model_selection.rungs.default_model",
             {
                 "preset": "nano",
                 "tokens": 1000,
@@ -300,6 +309,10 @@ def test_bad_values_name_their_dotted_path(params, key, value, match):
         ),
         ("model_selection.rungs.tiny", None),  # null drops a rung
         ("model_selection.rung_finetuning", {}),
+        ("model_selection.budgets.c2", {"flops": 1.0e12, "sizes": ["1x32", "2x48", "d3", "small"]}),
+        ("model_selection.seeds.budget", None),  # no repeated seeds
+        ("model_selection.architecture_comparison.budget", None),  # no comparison
+        ("model_selection.learning_rate.sweep", []),  # no sweep: the project's learning rate, scaled by the rule
         ("retraining.plan", RETRAINING_PLAN),
         ("retraining.plan", {**RETRAINING_PLAN, "action": "refuse", "fingerprint": None, "champion_version": None}),
     ],
@@ -334,13 +347,13 @@ def test_parameters_must_be_a_mapping():
 
 
 def test_check_section_checks_a_rungs_resolved_parameters(params):
-    spec = {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}
+    spec = expand_ladder({"rungs": {"nano": {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}}})["nano"]
     resolved = rung_parameters("nano", spec, params["pretraining"], params["finetuning"], params["model_selection"]["rung_finetuning"])
-    check_section("finetuning", resolved["finetuning"], "model_selection.rungs.nano -> finetuning")
+    check_section("finetuning", resolved["finetuning"], "model_selection.rungs.default_model -> finetuning")
     with pytest.raises(
-        ConfigError, match=r"^model_selection\.rungs\.nano -> pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"
+        ConfigError, match=r"^model_selection\.rungs\.default_model -> pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"
     ):
-        check_section("pretraining", resolved["pretraining"], "model_selection.rungs.nano -> pretraining")
+        check_section("pretraining", resolved["pretraining"], "model_selection.rungs.default_model -> pretraining")
 
 
 def test_check_section_returns_the_typed_section(params):

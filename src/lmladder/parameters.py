@@ -604,9 +604,8 @@ class Budget:
 
 def _default_budgets() -> dict[str, Budget | None]:
     return {
-        "c1": Budget(flops=1.0e12, sizes=["d1", "d2", "d3"]),
-        "c2": Budget(flops=3.0e12, sizes=["d1", "d2", "d3"]),
-        "c3": Budget(flops=9.0e12, sizes=["d2", "d3", "d4"]),
+        "c1": Budget(flops=1.0e12, sizes=["1x32", "1x16", "2x32", "2x48"]),
+        "c2": Budget(flops=3.0e12, sizes=["1x16", "1x32", "2x32", "2x48"]),
     }
 
 
@@ -637,7 +636,7 @@ def _multipliers(values: list, path: str) -> None:
 class ArchitectureComparison:
     budget: str | None = _field("c1", rule=NON_EMPTY)  # null: no comparison
     architecture: Literal[ARCHITECTURES] = "encoder"
-    sizes: list[str] | None = None  # null: every size of the budget
+    sizes: list[str] | None = _field(factory=lambda: ["1x32", "2x48"])  # null: every size of the budget
 
 
 @dataclass(frozen=True)

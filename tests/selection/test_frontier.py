@@ -76,26 +76,41 @@ LAW = ScalingLaw(E=2.0, A=60.0, alpha=0.3)
 LOSS_TO_F1 = LossToMetric(lo=0.3, hi=0.95, k=3.0, L0=3.5)
 
 
-def test_recommends_the_cheapest_rung_meeting_every_constraint():
+def test_without_noise_the_best_rung_meeting_every_constraint_is_recommended():
     result = recommend(RUNGS, {"min_macro_f1": 0.75, "max_latency_ms": 25})
-    assert result["recommended"] == "mini"
+    assert result["recommended"] == "small"
     assert sorted(result["meets"]) == ["mini", "small"]
+    assert result["tied"] == ["small"]
     assert result["binding"] == []
     assert result["needed"] is None
-    assert result["reason"] == "mini meets every constraint at the lowest training cost (1.9e+17 FLOPs)"
+    assert result["reason"] == (
+        "small has the best macro-F1 (macro-F1 0.830, 7.7e+17 training FLOPs); no other rung is within noise of it, "
+        "among the 2 rungs meeting every constraint"
+    )
 
 
-def test_no_constraints_recommends_the_cheapest_rung():
+def test_rungs_within_noise_of_the_best_are_tied_and_the_cheapest_of_them_wins():
+    # sigma 0.02: two single runs are within 2 x 0.02 x sqrt(2) = 0.057 of each other
+    result = recommend(RUNGS, {"min_macro_f1": 0.75}, f1_noise=0.02)
+    assert result["recommended"] == "mini" and sorted(result["tied"]) == ["mini", "small"]
+    assert "mini (macro-F1 0.780, 1.9e+17 training FLOPs) is the cheapest of 2 rungs whose macro-F1 is within noise of the best (small, 0.830)" in result["reason"]
+    # more seeds of each make the margin smaller: 0.02 x 2 x sqrt(1/4 + 1/4) = 0.028 < 0.05
+    assert recommend(RUNGS.assign(seeds=4), {"min_macro_f1": 0.75}, f1_noise=0.02)["recommended"] == "small"
+    # a large noise ties everything: the cheapest rung of all
+    assert recommend(RUNGS, {}, f1_noise=0.5)["recommended"] == "nano"
+
+
+def test_no_constraints_recommends_the_best_rung():
     for constraints in ({}, None):
         result = recommend(RUNGS, constraints)
-        assert result["recommended"] == "nano"
+        assert result["recommended"] == "small"
         assert len(result["meets"]) == 4
-        assert "no constraints" in result["reason"]
+        assert "among the" not in result["reason"]
 
 
 def test_none_constraints_are_ignored():
     result = recommend(RUNGS, {"min_macro_f1": 0.65, "max_latency_ms": None, "max_params": None, "max_train_flops": None})
-    assert result["recommended"] == "micro"
+    assert result["recommended"] == "small"
     assert result["excluded"] == {"min_macro_f1": 1}
 
 
