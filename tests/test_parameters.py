@@ -217,8 +217,16 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
             "gpt",
             r"^model_selection\.rungs\.default_model\.architecture must be one of \['decoder', 'encoder'\]",
         ),
-        ("model_selection.rungs.default_model.tokens", 0, r"^model_selection\.rungs\.default_model\.tokens must be a positive integer, got 0"),
-        ("model_selection.rungs.default_model.size", "nano", r"^unknown parameter model_selection\.rungs\.default_model\.size; known keys: \["),
+        (
+            "model_selection.rungs.default_model.tokens",
+            0,
+            r"^model_selection\.rungs\.default_model\.tokens must be a positive integer, got 0",
+        ),
+        (
+            "model_selection.rungs.default_model.size",
+            "nano",
+            r"^unknown parameter model_selection\.rungs\.default_model\.size; known keys: \[",
+        ),
         (
             "model_selection.rungs.default_model.pretraining",
             {"optimiser": {"lr": 0.01}},
@@ -239,7 +247,11 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
             {"max_epoch": 1},
             r"^unknown parameter model_selection\.rungs\.default_model\.finetuning\.max_epoch; did you mean",
         ),
-        ("model_selection.rungs.default_model.finetuning", {"mode": "partial"}, r"^model_selection\.rungs\.default_model\.finetuning\.mode must be one of"),
+        (
+            "model_selection.rungs.default_model.finetuning",
+            {"mode": "partial"},
+            r"^model_selection\.rungs\.default_model\.finetuning\.mode must be one of",
+        ),
         (
             "model_selection.rungs.default_model",
             {"preset": "nano"},
@@ -267,12 +279,24 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("retraining.plan", "train", r"^retraining\.plan must be a mapping"),
         ("model_selection.budgets.c1.sizes", ["d1", "d2", "d2"], r"^model_selection\.budgets\.c1\.sizes needs at least 3 different sizes"),
         ("model_selection.budgets.c1.flops", 0, r"^model_selection\.budgets\.c1\.flops must be a number > 0"),
-        ("model_selection.budgets.c1", {"sizes": ["d1", "d2", "d3"]}, r"^missing parameter model_selection\.budgets\.c1\.flops: a budget needs"),
-        ("model_selection.seeds.budget", "c9", r"^model_selection\.seeds\.budget='c9' is not a budget of model_selection\.budgets \['c1', 'c2'\]"),
+        (
+            "model_selection.budgets.c1",
+            {"sizes": ["d1", "d2", "d3"]},
+            r"^missing parameter model_selection\.budgets\.c1\.flops: a budget needs",
+        ),
+        (
+            "model_selection.seeds.budget",
+            "c9",
+            r"^model_selection\.seeds\.budget='c9' is not a budget of model_selection\.budgets \['c1', 'c2'\]",
+        ),
         ("model_selection.seeds.count", 0, r"^model_selection\.seeds\.count must be an integer >= 1"),
         ("model_selection.architecture_comparison.sizes", ["d9"], r"architecture_comparison\.sizes \['d9'\] are not sizes of budget 'c1'"),
         ("model_selection.learning_rate.sweep", [1.0, -2.0], r"^model_selection\.learning_rate\.sweep\[1\] must be a positive multiplier"),
-        ("model_selection.learning_rate.warmup_fraction", 1, r"^model_selection\.learning_rate\.warmup_fraction must be a number in \[0, 1\)"),
+        (
+            "model_selection.learning_rate.warmup_fraction",
+            1,
+            r"^model_selection\.learning_rate\.warmup_fraction must be a number in \[0, 1\)",
+        ),
     ],
 )
 def test_bad_values_name_their_dotted_path(params, key, value, match):
@@ -347,7 +371,9 @@ def test_parameters_must_be_a_mapping():
 
 
 def test_check_section_checks_a_rungs_resolved_parameters(params):
-    spec = expand_ladder({"rungs": {"nano": {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}}})["nano"]
+    spec = expand_ladder({"rungs": {"nano": {"preset": "nano", "tokens": 1000, "pretraining": {"lr_schedule": {"min_lr_ratio": 2}}}}})[
+        "nano"
+    ]
     resolved = rung_parameters("nano", spec, params["pretraining"], params["finetuning"], params["model_selection"]["rung_finetuning"])
     check_section("finetuning", resolved["finetuning"], "model_selection.rungs.default_model -> finetuning")
     with pytest.raises(

@@ -126,7 +126,11 @@ class ConfigValidationHook:
         if "params:model_selection" in read:
             for name, rung in ladder_parameters(params).items():
                 spec = rung["rung"]
-                where = f"model_selection.rungs.{name}" if spec["kind"] == "explicit" else f"model_selection.budgets.{spec['budget']} (rung {name})"
+                where = (
+                    f"model_selection.rungs.{name}"
+                    if spec["kind"] == "explicit"
+                    else f"model_selection.budgets.{spec['budget']} (rung {name})"
+                )
                 validate_pretraining_params(rung["pretraining"], section=f"{where} -> pretraining")
                 validate_finetuning_params(rung["finetuning"], section=f"{where} -> finetuning")
 

@@ -93,7 +93,10 @@ def test_rungs_within_noise_of_the_best_are_tied_and_the_cheapest_of_them_wins()
     # sigma 0.02: two single runs are within 2 x 0.02 x sqrt(2) = 0.057 of each other
     result = recommend(RUNGS, {"min_macro_f1": 0.75}, f1_noise=0.02)
     assert result["recommended"] == "mini" and sorted(result["tied"]) == ["mini", "small"]
-    assert "mini (macro-F1 0.780, 1.9e+17 training FLOPs) is the cheapest of 2 rungs whose macro-F1 is within noise of the best (small, 0.830)" in result["reason"]
+    assert (
+        "mini (macro-F1 0.780, 1.9e+17 training FLOPs) is the cheapest of 2 rungs whose macro-F1 is within noise of the best (small, 0.830)"
+        in result["reason"]
+    )
     # more seeds of each make the margin smaller: 0.02 x 2 x sqrt(1/4 + 1/4) = 0.028 < 0.05
     assert recommend(RUNGS.assign(seeds=4), {"min_macro_f1": 0.75}, f1_noise=0.02)["recommended"] == "small"
     # a large noise ties everything: the cheapest rung of all

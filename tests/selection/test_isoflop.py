@@ -16,7 +16,9 @@ def isoflop_points(budgets: dict[str, float], sizes_per_budget: int = 5, spread:
     for name, flops in budgets.items():
         optimum = compute_optimal(LAW, flops)["N"]
         for n in optimum * np.geomspace(1 / spread, spread, sizes_per_budget):
-            rows.append({"budget": name, "budget_flops": flops, "params": n, "val_loss": float(LAW.predict(n, flops / (6 * n))), "seeds": 1})
+            rows.append(
+                {"budget": name, "budget_flops": flops, "params": n, "val_loss": float(LAW.predict(n, flops / (6 * n))), "seeds": 1}
+            )
     return pd.DataFrame(rows)
 
 

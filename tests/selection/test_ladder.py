@@ -41,7 +41,17 @@ def test_deep_merge_merges_nested_dicts_and_leaves_inputs_alone():
 
 def test_rung_parameters_apply_project_then_ladder_then_rung():
     spec = expand_ladder(
-        {"rungs": {"nano": {"preset": "nano", "tokens": 4096, "architecture": "encoder", "pretraining": {"model": {"dropout": 0.1}}, "finetuning": {"patience": 3}}}}
+        {
+            "rungs": {
+                "nano": {
+                    "preset": "nano",
+                    "tokens": 4096,
+                    "architecture": "encoder",
+                    "pretraining": {"model": {"dropout": 0.1}},
+                    "finetuning": {"patience": 3},
+                }
+            }
+        }
     )["nano"]
     resolved = rung_parameters("nano", spec, PRETRAINING, FINETUNING, rung_finetuning={"max_epochs": 2, "patience": 1})
     assert resolved["pretraining"]["model"] == {"preset": "nano", "max_positions": 128, "architecture": "encoder", "dropout": 0.1}
@@ -84,7 +94,11 @@ def test_expand_ladder_names_every_rung_of_budgets_seeds_comparison_sweep_and_ex
     }
     assert ladder["c2_d2_encoder"]["architecture"] == "encoder" and ladder["c2_d2_encoder"]["flops"] == 3e12
     # the sweep: the first size of the smallest budget, once per multiplier
-    assert [(ladder[f"lr_sweep_{i}"]["size"], ladder[f"lr_sweep_{i}"]["lr_multiplier"]) for i in (1, 2, 3)] == [("d2", 0.5), ("d2", 1.0), ("d2", 2.0)]
+    assert [(ladder[f"lr_sweep_{i}"]["size"], ladder[f"lr_sweep_{i}"]["lr_multiplier"]) for i in (1, 2, 3)] == [
+        ("d2", 0.5),
+        ("d2", 1.0),
+        ("d2", 2.0),
+    ]
     assert ladder["default_model"]["held_out"] and ladder["default_model"]["tokens"] == 1024000
     parameters = rung_parameters("c1_d1", ladder["c1_d1"], PRETRAINING, FINETUNING)
     assert parameters["run_time"] == ["pretraining.trainer.max_tokens", "pretraining.optimizer.lr", "pretraining.lr_schedule.warmup_steps"]
@@ -182,10 +196,19 @@ def test_summarise_rung_computes_tokens_flops_and_curve_in_tokens():
     assert row["tokens"] == 512 * 20
     assert row["train_flops"] == 1_000_000 * 512 * 20
     assert (row["val_loss"], row["val_bits_per_byte"], row["macro_f1"], row["latency_ms"]) == (5.0, 2.5, 0.4, 1.5)
-    assert (row["kind"], row["budget"], row["budget_flops"], row["seed"], row["lr"], row["warmup_steps"]) == ("isoflop", "c1", 1e12, 43, 0.004, 2)
+    assert (row["kind"], row["budget"], row["budget_flops"], row["seed"], row["lr"], row["warmup_steps"]) == (
+        "isoflop",
+        "c1",
+        1e12,
+        43,
+        0.004,
+        2,
+    )
     assert row["val_curve"] == [[5120, 5.5], [10240, 5.0]]
     # a sweep rung is not fine-tuned: its classifier columns are empty
-    sweep = summarise_rung("lr_sweep_1", expand_ladder(SELECTION)["lr_sweep_1"], pretraining, 42, TRAINING, {"loss": 5.0, "bits_per_byte": 2.5}, history)
+    sweep = summarise_rung(
+        "lr_sweep_1", expand_ladder(SELECTION)["lr_sweep_1"], pretraining, 42, TRAINING, {"loss": 5.0, "bits_per_byte": 2.5}, history
+    )
     assert sweep["lr_multiplier"] == 0.5 and sweep["macro_f1"] != sweep["macro_f1"]  # NaN
 
 

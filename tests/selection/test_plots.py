@@ -1,3 +1,5 @@
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -5,7 +7,15 @@ import pytest
 
 from lmladder.errors import ConfigError
 from lmladder.selection.frontier import pareto_frontier
-from lmladder.selection.plots import loss_curves_figure, loss_vs_params_figure, quality_vs_latency_figure
+from lmladder.selection.plots import (
+    architecture_figure,
+    held_out_figure,
+    isoflop_figure,
+    loss_curves_figure,
+    loss_vs_params_figure,
+    optimal_scaling_figure,
+    quality_vs_latency_figure,
+)
 from lmladder.selection.scaling_law import ScalingLaw
 
 LAW = ScalingLaw(E=1.7, A=400.0, alpha=0.34)
@@ -92,3 +102,69 @@ def test_loss_curves_overlay_one_line_per_rung(closing, tmp_path):
     assert list(lines["micro"].get_ydata()) == [5.0, 3.5]
     figure.savefig(tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------------- the IsoFLOP ladder's figures
+
+MODELS = pd.DataFrame(
+    {
+        "name": ["c1_a", "c1_b", "c1_c", "c1_b_encoder", "held"],
+        "budget": ["c1", "c1", "c1", "c1", None],
+        "budget_flops": [1e12, 1e12, 1e12, 1e12, None],
+        "architecture": ["decoder", "decoder", "decoder", "encoder", "decoder"],
+        "held_out": [False, False, False, False, True],
+        "params": [1e4, 3e4, 9e4, 3e4, 8e5],
+        "val_loss": [5.5, 5.3, 5.6, 5.9, 5.2],
+        "macro_f1": [0.6, 0.65, 0.62, 0.5, 0.8],
+        "seeds": [2, 2, 2, 1, 1],
+    }
+)
+PROFILE = {"flops": 1e12, "coefficients": [20.0, -2.9, 0.14], "interior": True, "N_opt": 3e4, "D_opt": 1e6, "loss_opt": 5.3}
+
+
+def isoflop_analysis_fake(**changes):
+    analysis = {
+        "models": MODELS,
+        "isoflop": {
+            "profiles": {"c1": PROFILE, "c2": {**PROFILE, "flops": 3e12, "N_opt": 5e4}},
+            "scaling": {"a": 0.5, "log_kN": np.log(3e4 / 1e6), "b": 0.5, "log_kD": np.log(1e6 / 1e6)},
+            "at_target": {"flops": 1e16, "N": 3e6, "D": 1e8, "tokens_per_param": 33.0},
+            "intervals": {"target.N": [1e6, 9e6], "target.D": [5e7, 2e8]},
+        },
+        "held_out": [
+            {
+                "name": "held",
+                "predicted_bits_per_byte": 2.0,
+                "measured_bits_per_byte": 2.1,
+                "predicted_macro_f1": 0.78,
+                "measured_macro_f1": 0.8,
+            }
+        ],
+        "architectures": [{"budget": "c1", "flops": 1e12}],
+        "noise": {"pooled": {"macro_f1": 0.02}},
+    }
+    return SimpleNamespace(**{**analysis, **changes})
+
+
+@pytest.mark.parametrize("draw", [isoflop_figure, optimal_scaling_figure, held_out_figure, architecture_figure])
+def test_ladder_figures_draw_their_data(draw, closing):
+    figure = draw(isoflop_analysis_fake())
+    closing(figure)
+    axes = figure.axes[0]
+    assert axes.collections or axes.lines or axes.patches  # something was drawn
+    assert "not computed" not in " ".join(text.get_text() for text in axes.texts)
+
+
+@pytest.mark.parametrize(
+    ("draw", "changes", "why"),
+    [
+        (isoflop_figure, {"isoflop": None}, "no IsoFLOP budgets were fitted"),
+        (optimal_scaling_figure, {"isoflop": {"profiles": {"c1": {**PROFILE, "interior": False}}}}, "no budget has an interior minimum"),
+        (held_out_figure, {"held_out": [{"name": "held", "error": "no fitted law"}]}, "no held-out rung could be predicted"),
+        (architecture_figure, {"architectures": []}, "no budget was trained with more than one architecture"),
+    ],
+)
+def test_a_figure_without_data_says_why(draw, changes, why, closing):
+    figure = draw(isoflop_analysis_fake(**changes))
+    closing(figure)
+    assert why in figure.axes[0].texts[0].get_text()

@@ -176,7 +176,11 @@ def analyse_ladder(
 def _check_prediction(row: pd.Series, analysis: LadderAnalysis, fit: pd.DataFrame) -> dict:
     """A held-out rung: what the fits predicted for it against what it measured."""
     check = {"name": row["name"], "params": float(row["params"]), "tokens": float(row["tokens"]), "train_flops": float(row["train_flops"])}
-    check.update(measured_val_loss=float(row["val_loss"]), measured_bits_per_byte=float(row["val_bits_per_byte"]), measured_macro_f1=float(row["macro_f1"]))
+    check.update(
+        measured_val_loss=float(row["val_loss"]),
+        measured_bits_per_byte=float(row["val_bits_per_byte"]),
+        measured_macro_f1=float(row["macro_f1"]),
+    )
     if analysis.law is None or row["architecture"] != "decoder":
         check["error"] = "no fitted law for this rung's architecture"
         return check
@@ -209,8 +213,12 @@ def _compare_architectures(models: pd.DataFrame, f1_noise: float | None) -> list
             {
                 "budget": budget,
                 "flops": float(rows["budget_flops"].iloc[0]),
-                "best": {arch: {"name": row["name"], "preset": row["preset"], "macro_f1": float(row["macro_f1"])} for arch, row in best.items()},
-                "by_size": rows.pivot_table(index="preset", columns="architecture", values="macro_f1").reset_index().to_dict(orient="records"),
+                "best": {
+                    arch: {"name": row["name"], "preset": row["preset"], "macro_f1": float(row["macro_f1"])} for arch, row in best.items()
+                },
+                "by_size": rows.pivot_table(index="preset", columns="architecture", values="macro_f1")
+                .reset_index()
+                .to_dict(orient="records"),
                 "winner": winner,
                 "runner_up": runner_up,
                 "gap": gap,

@@ -130,7 +130,9 @@ def isoflop_analysis(
     if scaling is not None and target_flops:
         result["at_target"] = optimum_at(scaling, target_flops)
     if scaling is None:
-        result["notes"].append(f"no N_opt(C) and D_opt(C) power laws: {sum(p['interior'] for p in profiles.values())} budget(s) have an interior minimum, two are needed")
+        result["notes"].append(
+            f"no N_opt(C) and D_opt(C) power laws: {sum(p['interior'] for p in profiles.values())} budget(s) have an interior minimum, two are needed"
+        )
     if not loss_noise:
         result["notes"].append("no IsoFLOP intervals: no seed noise was measured (train some rungs with two or more seeds)")
         return result

@@ -100,7 +100,14 @@ def expand_ladder(selection: dict) -> dict[str, dict]:
                 suffix = f"_seed{offset}" if offset else ""
                 add(
                     f"{budget_name}_{_slug(size)}{suffix}",
-                    {"kind": ISOFLOP, "size": size, "architecture": "decoder", "budget": budget_name, "flops": float(budget["flops"]), "seed_offset": offset},
+                    {
+                        "kind": ISOFLOP,
+                        "size": size,
+                        "architecture": "decoder",
+                        "budget": budget_name,
+                        "flops": float(budget["flops"]),
+                        "seed_offset": offset,
+                    },
                 )
     if comparison.get("budget") is not None:
         budget_name, architecture = comparison["budget"], comparison.get("architecture", "encoder")
@@ -212,14 +219,27 @@ def calibrate_learning_rate(sweep: list[dict], multipliers: list[float]) -> dict
         multiplier = float(multipliers[0]) if multipliers else 1.0
         return {"multiplier": multiplier, "rows": [], "at_edge": False, "reason": f"no sweep: multiplier {multiplier:g} as configured"}
     rows = sorted(
-        ({"name": row["name"], "lr_multiplier": row["lr_multiplier"], "lr": row["lr"], "val_loss": row["val_loss"], "val_bits_per_byte": row["val_bits_per_byte"]} for row in sweep),
+        (
+            {
+                "name": row["name"],
+                "lr_multiplier": row["lr_multiplier"],
+                "lr": row["lr"],
+                "val_loss": row["val_loss"],
+                "val_bits_per_byte": row["val_bits_per_byte"],
+            }
+            for row in sweep
+        ),
         key=lambda row: row["lr_multiplier"],
     )
     best = min(rows, key=lambda row: row["val_loss"])
     at_edge = best is rows[0] or best is rows[-1]
     reason = f"lowest validation loss ({best['val_loss']:.4f}) of {len(rows)} learning rates at {sweep[0]['preset']}"
     if at_edge:
-        reason += "; it is the sweep's " + ("smallest" if best is rows[0] else "largest") + " value, so the optimum may lie beyond: widen the sweep"
+        reason += (
+            "; it is the sweep's "
+            + ("smallest" if best is rows[0] else "largest")
+            + " value, so the optimum may lie beyond: widen the sweep"
+        )
     return {"multiplier": float(best["lr_multiplier"]), "lr": float(best["lr"]), "rows": rows, "at_edge": at_edge, "reason": reason}
 
 

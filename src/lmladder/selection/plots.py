@@ -127,7 +127,9 @@ def optimal_scaling_figure(analysis):
         for key, interval, colour in (("N", "target.N", "C0"), ("D", "target.D", "C1")):
             if interval in intervals:
                 low, high = intervals[interval]
-                axes.errorbar([target["flops"]], [target[key]], yerr=[[target[key] - low], [high - target[key]]], color=colour, fmt="s", capsize=4)
+                axes.errorbar(
+                    [target["flops"]], [target[key]], yerr=[[target[key] - low], [high - target[key]]], color=colour, fmt="s", capsize=4
+                )
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set(xlabel="training FLOPs C", ylabel="count", title="compute-optimal size and data (squares: your budget, with interval)")
@@ -172,7 +174,11 @@ def architecture_figure(analysis):
         errors = None if sigma is None else sigma / np.sqrt(group["seeds"].to_numpy(dtype=float))
         axes.errorbar(group["params"], group["macro_f1"], yerr=errors, marker="o", capsize=4, color=f"C{index}", label=architecture)
     axes.set_xscale("log")
-    axes.set(xlabel="non-embedding parameters N", ylabel="test macro-F1", title=f"architectures at {comparison['budget']} (C = {comparison['flops']:.2g} FLOPs)")
+    axes.set(
+        xlabel="non-embedding parameters N",
+        ylabel="test macro-F1",
+        title=f"architectures at {comparison['budget']} (C = {comparison['flops']:.2g} FLOPs)",
+    )
     axes.grid(alpha=0.3, which="both")
     axes.legend()
     figure.tight_layout()

@@ -58,7 +58,9 @@ def _recommendation(analysis: LadderAnalysis) -> list[str]:
         lines.append("Rungs excluded by each constraint: " + ", ".join(f"{k} {v}" for k, v in recommendation["excluded"].items()) + ".")
     sigma = analysis.noise.get("pooled", {}).get("macro_f1")
     if sigma is not None:
-        lines.append(f"Seed noise of macro-F1: {sigma:.3f} (one run's standard deviation); rungs within {2 * sigma * 2**0.5:.3f} of each other are not told apart.")
+        lines.append(
+            f"Seed noise of macro-F1: {sigma:.3f} (one run's standard deviation); rungs within {2 * sigma * 2**0.5:.3f} of each other are not told apart."
+        )
     optimum = (analysis.isoflop or {}).get("at_target")
     if optimum:
         interval = (analysis.isoflop.get("intervals") or {}).get("target.N")
@@ -197,7 +199,9 @@ def _side_by_side(analysis: LadderAnalysis) -> list[str]:
         rows.append(("largest ladder budget", largest["flops"], largest, analysis.law_optimum_largest))
     if isoflop.get("at_target") and analysis.law_optimum:
         target = isoflop["at_target"]
-        rows.append(("your budget (compute_budget_flops)", target["flops"], {"N_opt": target["N"], "D_opt": target["D"]}, analysis.law_optimum))
+        rows.append(
+            ("your budget (compute_budget_flops)", target["flops"], {"N_opt": target["N"], "D_opt": target["D"]}, analysis.law_optimum)
+        )
     if not rows:
         return []
     lines = [
@@ -213,7 +217,10 @@ def _side_by_side(analysis: LadderAnalysis) -> list[str]:
         )
     if isoflop.get("at_target"):
         top = max(profile["flops"] for profile in isoflop["profiles"].values())
-        lines += ["", f"Your budget is {isoflop['at_target']['flops'] / top:.3g}× the ladder's largest: both numbers there are extrapolations."]
+        lines += [
+            "",
+            f"Your budget is {isoflop['at_target']['flops'] / top:.3g}× the ladder's largest: both numbers there are extrapolations.",
+        ]
     return lines + [""]
 
 

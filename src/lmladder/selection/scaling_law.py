@@ -115,7 +115,9 @@ def _fit(N: np.ndarray, L: np.ndarray, D: np.ndarray | None, huber_delta: float,
     # Screen every start with a few steps, then polish the most promising ones to convergence: the
     # same answer as polishing all of them (the grid is there to escape poor basins, which the
     # screen already tells apart), at a tenth of the cost.
-    screened = sorted((result for result in map(lambda start: descend(start, SCREEN_STEPS), starts) if np.isfinite(result.fun)), key=lambda r: r.fun)
+    screened = sorted(
+        (result for result in map(lambda start: descend(start, SCREEN_STEPS), starts) if np.isfinite(result.fun)), key=lambda r: r.fun
+    )
     best = None
     for candidate in screened[:POLISHED]:
         result = descend(candidate.x, 2000)

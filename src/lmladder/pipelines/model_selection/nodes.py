@@ -80,7 +80,11 @@ def rung_parameters_node(
     tokens_per_step = data["batch_size"] * data["block_size"] * trainer.get("accumulate_grad_batches", 1) * world_size(trainer)
     multiplier = spec["lr_multiplier"] if spec["lr_multiplier"] is not None else learning_rate_calibration["multiplier"]
     lr = scaled_learning_rate(
-        parameter_counts(config)["non_embedding"], base_lr=rule["base_lr"], base_N=rule["base_N"], exponent=rule["exponent"], multiplier=multiplier
+        parameter_counts(config)["non_embedding"],
+        base_lr=rule["base_lr"],
+        base_N=rule["base_N"],
+        exponent=rule["exponent"],
+        multiplier=multiplier,
     )
     resolved = resolve_run_time(
         parameters,
@@ -153,7 +157,9 @@ def select_model(tfidf_scores: dict, params: dict, learning_rate_calibration: di
         optimal_scaling_figure(analysis),
         held_out_figure(analysis),
         architecture_figure(analysis),
-        loss_vs_params_figure(analysis.models[analysis.models["architecture"] == "decoder"], analysis.law, extrapolate_to=params["extrapolate_to_params"]),
+        loss_vs_params_figure(
+            analysis.models[analysis.models["architecture"] == "decoder"], analysis.law, extrapolate_to=params["extrapolate_to_params"]
+        ),
         quality_vs_latency_figure(analysis.points, analysis.frontiers["macro_f1 vs latency_ms"]),
         loss_curves_figure({summary["name"]: summary["val_curve"] for summary in rung_summaries}),
     )
@@ -192,7 +198,13 @@ def selection_metrics(analysis) -> dict:
         if sigma is not None:
             values[f"noise.{metric}.std"] = sigma
     for check in analysis.held_out:
-        for key in ("bits_per_byte_error", "bits_per_byte_relative_error", "macro_f1_error", "predicted_bits_per_byte", "predicted_macro_f1"):
+        for key in (
+            "bits_per_byte_error",
+            "bits_per_byte_relative_error",
+            "macro_f1_error",
+            "predicted_bits_per_byte",
+            "predicted_macro_f1",
+        ):
             if key in check:
                 values[f"held_out.{check['name']}.{key}"] = check[key]
     for comparison in analysis.architectures:

@@ -33,7 +33,14 @@ SHARED_INPUTS = {
     "labelled_test",
 }
 RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
-SUMMARY_INPUTS = ["pretrained_model", "language_model_scores", "pretraining_history", "pretraining_params", "rung_seed", "ladder_parameters"]
+SUMMARY_INPUTS = [
+    "pretrained_model",
+    "language_model_scores",
+    "pretraining_history",
+    "pretraining_params",
+    "rung_seed",
+    "ladder_parameters",
+]
 
 
 def _bound(function, rung: str):
@@ -86,7 +93,9 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
                     "ladder_parameters",
                     name="resolve_ladder",
                 ),
-                Node(nodes.flops_per_token_table, ["tokenizer", "params:pretraining"], "flops_per_token_table", name="flops_per_token_table"),
+                Node(
+                    nodes.flops_per_token_table, ["tokenizer", "params:pretraining"], "flops_per_token_table", name="flops_per_token_table"
+                ),
                 *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
             ]
         )
@@ -102,7 +111,13 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
     )
     select = Node(
         nodes.select_model,
-        ["tfidf_scores", "params:model_selection", "learning_rate_calibration", "flops_per_token_table", *[f"{rung}.rung_summary" for rung in rungs]],
+        [
+            "tfidf_scores",
+            "params:model_selection",
+            "learning_rate_calibration",
+            "flops_per_token_table",
+            *[f"{rung}.rung_summary" for rung in rungs],
+        ],
         [
             "model_selection_report",
             "model_selection_summary",
