@@ -74,7 +74,8 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
             "pretraining_metrics.final_step",
         ):
             assert metric in child.data.metrics, (rung, metric)
-        assert "val_loss" in child.data.metrics  # Lightning's logger wrote into the rung's run
+        if rung != "c1_d1":  # see below: it reuses a sweep point's finished training
+            assert "val_loss" in child.data.metrics  # Lightning's logger wrote into the rung's run
         artifacts = {item.path for folder in ("plots", "rung") for item in client.list_artifacts(child.info.run_id, folder)}
         assert "rung/rung_parameters.json" in artifacts and "plots/pretraining_loss_curve.png" in artifacts
         if rung in FINE_TUNED:
@@ -83,6 +84,10 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
             assert "plots/confusion_matrix.png" in artifacts
         else:  # a sweep point is pretrained only
             assert "rung.macro_f1" not in child.data.metrics and "plots/confusion_matrix.png" not in artifacts
+    # c1_d1 is the sweep's size at the chosen multiplier: the same training as that sweep point, so it
+    # resumes from that point's finished checkpoint instead of training again
+    (chosen,) = [rung for rung in SWEEP if children[rung].data.metrics["rung.lr"] == children["c1_d1"].data.metrics["rung.lr"]]
+    assert children["c1_d1"].data.metrics["rung.val_loss"] == children[chosen].data.metrics["rung.val_loss"]
     assert children["c1_d1_seed1"].data.metrics["rung.seed"] == children["c1_d1"].data.metrics["rung.seed"] + 1
     assert children["c1_d2_encoder"].data.params["pretraining.model.architecture"] == "encoder"
     # every size of a budget gets the budget's FLOPs, so smaller models see more tokens
