@@ -138,7 +138,7 @@ def test_report_table_sections_plots_and_summary(selection_run):
         assert f"| {rung} | {size} |" in report
         assert row["val_loss"] > 0
         saved = json.loads((outputs(selection_run) / "07_model_output" / "ladder" / rung / "rung_summary.json").read_text())
-        assert saved["val_curve"], rung
+        assert saved["val_curve"] or rung == "c1_d1", rung  # c1_d1 reuses a sweep point's training
         if rung in FINE_TUNED:
             assert 0 <= row["macro_f1"] <= 1 and row["latency_ms"] > 0
             assert (outputs(selection_run) / "06_models" / "ladder" / rung / "classifier" / "model.safetensors").exists()
