@@ -390,6 +390,7 @@ class DataValidation:
     max_removed_share: float = _field(0.4, rule=between(0, 1))
     max_class_share_shift: float = _field(0.05, rule=between(0, 1))
     min_class_share: float = _field(0.05, rule=between(0, 1, high_open=True))
+    min_examples_per_class: int = _field(1, rule=at_least(1))
     min_tokens_per_split: int = _field(2064, rule=NON_NEGATIVE)
     max_corpus_documents: int = _field(200000, rule=POSITIVE)
 
@@ -527,6 +528,7 @@ class Evaluation:
     registered_model_name: str = _field("lmladder-classifier-${globals:workspace}", rule=NON_EMPTY)
     allow_label_set_change: bool = False
     alias: str = _field("candidate", rule=NON_EMPTY)
+    max_text_chars: int = _field(20000, rule=POSITIVE)
     ece_bins: int = _field(15, rule=POSITIVE)
     lm_max_windows: int | None = _field(64, rule=POSITIVE)
     latency_repeats: int = _field(30, rule=POSITIVE)
