@@ -231,7 +231,8 @@ def test_missing_column_is_reported_not_raised():
 
 def test_label_outside_label_set():
     splits = labelled_splits()
-    splits["test"].loc[1, "label"] = "neutral"
+    # Added, not relabelled: test keeps an example of each declared class.
+    splits["test"].loc[2] = ["l7", "Neither here nor there.", "neutral"]
 
     failure = only_failure(
         validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
@@ -258,6 +259,72 @@ def test_class_missing_from_train_is_named():
 
     failure = failures(result)[("expect_column_values_to_be_between", "share")]
     assert failure["examples"] == ["mixed"]
+
+
+def test_one_class_labelled_set_fails_naming_the_class():
+    splits = {name: frame.assign(label="positive") for name, frame in labelled_splits().items()}
+
+    failure = only_failure(
+        validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        "expect_column_unique_value_count_to_be_between",
+        "label",
+    )
+    assert failure["observed"] == 1
+    with pytest.raises(DataValidationError, match=r"split 'train' holds at least two classes.*found 1: positive.*another class"):
+        raise_for_failures(build_report([validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)]))
+
+
+def test_three_row_labelled_set_with_empty_val_and_test_names_the_split_and_the_fraction_parameters():
+    # What split_labelled makes of 3 examples at the default fractions: all in train.
+    train = pd.DataFrame(
+        {
+            "doc_id": ["l1", "l2", "l3"],
+            "text": ["Loved every minute.", "Great value.", "Broke in a day."],
+            "label": ["positive", "positive", "negative"],
+        }
+    )
+    splits = {"labelled_train": train, "labelled_val": train.iloc[0:0], "labelled_test": train.iloc[0:0]}
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="labelled_train")
+
+    failed = failures(result)
+    assert set(failed) == {("expect_column_values_to_be_between", "rows"), ("expect_column_values_to_be_between", "examples")}
+    assert failed[("expect_column_values_to_be_between", "rows")]["examples"] == ["labelled_val", "labelled_test"]
+    assert failed[("expect_column_values_to_be_between", "examples")]["examples"] == [
+        "labelled_val: positive (0)",
+        "labelled_val: negative (0)",
+        "labelled_test: positive (0)",
+        "labelled_test: negative (0)",
+    ]
+    with pytest.raises(DataValidationError) as raised:
+        raise_for_failures(build_report([result]))
+    message = str(raised.value)
+    assert "labelled_val" in message and "labelled_test" in message
+    assert "data_processing.splits.labelled_val_fraction / labelled_test_fraction" in message
+    assert "add more labelled data" in message
+
+
+def test_min_examples_per_class_two_refuses_a_split_with_one_example_of_a_class():
+    splits = labelled_splits()  # test holds one example of each class
+    assert validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, min_examples_per_class=1)["success"]
+
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, min_examples_per_class=2)
+
+    failure = only_failure(result, "expect_column_values_to_be_between", "examples")
+    assert failure["examples"] == ["test: positive (1)", "test: negative (1)"]
+    with pytest.raises(
+        DataValidationError, match=r"at least 2 example\(s\).*data_validation\.min_examples_per_class.*\"test: positive \(1\)\""
+    ):
+        raise_for_failures(build_report([result]))
+
+
+def test_declared_class_missing_from_one_split_is_named_with_the_split():
+    splits = labelled_splits()
+    splits["test"].loc[1, "label"] = "positive"
+
+    failure = only_failure(
+        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_between", "examples"
+    )
+    assert failure["examples"] == ["test: negative (0)"]
 
 
 def test_text_shared_between_train_and_test_is_in_the_error_message():

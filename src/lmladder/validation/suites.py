@@ -30,6 +30,7 @@ from great_expectations.expectations import (
     Expectation,
     ExpectColumnPairValuesAToBeGreaterThanB,
     ExpectColumnPairValuesToBeEqual,
+    ExpectColumnUniqueValueCountToBeBetween,
     ExpectColumnValueLengthsToBeBetween,
     ExpectColumnValuesToBeBetween,
     ExpectColumnValuesToBeInSet,
@@ -50,6 +51,8 @@ _EXAMPLES_FROM = "examples_from"
 
 CORPUS_COLUMNS = ["doc_id", "text"]
 LABELLED_COLUMNS = ["doc_id", "text", "label"]
+# What sizes the labelled val and test splits, for messages about a split too small.
+LABELLED_SPLIT_FRACTIONS = "data_processing.splits.labelled_val_fraction / labelled_test_fraction"
 
 
 class TokenFileLike(Protocol):
@@ -103,9 +106,14 @@ def validate_labelled(
     min_chars: int,
     max_chars: int,
     train_split: str = "train",
+    min_examples_per_class: int = 1,
 ) -> dict:
-    """Labelled splits use only declared labels, keep every class in train, and share no text."""
+    """Labelled splits use only declared labels, keep every class in train, and share no text.
+    Train holds at least two classes, and no split is empty or has fewer than
+    ``min_examples_per_class`` examples of a class: otherwise scikit-learn or Lightning would fail
+    later, on an empty or one-class split, with no word about the data."""
     stacked = _stack_splits(splits)
+    train_labels = sorted(map(str, _column(splits.get(train_split), "label").dropna().unique()))
     return _run_suite(
         "labelled",
         [
@@ -134,6 +142,46 @@ def validate_labelled(
                         column="share",
                         min_value=min_class_share,
                         description=(f"every label makes up at least {min_class_share:.1%} of split '{train_split}'"),
+                    ),
+                ],
+            ),
+            _FrameCheck(
+                name="train_classes",
+                frame=_column(splits.get(train_split), "label").to_frame("label"),
+                key_column="label",
+                expectations=[
+                    ExpectColumnUniqueValueCountToBeBetween(
+                        column="label",
+                        min_value=2,
+                        description=(
+                            f"split '{train_split}' holds at least two classes, as a classifier needs "
+                            f"(found {len(train_labels)}: {_format_list(train_labels) or 'none'}); add labelled data "
+                            "of another class, or check data_processing.labelled.label_column and labels"
+                        ),
+                    ),
+                ],
+            ),
+            _rows_per_split(
+                splits,
+                description=(
+                    "every labelled split holds at least one example (add more labelled data, or raise "
+                    f"{LABELLED_SPLIT_FRACTIONS} for an empty val or test split)"
+                ),
+            ),
+            _FrameCheck(
+                name="class_counts",
+                frame=_class_counts(splits, label_set),
+                key_column="split_class",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="examples",
+                        min_value=min_examples_per_class,
+                        description=(
+                            f"every class has at least {min_examples_per_class} example(s) in each of the splits "
+                            f"{_format_list(list(splits))} (examples name split: class (count)); add more labelled data "
+                            f"of that class, raise {LABELLED_SPLIT_FRACTIONS} for a short val or test split, "
+                            "or lower data_validation.min_examples_per_class"
+                        ),
                     ),
                 ],
             ),
@@ -467,16 +515,27 @@ def _column(frame: pd.DataFrame | None, name: str) -> pd.Series:
     return frame[name]
 
 
-def _rows_per_split(splits: Mapping[str, pd.DataFrame]) -> _FrameCheck:
+def _rows_per_split(splits: Mapping[str, pd.DataFrame], description: str = "every split holds at least one row") -> _FrameCheck:
     counts = pd.DataFrame({"split": list(splits), "rows": [len(frame) for frame in splits.values()]})
     return _FrameCheck(
         name="split_rows",
         frame=counts,
         key_column="split",
         expectations=[
-            ExpectColumnValuesToBeBetween(column="rows", min_value=1, description="every split holds at least one row"),
+            ExpectColumnValuesToBeBetween(column="rows", min_value=1, description=description),
         ],
     )
+
+
+def _class_counts(splits: Mapping[str, pd.DataFrame], label_set: Sequence[str]) -> pd.DataFrame:
+    """One row per split and declared class: ``split_class`` ("val: negative (0)") and its ``examples``."""
+    rows = []
+    for name, frame in splits.items():
+        counts = _column(frame, "label").astype(str).value_counts()
+        for label in label_set:
+            count = int(counts.get(str(label), 0))
+            rows.append({"split_class": f"{name}: {label} ({count})", "examples": count})
+    return pd.DataFrame(rows, columns=["split_class", "examples"])
 
 
 def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str]) -> pd.DataFrame:

@@ -41,12 +41,19 @@ def check_labelled(
     labelled: dict,
     params: dict,
 ) -> dict:
-    splits = {"train": labelled_train, "val": labelled_val, "test": labelled_test}
+    # Named as the catalog names them, so a failure says which dataset is short of a class.
+    splits = {"labelled_train": labelled_train, "labelled_val": labelled_val, "labelled_test": labelled_test}
     # Without a declared label set, every label seen must still be present and large enough.
     label_set = labelled["labels"] or sorted(pd.concat(list(splits.values()))["label"].unique())
     filters = labelled_settings(labelled)[0]["filters"]
     return validate_labelled(
-        splits, [str(label) for label in label_set], params["min_class_share"], filters["min_chars"], filters["max_chars"]
+        splits,
+        [str(label) for label in label_set],
+        params["min_class_share"],
+        filters["min_chars"],
+        filters["max_chars"],
+        train_split="labelled_train",
+        min_examples_per_class=params["min_examples_per_class"],
     )
 
 
