@@ -96,3 +96,12 @@ def test_a_text_in_two_labelled_splits_is_stopped(processed, tmp_path):
     inputs = {**processed, "labelled_train": pd.concat([processed["labelled_train"], shared], ignore_index=True)}
     with pytest.raises(DataValidationError, match=r"(?s)labelled.*more than one split"):
         validate(inputs, tmp_path)
+
+
+def test_an_empty_labelled_val_split_is_stopped_naming_the_split_and_the_parameter(processed, tmp_path):
+    inputs = {**processed, "labelled_val": processed["labelled_val"].iloc[0:0]}
+    with pytest.raises(DataValidationError, match=r"(?s)labelled:.*labelled_val_fraction.*\"labelled_val: ") as caught:
+        validate(inputs, tmp_path)
+    failed = [failure for failure in caught.value.report["failed"] if failure["suite"] == "labelled"]
+    assert {failure["column"] for failure in failed} == {"rows", "examples"}
+    assert all(example.startswith("labelled_val") for failure in failed for example in failure["examples"])
