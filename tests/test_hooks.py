@@ -29,7 +29,23 @@ def test_an_arrow_corpus_with_a_pandas_output_is_refused_naming_it():
 
 
 def test_secret_names_are_recognised_and_counts_of_tokens_are_not():
-    for name in ("hub.token", "db_password", "api-key", "hfAccessToken", "api_tokens", "auth", "passphrase", "pwd", "AWS_SECRET"):
+    for name in (
+        "hub.token",
+        "db_password",
+        "api-key",
+        "hfAccessToken",
+        "api_tokens",
+        "auth",
+        "passphrase",
+        "pwd",
+        "AWS_SECRET",
+        "api_keys",
+        "keys",
+        "credentials",
+        "db.credential",
+        "clientSecrets",
+        "privateKey",
+    ):
         assert is_secret_name(name), name
     for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword", "min_tokens_per_split", "attention_max_tokens"):
         assert not is_secret_name(name), name
@@ -38,7 +54,10 @@ def test_secret_names_are_recognised_and_counts_of_tokens_are_not():
 def test_a_secret_parameter_is_refused_naming_it_and_where_credentials_go():
     with pytest.raises(ConfigError, match=r"parameter hub.hfAccessToken looks like a secret.*conf/local/credentials.yml"):
         check_no_secrets({"seed": 1, "hub": {"name": "x", "hfAccessToken": "hf_abc"}})
+    with pytest.raises(ConfigError, match=r"parameter hub.mirrors\[1\].password looks like a secret"):
+        check_no_secrets({"hub": {"mirrors": [{"url": "a"}, {"url": "b", "password": "x"}]}})
     check_no_secrets(load_parameters("test"))  # the project's own parameters hold none
+    check_no_secrets(load_parameters("base"))
 
 
 def test_nested_kedro_mlflow_runs_are_refused_saying_why():

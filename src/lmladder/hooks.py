@@ -162,7 +162,21 @@ def check_tracking_settings(config: dict) -> None:
         )
 
 
-SECRET_WORDS = {"password", "passwd", "pwd", "passphrase", "secret", "token", "key", "apikey", "credential", "credentials", "auth"}
+SECRET_WORDS = {
+    "password",
+    "passwd",
+    "pwd",
+    "passphrase",
+    "secret",
+    "secrets",
+    "token",
+    "key",
+    "keys",
+    "apikey",
+    "credential",
+    "credentials",
+    "auth",
+}
 # "tokens" alone counts text (max_tokens); after these words it is a secret
 SECRET_PAIRS = {("api", "tokens"), ("access", "tokens"), ("auth", "tokens"), ("api", "keys"), ("access", "keys")}
 
@@ -183,8 +197,9 @@ def check_no_secrets(params: dict, prefix: str = "") -> None:
                 f"parameter {name} looks like a secret; parameters are logged to MLflow in clear text. "
                 "Put credentials in conf/local/credentials.yml (git-ignored) or an environment variable instead"
             )
-        if isinstance(value, dict):
-            check_no_secrets(value, f"{name}.")
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
+            if isinstance(item, dict):
+                check_no_secrets(item, f"{name}[{index}]." if isinstance(value, list) else f"{name}.")
 
 
 def ladder_parameters(params: dict) -> dict[str, dict]:
@@ -228,17 +243,24 @@ def git_commit(project_path: Path) -> str:
 
 
 class RunHooks:
-    """Tags the MLflow run (git commit, Kedro env, pipelines, data fingerprint) and, at the end,
-    tells the user where to look."""
+    """Tags the MLflow run (git commit, Kedro env, pipelines, data fingerprint, the process that owns
+    it) and, at the end, tells the user where to look. When a session starts, runs left RUNNING by a
+    process that died (a ``kedro run`` killed with SIGKILL) are marked FAILED
+    (``lmladder.tracking.orphans``)."""
 
     def __init__(self) -> None:
         self._project_path = Path.cwd()
         self._workspace = "local"
 
-    @hook_impl
+    @hook_impl  # after kedro-mlflow's (registered later, called first), which points MLflow at the store
     def after_context_created(self, context) -> None:
+        from mlflow import MlflowClient
+
+        from lmladder.tracking.orphans import fail_orphaned_runs
+
         self._project_path = Path(context.project_path)
         self._workspace = context.config_loader["globals"]["workspace"]
+        fail_orphaned_runs(MlflowClient())
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict) -> None:
@@ -246,8 +268,11 @@ class RunHooks:
 
         if mlflow.active_run() is None:  # tracking disabled for this pipeline
             return
+        from lmladder.tracking.orphans import owner_tags
+
         mlflow.set_tags(
             {
+                **owner_tags(),
                 "git_commit": git_commit(self._project_path),
                 "kedro_env": run_params.get("env") or "local",
                 "kedro_pipelines": ",".join(run_params.get("pipeline_names") or ["__default__"]),
@@ -337,6 +362,8 @@ class LadderRunHooks:
     def enter_rung(self, node, is_async: bool) -> None:
         import mlflow
 
+        from lmladder.tracking.orphans import owner_tags
+
         rung = rung_of(node, self._ladder)
         if rung is None or mlflow.active_run() is None:
             return
@@ -347,7 +374,7 @@ class LadderRunHooks:
         if rung in self._runs:
             mlflow.start_run(run_id=self._runs[rung], nested=True)
         else:
-            run = mlflow.start_run(run_name=rung, nested=True, tags={"rung": rung})
+            run = mlflow.start_run(run_name=rung, nested=True, tags={"rung": rung, **owner_tags()})
             self._runs[rung] = run.info.run_id
             mlflow.log_params(rung_run_params(self._shared, self._ladder[rung]))
         self._active = rung

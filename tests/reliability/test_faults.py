@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
+import psutil
 import pytest
-from omegaconf import OmegaConf
 
 from lmladder.corpus.packing import read_token_file
-from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of, written
+from tests.conftest import kedro_run, outputs, runs_of, written
 
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
 PRETRAINING_ONLY = "data_processing,data_validation,pretraining"
@@ -30,14 +32,21 @@ def test_sigkill_mid_pretraining_then_the_same_command_resumes_and_finishes(proj
     assert process.poll() is None, "the run ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    _, runs = runs_of(project_copy)
+    assert [run.info.status for run in runs] == ["RUNNING"]  # nobody closed it
+    killed = runs[0].info.run_id
 
     result = kedro_run(project_copy, "--pipelines", PRETRAINING_ONLY, "--params", LONG_PRETRAINING)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode == 0, output[-3000:]
     assert "resuming from" in output and "of 150)" in output
-    _, runs = runs_of(project_copy)
+    client, runs = runs_of(project_copy)
     finished = [run for run in runs if run.info.status == "FINISHED"]
     assert finished and finished[0].data.metrics["pretraining_metrics.final_step"] == 150
+    # the next session marked the killed run FAILED, saying why
+    killed_run = client.get_run(killed)
+    assert killed_run.info.status == "FAILED"
+    assert f"process {process.pid} on " in killed_run.data.tags["failure_reason"] and "ended without closing this run" in output
 
 
 def test_a_diverging_run_fails_names_step_and_lr_and_registers_nothing(project_copy):
@@ -90,5 +99,36 @@ def test_a_secret_parameter_is_refused_before_anything_is_logged(project_copy):
     assert "hf_abc123" not in (project_copy / "mlflow.db").read_bytes().decode("latin-1")
 
 
-def test_mlflow_ui_binds_to_localhost_by_default():
-    assert OmegaConf.load(PROJECT_ROOT / "conf" / "base" / "mlflow.yml").ui.host == "127.0.0.1"
+def listening_addresses(process: psutil.Process) -> set[str]:
+    """The addresses ``process`` and its children accept connections on."""
+    addresses = set()
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            addresses |= {conn.laddr.ip for conn in member.net_connections(kind="inet") if conn.status == psutil.CONN_LISTEN}
+        except psutil.NoSuchProcess:
+            continue
+    return addresses
+
+
+@pytest.mark.slow
+def test_mlflow_ui_binds_to_localhost_by_default(project_copy):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # kedro-mlflow starts `mlflow ui` by name: the venv's bin must be on PATH, as when it is activated
+    env = {**ENV, "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])}
+    command = [sys.executable, "-m", "kedro", "mlflow", "ui", "--env", "test", "--port", str(port)]
+    process = subprocess.Popen(
+        command, cwd=project_copy, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    try:
+        deadline, addresses = time.monotonic() + 120, set()
+        while not addresses and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.5)
+            addresses = listening_addresses(psutil.Process(process.pid))
+        assert addresses == {"127.0.0.1"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            assert response.status == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
