@@ -1,3 +1,5 @@
+import codecs
+import logging
 import textwrap
 
 import pandas as pd
@@ -10,6 +12,7 @@ from lmladder.corpus.sources import (
     load_text_corpus,
     read_table,
     read_text_files,
+    table_dataset,
     text_files_dataset,
 )
 from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
@@ -82,6 +85,52 @@ def test_invalid_utf8_above_tolerance_names_the_file(tmp_path):
     path.write_bytes(b"caf\xe9 ok")
     with pytest.raises(InvalidEncodingError, match=r"latin1\.txt: 1 invalid UTF-8 sequences in 7 bytes \(14\.3%\)"):
         read_text_files(str(path), max_invalid_utf8_ratio=0.01)
+
+
+# Text in several scripts, as saved with each byte-order mark (Notepad's "Unicode" is UTF-16 LE).
+MULTILINGUAL = "Grüße aus Köln.\n\n日本語の段落です。\n\nПривет, мир.\n"
+WITH_BYTE_ORDER_MARK = {
+    "UTF-8": codecs.BOM_UTF8 + MULTILINGUAL.encode("utf-8"),
+    "UTF-16 LE": codecs.BOM_UTF16_LE + MULTILINGUAL.encode("utf-16-le"),
+    "UTF-16 BE": codecs.BOM_UTF16_BE + MULTILINGUAL.encode("utf-16-be"),
+    "UTF-32 LE": codecs.BOM_UTF32_LE + MULTILINGUAL.encode("utf-32-le"),
+    "UTF-32 BE": codecs.BOM_UTF32_BE + MULTILINGUAL.encode("utf-32-be"),
+}
+
+
+@pytest.mark.parametrize("encoding", list(WITH_BYTE_ORDER_MARK))
+def test_text_file_with_a_byte_order_mark_reads_as_its_utf8_version(tmp_path, encoding, caplog):
+    (tmp_path / "plain.txt").write_bytes(MULTILINGUAL.encode("utf-8"))
+    (tmp_path / "marked.txt").write_bytes(WITH_BYTE_ORDER_MARK[encoding])
+    with caplog.at_level(logging.INFO, logger="lmladder.corpus.sources"):
+        marked = read_text_files(str(tmp_path / "marked.txt"), "paragraph")
+    plain = read_text_files(str(tmp_path / "plain.txt"), "paragraph")
+    assert marked["text"].tolist() == plain["text"].tolist() == ["Grüße aus Köln.", "日本語の段落です。", "Привет, мир.\n"]
+    assert marked["invalid_utf8"].tolist() == [0, 0, 0]
+    if encoding != "UTF-8":
+        assert f"marked.txt: read as {encoding}" in caplog.text
+
+
+def test_text_file_with_a_utf16_mark_but_broken_utf16_names_the_file_and_encoding(tmp_path):
+    path = tmp_path / "broken.txt"
+    path.write_bytes(codecs.BOM_UTF16_LE + "ok".encode("utf-16-le") + b"\x00\xdc")  # a lone low surrogate
+    with pytest.raises(
+        InvalidEncodingError, match=r"broken\.txt starts with a UTF-16 LE byte-order mark but is not valid UTF-16 LE.*Save it as UTF-8"
+    ):
+        read_text_files(str(path))
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16 LE", "UTF-32 BE"])
+def test_arrow_text_files_refuse_utf16_and_utf32_naming_the_file(tmp_path, encoding):
+    (tmp_path / "wide.txt").write_bytes(WITH_BYTE_ORDER_MARK[encoding])
+    with pytest.raises(InvalidEncodingError, match=rf"wide\.txt is {encoding} text .*reads UTF-8 only\. Save it as UTF-8.*in_memory: true"):
+        text_files_dataset(str(tmp_path / "*.txt"), "paragraph", cache_dir=str(tmp_path / "cache"))
+
+
+def test_arrow_text_files_drop_a_utf8_byte_order_mark(tmp_path):
+    (tmp_path / "marked.txt").write_bytes(WITH_BYTE_ORDER_MARK["UTF-8"])
+    corpus = text_files_dataset(str(tmp_path / "*.txt"), "paragraph", cache_dir=str(tmp_path / "cache"))
+    assert corpus["text"][0].strip() == "Grüße aus Köln."
 
 
 def test_glob_matching_nothing_is_an_empty_corpus(tmp_path):
@@ -219,6 +268,78 @@ def test_table_without_rows_is_an_empty_corpus(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("id,text\n")
     with pytest.raises(EmptyCorpusError, match=r"empty\.csv holds no rows"):
+        read_table(str(path))
+
+
+TABLE = 'text,label\nGrüße aus Köln,de\n日本語の文,ja\n"Привет, мир",ru\n'
+TABLE_RECORDS = [{"text": "Grüße aus Köln", "label": "de"}, {"text": "日本語の文", "label": "ja"}, {"text": "Привет, мир", "label": "ru"}]
+BYTE_ORDER_MARKS = {
+    "UTF-8": (codecs.BOM_UTF8, "utf-8"),
+    "UTF-16 LE": (codecs.BOM_UTF16_LE, "utf-16-le"),
+    "UTF-16 BE": (codecs.BOM_UTF16_BE, "utf-16-be"),
+    "UTF-32 LE": (codecs.BOM_UTF32_LE, "utf-32-le"),
+    "UTF-32 BE": (codecs.BOM_UTF32_BE, "utf-32-be"),
+}
+
+
+@pytest.mark.parametrize("encoding", list(BYTE_ORDER_MARKS))
+def test_csv_with_a_byte_order_mark_reads_as_its_utf8_version(tmp_path, encoding, caplog):
+    mark, codec = BYTE_ORDER_MARKS[encoding]
+    (tmp_path / "plain.csv").write_bytes(TABLE.encode("utf-8"))
+    (tmp_path / "marked.csv").write_bytes(mark + TABLE.encode(codec))
+    with caplog.at_level(logging.INFO, logger="lmladder.corpus.sources"):
+        marked = read_table(str(tmp_path / "marked.csv"))
+    assert marked.to_dict("records") == read_table(str(tmp_path / "plain.csv")).to_dict("records") == TABLE_RECORDS
+    if encoding != "UTF-8":
+        assert f"marked.csv: read as {encoding}" in caplog.text
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16 LE", "UTF-32 BE"])
+def test_tsv_and_jsonl_with_a_byte_order_mark_read_as_their_utf8_versions(tmp_path, encoding):
+    mark, codec = BYTE_ORDER_MARKS[encoding]
+    (tmp_path / "t.tsv").write_bytes(mark + "text\tlabel\n日本語の文\tja\n".encode(codec))
+    (tmp_path / "t.jsonl").write_bytes(mark + '{"text": "日本語の文", "label": "ja"}\n'.encode(codec))
+    assert read_table(str(tmp_path / "t.tsv")).to_dict("records") == [{"text": "日本語の文", "label": "ja"}]
+    assert read_table(str(tmp_path / "t.jsonl")).to_dict("records") == [{"text": "日本語の文", "label": "ja"}]
+
+
+def test_arrow_table_refuses_utf16_naming_the_file(tmp_path):
+    mark, codec = BYTE_ORDER_MARKS["UTF-16 LE"]
+    (tmp_path / "wide.csv").write_bytes(mark + TABLE.encode(codec))
+    with pytest.raises(InvalidEncodingError, match=r"wide\.csv is UTF-16 LE text .*in_memory: true"):
+        table_dataset(str(tmp_path / "wide.csv"), cache_dir=str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n"], ids=["no bytes", "blank lines"])
+def test_empty_csv_is_an_empty_corpus_naming_the_file(tmp_path, content):
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(content)
+    with pytest.raises(EmptyCorpusError, match=r"reviews\.csv is empty: it has no header and no rows"):
+        read_table(str(path))
+
+
+def test_csv_with_invalid_utf8_and_no_mark_names_the_file_and_the_encoding_fix(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("text,label\nun café crème,fr\n".encode("latin-1"))
+    with pytest.raises(
+        InvalidEncodingError, match=r"latin1\.csv is not valid UTF-8: byte 0xe9.*Save it as UTF-8.*load_args: \{encoding: cp1252\}"
+    ):
+        read_table(str(path))
+    fixed = read_table(str(path), encoding="latin-1")
+    assert fixed.to_dict("records") == [{"text": "un café crème", "label": "fr"}]
+
+
+def test_csv_with_a_ragged_row_is_a_data_source_error_naming_the_file(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("text,label\nfine,1\nnot, quoted, text,0\n")
+    with pytest.raises(DataSourceError, match=r"could not parse .*ragged\.csv as csv: .*Expected 2 fields in line 3.*quote texts"):
+        read_table(str(path))
+
+
+def test_malformed_jsonl_is_a_data_source_error_naming_the_file(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"text": "x"}\nnot json\n')
+    with pytest.raises(DataSourceError, match=r"could not read .*bad\.jsonl as JSON lines: .*one JSON object"):
         read_table(str(path))
 
 

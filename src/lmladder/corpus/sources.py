@@ -4,11 +4,18 @@ as a DataFrame or (``*_dataset`` / ``in_memory=False``) as a memory-mapped Arrow
 Invalid UTF-8 in text files is replaced with U+FFFD and counted (column ``invalid_utf8``); a file
 fails only when the replaced share of its bytes exceeds ``max_invalid_utf8_ratio``, so one stray
 byte in a scraped page does not stop a run but a file in the wrong encoding does.
+
+A file starting with a byte-order mark is read in the encoding the mark names: UTF-16 and UTF-32
+(as Windows tools such as Notepad and Excel save "Unicode" text) are decoded, and the mark of
+UTF-8 is dropped. The Arrow-backed readers (``in_memory: false``) read UTF-8 only and refuse
+UTF-16/32 files by name.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,6 +29,61 @@ from lmladder.errors import ConfigError, DataSourceError, EmptyCorpusError, Inva
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
 DOCUMENT_UNITS = ("file", "paragraph", "line")
 REPLACEMENT_CHAR = "\ufffd"
+
+log = logging.getLogger(__name__)
+
+# (mark, codec that reads the mark and drops it, name). UTF-32 LE comes before UTF-16 LE: its mark
+# begins with theirs (FF FE).
+BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32 LE"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32 BE"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE"),
+)
+_UTF8_NAME = "UTF-8"
+
+
+def byte_order_mark(head: bytes) -> tuple[bytes, str, str] | None:
+    """The (mark, codec, name) of ``BYTE_ORDER_MARKS`` that ``head`` (a file's first bytes) starts with."""
+    return next((bom for bom in BYTE_ORDER_MARKS if head.startswith(bom[0])), None)
+
+
+def _file_head(path: str) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(4)
+
+
+def _save_as_utf8(name: str) -> str:
+    return f"Save it as UTF-8 (for example `iconv -f {name.replace(' ', '')} -t UTF-8 in > out`; Excel: CSV UTF-8)"
+
+
+def decode_text(data: bytes, path: str, max_invalid_ratio: float) -> tuple[str, int]:
+    """``decode_utf8``, unless a byte-order mark names another encoding: UTF-16 or UTF-32 text is
+    decoded as such (and must be valid; no invalid sequences are counted)."""
+    bom = byte_order_mark(data)
+    if bom is None or bom[2] == _UTF8_NAME:
+        return decode_utf8(data[len(bom[0]) if bom else 0 :], path, max_invalid_ratio)
+    mark, codec, name = bom
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as error:
+        raise InvalidEncodingError(
+            f"{path} starts with a {name} byte-order mark but is not valid {name} at byte {error.start} "
+            f"({error.reason}). {_save_as_utf8(name)}."
+        ) from error
+    log.info("%s: read as %s (its byte-order mark says so)", path, name)
+    return text, 0
+
+
+def refuse_wide_encoding(path: str) -> None:
+    """Raise ``InvalidEncodingError`` for a UTF-16 or UTF-32 file: the Arrow readers take UTF-8 only."""
+    bom = byte_order_mark(_file_head(path))
+    if bom is not None and bom[2] != _UTF8_NAME:
+        raise InvalidEncodingError(
+            f"{path} is {bom[2]} text (it starts with a {bom[2]} byte-order mark), and the Arrow-backed reader "
+            f"(in_memory: false) reads UTF-8 only. {_save_as_utf8(bom[2])}, or read it with in_memory: true."
+        )
 
 
 def decode_utf8(data: bytes, path: str, max_invalid_ratio: float) -> tuple[str, int]:
@@ -101,7 +163,7 @@ def check_paragraphs(paragraphs: list[str], path: str, scope: str = "") -> None:
 def _paragraphs_in_head(path: str) -> list[str]:
     with open(path, "rb") as file:
         head = file.read(PARAGRAPH_CHECK_BYTES)
-    return _split_document(head.decode("utf-8", errors="replace"), "paragraph")
+    return _split_document(head.decode("utf-8-sig", errors="replace"), "paragraph")
 
 
 def matching_files(pattern: str | list[str], document_unit: str) -> list[str]:
@@ -121,7 +183,7 @@ def read_text_files(pattern: str | list[str], document_unit: str = "file", max_i
     patterns = [pattern] if isinstance(pattern, str) else list(pattern)
     rows = []
     for path in paths:
-        text, invalid = decode_utf8(Path(path).read_bytes(), path, max_invalid_utf8_ratio)
+        text, invalid = decode_text(Path(path).read_bytes(), path, max_invalid_utf8_ratio)
         documents = _split_document(text, document_unit)
         if document_unit == "paragraph":
             check_paragraphs(documents, path)
@@ -136,13 +198,15 @@ def read_text_files(pattern: str | list[str], document_unit: str = "file", max_i
 def load_text_corpus(files: Sequence[str | Path], sample_by: str = "paragraph", cache_dir: str | None = None) -> datasets.Dataset:
     """Text files as a memory-mapped dataset with a ``text`` column (one row per line, paragraph or document).
 
-    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load. As
-    in ``read_text_files``, a blank line or paragraph is not a document and is not kept.
+    Invalid UTF-8 becomes U+FFFD (counted later as ``invalid_utf8``) instead of failing the load, and
+    a UTF-8 byte-order mark is dropped. As in ``read_text_files``, a blank line or paragraph is not a
+    document and is not kept.
     """
     texts = datasets.load_dataset(
         "text",
         data_files=[str(path) for path in files],
         sample_by=sample_by,
+        encoding="utf-8-sig",  # reads UTF-8 with or without the mark
         encoding_errors="replace",
         split="train",
         cache_dir=cache_dir,
@@ -160,6 +224,8 @@ def text_files_dataset(pattern: str | list[str], document_unit: str = "file", ca
     With paragraphs, the first ``PARAGRAPH_CHECK_BYTES`` of each file are checked as ``read_text_files``
     checks whole files (``check_paragraphs``)."""
     paths = matching_files(pattern, document_unit)
+    for path in paths:
+        refuse_wide_encoding(path)
     if document_unit == "paragraph":
         for path in paths:
             check_paragraphs(_paragraphs_in_head(path), path, f" (its first {PARAGRAPH_CHECK_BYTES >> 20} MiB)")
@@ -184,6 +250,8 @@ def table_dataset(path: str, file_format: str | None = None, **load_args):
         load_args = {"sep": "\t", "quoting": 3, **load_args}
     if Path(path).stat().st_size == 0:
         raise EmptyCorpusError(f"{path} holds no rows")
+    if file_format != "parquet":
+        refuse_wide_encoding(path)
     try:
         table = datasets.load_dataset(builder, data_files=str(path), split="train", **load_args)
     except Exception as error:  # a malformed file: datasets' own message says where
@@ -198,15 +266,50 @@ def read_table(path: str, file_format: str | None = None, **read_args) -> pd.Dat
     file_format = _table_format(path, file_format)
     if file_format == "parquet":
         table = pd.read_parquet(path, **read_args)
-    elif file_format == "jsonl":
-        table = pd.read_json(path, lines=True, **read_args)
     else:
-        # Tab-separated files from GLUE and friends are not quoted: a lone " is part of the text.
-        quoting = {"quoting": 3} if file_format == "tsv" else {}
-        table = pd.read_csv(path, sep="\t" if file_format == "tsv" else ",", keep_default_na=False, **quoting, **read_args)
+        table = _read_text_table(path, file_format, read_args)
     if table.empty:
         raise EmptyCorpusError(f"{path} holds no rows")
     return table
+
+
+def _read_text_table(path: str, file_format: str, read_args: dict) -> pd.DataFrame:
+    """A CSV, TSV or JSONL file, in the encoding its byte-order mark names (UTF-8 without one) unless
+    ``read_args`` names one; what pandas raises on a bad file becomes an error naming the file."""
+    bom = byte_order_mark(_file_head(path))
+    encoding_name = read_args.get("encoding") or (bom[2] if bom else _UTF8_NAME)
+    read_args = {"encoding": bom[1] if bom else "utf-8", **read_args}
+    if bom is not None and bom[2] != _UTF8_NAME and read_args["encoding"] == bom[1]:
+        log.info("%s: read as %s (its byte-order mark says so)", path, bom[2])
+    try:
+        if file_format == "jsonl":
+            return pd.read_json(path, lines=True, **read_args)
+        # Tab-separated files from GLUE and friends are not quoted: a lone " is part of the text.
+        quoting = {"quoting": 3} if file_format == "tsv" else {}
+        return pd.read_csv(path, sep="\t" if file_format == "tsv" else ",", keep_default_na=False, **quoting, **read_args)
+    except UnicodeDecodeError as error:
+        raise InvalidEncodingError(
+            f"{path} is not valid {encoding_name}: byte 0x{error.object[error.start]:02x} cannot start or continue "
+            f"a character ({error.reason}). {_save_as_utf8('latin1')}, "
+            "or name its encoding in load_args of its catalog entry (for example `load_args: {encoding: cp1252}` "
+            "or `{encoding: gbk}`)."
+        ) from error
+    except pd.errors.EmptyDataError as error:
+        raise EmptyCorpusError(
+            f"{path} is empty: it has no header and no rows. Put the data in it, or point its catalog entry at the right file."
+        ) from error
+    except pd.errors.ParserError as error:
+        raise DataSourceError(
+            f"could not parse {path} as {file_format}: {str(error).strip()}. Check that it is {file_format} (else set file_format "
+            "in its catalog entry) and that every row has as many fields as the header (quote texts holding the separator)."
+        ) from error
+    except ValueError as error:
+        if file_format != "jsonl":
+            raise
+        raise DataSourceError(
+            f"could not read {path} as JSON lines: {error}. Each line must be one JSON object, such as "
+            '{"text": "...", "label": "..."}; a file holding one JSON array needs converting to JSON lines.'
+        ) from error
 
 
 def load_hub_dataset(path: str, name: str | None = None, split: str = "train", in_memory: bool = True, **load_args):
