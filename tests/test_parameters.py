@@ -151,7 +151,7 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("pretraining.lr_schedule.min_lr_ratio", 1.5, r"^pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"),
         ("pretraining.model.architecture", "gpt", r"^pretraining\.model\.architecture must be one of \['decoder', 'encoder'\]"),
         ("pretraining.model.dropout", 1.0, r"^pretraining\.model\.dropout must be a number in \[0, 1\)"),
-        ("pretraining.model._target_", 3, r"^pretraining\.model\._target_ must be a non-empty string"),
+        ("pretraining.model._target_", 3, r"^pretraining\.model\._target_=3 is not allowed: Hydra would import and call it"),
         # types: bool is not an int, a float is not an int, null only where optional
         ("pretraining.data.batch_size", True, r"^pretraining\.data\.batch_size must be a positive integer, got True"),
         ("finetuning.max_epochs", False, r"^finetuning\.max_epochs must be a positive integer, got False"),
@@ -318,7 +318,7 @@ def test_bad_values_name_their_dotted_path(params, key, value, match):
         ("pretraining.trainer.precision", 32),
         ("pretraining.trainer.deterministic", "warn"),
         ("pretraining.optimizer.momentum", 0.9),  # another optimizer's argument: Hydra's business
-        ("pretraining.model", {"_target_": "my_project.models.custom"}),  # free-form Hydra section
+        ("pretraining.optimizer", {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1, "momentum": 0.9}),  # allowed target
         ("data_processing.labelled.labels", [0, 1]),  # read as strings
         ("evaluation.generation.prompts", ["Once upon a time"]),
         (
@@ -398,3 +398,134 @@ def test_a_partial_section_may_leave_keys_out_but_not_misspell_them():
 def test_an_unknown_section_is_named():
     with pytest.raises(ConfigError, match=re.escape("unknown parameter section 'training'")):
         check_section("training", {})
+
+
+# --- what Hydra may build: only allowed targets, and only where Hydra looks -------------------
+
+OPEN = {"_target_": "builtins.open", "file": "owned.txt", "mode": "w"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        # the security review's payload: already refused by the type of warmup_steps, now by its _target_
+        (
+            "pretraining.lr_schedule.warmup_steps",
+            OPEN,
+            r"^pretraining\.lr_schedule\.warmup_steps\._target_='builtins\.open' is not allowed",
+        ),
+        # free keys of a Hydra mapping are the target's arguments: Hydra builds a mapping there recursively
+        ("pretraining.optimizer.anything", OPEN, r"^pretraining\.optimizer\.anything\._target_='builtins\.open' is not allowed"),
+        ("pretraining.model.extra", OPEN, r"^pretraining\.model\.extra\._target_='builtins\.open' is not allowed"),
+        ("pretraining.optimizer.betas", [OPEN, 0.95], r"^pretraining\.optimizer\.betas\[0\]\._target_='builtins\.open' is not allowed"),
+        # the top-level target itself
+        (
+            "pretraining.model._target_",
+            "builtins.open",
+            r"^pretraining\.model\._target_='builtins\.open' is not allowed: .*allowed here: \['lmladder\.model\.model_config'\]$",
+        ),
+        ("pretraining.model._target_", "my_project.models.custom", r"^pretraining\.model\._target_='my_project\.models\.custom' is not"),
+        (
+            "finetuning.optimizer._target_",
+            "os.system",
+            r"^finetuning\.optimizer\._target_='os\.system' is not allowed: .*'torch\.optim\.AdamW'",
+        ),
+        ("pretraining.lr_schedule._target_", "torch.optim.AdamW", r"^pretraining\.lr_schedule\._target_='torch\.optim\.AdamW' is not"),
+        (
+            "finetuning.lr_schedule._target_",
+            "os.system",
+            r"^finetuning\.lr_schedule\._target_='os\.system' .*'torch\.optim\.lr_scheduler\.OneCycleLR'",
+        ),
+        # a rung's overrides are Hydra mappings too
+        (
+            "model_selection.rungs.default_model.pretraining",
+            {"optimizer": {"_target_": "builtins.open"}},
+            r"^model_selection\.rungs\.default_model\.pretraining\.optimizer\._target_='builtins\.open' is not allowed",
+        ),
+        (
+            "model_selection.rungs.default_model.finetuning",
+            {"lr_schedule": {"warmup_steps": 2, "x": OPEN}},
+            r"^model_selection\.rungs\.default_model\.finetuning\.lr_schedule\.x\._target_='builtins\.open' is not allowed",
+        ),
+        (
+            "model_selection.rung_finetuning",
+            {"optimizer": {"_target_": "os.system"}},
+            r"^model_selection\.rung_finetuning\.optimizer\._target_='os\.system' is not allowed",
+        ),
+        # anywhere else: no _target_ at all, named as such (not as one more unknown key)
+        (
+            "data_processing._target_",
+            "os.system",
+            r"^data_processing\._target_='os\.system' is not allowed: .*may only stand at the top of",
+        ),
+        (
+            "data_processing.labelled.module_domains.domains._target_",
+            ["os"],
+            r"^data_processing\.labelled\.module_domains\.domains\._target_=",
+        ),
+        # positional arguments, and interpolations Hydra would resolve again (oc.create builds a _target_ from a string)
+        ("pretraining.optimizer._args_", [OPEN], r"^pretraining\.optimizer\._args_ is not allowed: give the arguments .* by name"),
+        ("pretraining.model._args_", ["tiny"], r"^pretraining\.model\._args_ is not allowed"),
+        (
+            "finetuning.optimizer.foo",
+            "${oc.create:{_target_: builtins.open, file: owned.txt}}",
+            r"^finetuning\.optimizer\.foo='\$\{oc\.create:.* is not allowed: Hydra would resolve the \$\{\.\.\.\} again",
+        ),
+    ],
+)
+def test_hydra_may_build_only_allowed_targets(params, key, value, match):
+    set_key(params, key, value)
+    with pytest.raises(ConfigError, match=match):
+        check_parameters(params)
+
+
+def test_a_rungs_resolved_section_is_held_to_the_same_targets(params):
+    """``validate_*`` checks a rung's merged sections with ``check_section`` (a path Hydra sees next)."""
+    pretraining = copy.deepcopy(params["pretraining"])
+    pretraining["optimizer"]["anything"] = OPEN
+    with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.r -> pretraining\.optimizer\.anything\._target_='builtins\.open'"):
+        check_section("pretraining", pretraining, "model_selection.rungs.r -> pretraining")
+    finetuning = copy.deepcopy(params["finetuning"])
+    finetuning["lr_schedule"]["_target_"] = "os.system"
+    with pytest.raises(ConfigError, match=r"^finetuning\.lr_schedule\._target_='os\.system' is not allowed"):
+        check_section("finetuning", finetuning)
+
+
+def test_every_hydra_mapping_of_the_defaults_is_known_and_holds_an_allowed_target():
+    """``HYDRA_MAPPINGS`` (where a _target_ may stand) must name exactly the schema's Hydra sections."""
+
+    def targets(value, path=""):
+        if isinstance(value, dict):
+            found = {path: value["_target_"]} if "_target_" in value else {}
+            for key, item in value.items():
+                found |= targets(item, f"{path}.{key}" if path else key)
+            return found
+        return {}
+
+    found = targets(default_parameters())
+    assert set(found) == set(schema.HYDRA_MAPPINGS)
+    for path, target in found.items():
+        assert target in schema.HYDRA_MAPPINGS[path], path
+    assert schema.hydra_targets("model_selection.rungs.small.pretraining.model") == schema.MODEL_TARGETS
+    assert schema.hydra_targets("model_selection.rung_finetuning.lr_schedule") == schema.SCHEDULE_TARGETS
+    assert schema.hydra_targets("model_selection.rung_finetuning") is None
+    assert schema.hydra_targets("evaluation.generation") is None
+
+
+def test_every_allowed_target_exists_and_takes_the_projects_call():
+    """Each name resolves to what the project calls it as: optimizers with parameter groups, schedules
+    with the optimizer and ``total_steps=`` (``lmladder.training.optim.optimizer_and_schedule``)."""
+    import inspect
+
+    import torch
+    from hydra.utils import get_method
+
+    from lmladder.model import ModelConfig
+
+    assert isinstance(get_method(schema.MODEL_TARGETS[0])("nano", vocab_size=300), ModelConfig)
+    weight = torch.nn.Parameter(torch.zeros(2, 2))
+    for name in schema.OPTIMIZER_TARGETS:
+        optimizer = get_method(name)([{"params": [weight]}, {"params": [], "weight_decay": 0.0}], lr=0.1)
+        assert isinstance(optimizer, torch.optim.Optimizer), name
+    for name in schema.SCHEDULE_TARGETS:
+        assert "total_steps" in inspect.signature(get_method(name)).parameters, name

@@ -7,12 +7,20 @@ out-of-range value fails in a second, naming its dotted path, not after the data
 
 Rules, everywhere: an unknown key is an error (with the closest known key as a hint), and so is a
 missing one (``conf/base`` holds every key); an int is fine where a number is expected, a bool is
-never an int, and ``null`` is allowed only where the field is ``Optional``. The sections that Hydra
-instantiates (``pretraining.model``, ``.optimizer``, ``.lr_schedule``, ``finetuning.optimizer``,
-``.lr_schedule``) stay free-form ``_target_`` mappings; the keys whose meaning is known (``lr``,
-``warmup_steps``, ``min_lr_ratio`` ...) are checked where present. Whether the objects can really
-be built is checked by ``lmladder.training.config.validate_pretraining_params`` and
-``validate_finetuning_params`` (they need torch and Hydra).
+never an int, and ``null`` is allowed only where the field is ``Optional``.
+
+The sections that Hydra instantiates (``pretraining.model``, ``.optimizer``, ``.lr_schedule``,
+``finetuning.optimizer``, ``.lr_schedule``, and a ladder rung's overrides of them) are ``_target_``
+mappings: the other keys are the target's keyword arguments, free except that the keys whose meaning
+is known (``lr``, ``warmup_steps``, ``min_lr_ratio`` ...) are checked where present. Hydra imports and
+calls whatever ``_target_`` names, so a target is code chosen by the configuration (``--params``
+included): each must be one of ``MODEL_TARGETS``, ``OPTIMIZER_TARGETS`` or ``SCHEDULE_TARGETS``, and a
+``_target_`` anywhere else (in an argument, where Hydra would build it recursively, or in any other
+section), an ``_args_`` or a ``${...}`` interpolation inside such a mapping (Hydra resolves it again, and
+``oc.create`` can build a ``_target_`` from a string) is an error. Whether the objects can really be
+built, and whether the model and batch fit in memory, is checked by
+``lmladder.training.config.validate_pretraining_params`` and ``validate_finetuning_params`` (they need
+torch and Hydra).
 
 Entry points: ``check_parameters(params)`` (the whole run), ``check_section(section, value, path)``
 (one section, e.g. a rung's resolved ``pretraining``), ``parse_parameters(params)`` (the typed
@@ -67,6 +75,32 @@ Precision = Literal[
 FinetuningMode = Literal["full", "frozen", "scratch"]  # lmladder.training.finetune.MODES
 Pooling = Literal["last", "first", "mean"]  # lmladder.model.classifier.POOLINGS
 
+# What Hydra may build (see the module docstring), each where it belongs: the project's own factories and
+# torch classes named one by one. Optimizers are called with the parameter groups (LBFGS needs a closure
+# and SparseAdam sparse gradients: neither works here); schedules with the optimizer and ``total_steps=``,
+# which among torch's schedulers only OneCycleLR accepts. tests/test_parameters.py imports each one.
+MODEL_TARGETS = ("lmladder.model.model_config",)
+OPTIMIZER_TARGETS = (
+    "torch.optim.AdamW",
+    "torch.optim.Adam",
+    "torch.optim.SGD",
+    "torch.optim.RMSprop",
+    "torch.optim.Adagrad",
+    "torch.optim.Adadelta",
+    "torch.optim.Adamax",
+    "torch.optim.NAdam",
+    "torch.optim.RAdam",
+)
+SCHEDULE_TARGETS = ("lmladder.training.optim.warmup_cosine_schedule", "torch.optim.lr_scheduler.OneCycleLR")
+# The Hydra mappings of the sections, by dotted path; a rung's overrides hold the same ones (see ``hydra_targets``).
+HYDRA_MAPPINGS = {
+    "pretraining.model": MODEL_TARGETS,
+    "pretraining.optimizer": OPTIMIZER_TARGETS,
+    "pretraining.lr_schedule": SCHEDULE_TARGETS,
+    "finetuning.optimizer": OPTIMIZER_TARGETS,
+    "finetuning.lr_schedule": SCHEDULE_TARGETS,
+}
+
 Check = Callable[[Any, str, bool], None]  # (value, dotted path, partial) -> None, or raises ConfigError
 MISSING_HINT = (
     "every parameter has a default in conf/base/parameters*.yml; restore it there (an environment or --params may change it, not remove it)"
@@ -116,15 +150,17 @@ def _typed(hint, rule: Rule | None = None, check: Check | None = None) -> Check:
     return typed
 
 
-def _hydra(**checks: Check) -> Check:
-    """A mapping given to ``hydra.utils.instantiate``: a ``_target_``, the other keys free (they are the
-    target's arguments); the keys named in ``checks`` are checked where present."""
+def _hydra(targets: tuple[str, ...], **checks: Check) -> Check:
+    """A mapping given to ``hydra.utils.instantiate``: a ``_target_`` among ``targets``, the other keys
+    free (they are the target's arguments, with no code of their own: see ``check_hydra_keys``); the
+    keys named in ``checks`` are checked where present."""
 
     def check(value: dict, path: str, partial: bool = False) -> None:
         if "_target_" not in value and not partial:
             raise ConfigError(f"missing parameter {path}._target_: the dotted path of what Hydra builds from {path}")
         if "_target_" in value:
             _typed(str, NON_EMPTY)(value["_target_"], f"{path}._target_")
+        check_hydra_keys(value, path, lambda where: targets if where == path else None)
         for key, check_key in checks.items():
             if key in value:
                 check_key(value[key], f"{path}.{key}", partial)
@@ -140,6 +176,7 @@ def _betas(value: list, path: str, partial: bool = False) -> None:
 
 
 MODEL_CHECKS = _hydra(
+    MODEL_TARGETS,
     preset=_typed(str, NON_EMPTY),
     max_positions=_typed(int, POSITIVE),
     n_layer=_typed(int, POSITIVE),
@@ -155,6 +192,7 @@ MODEL_CHECKS = _hydra(
     dropout=_typed(float, between(0, 1, high_open=True)),
 )
 OPTIMIZER_CHECKS = _hydra(
+    OPTIMIZER_TARGETS,
     lr=_typed(float, POSITIVE),
     betas=_typed(list[float], check=_betas),
     eps=_typed(float, POSITIVE),
@@ -162,6 +200,7 @@ OPTIMIZER_CHECKS = _hydra(
     momentum=_typed(float, NON_NEGATIVE),
 )
 LR_SCHEDULE_CHECKS = _hydra(
+    SCHEDULE_TARGETS,
     warmup_steps=_typed(int, NON_NEGATIVE),
     min_lr_ratio=_typed(float, between(0, 1)),
 )
@@ -747,8 +786,57 @@ class Parameters:
 
 
 def check_parameters(params: Mapping) -> None:
-    """Raise ``ConfigError`` naming the dotted path of the first problem in a run's merged parameters."""
+    """Raise ``ConfigError`` naming the dotted path of the first problem in a run's merged parameters.
+
+    The Hydra keys come first, over the whole tree: a ``_target_`` where none belongs is named as such,
+    not as one more unknown key."""
+    check_hydra_keys(params, "", hydra_targets)
     parse_parameters(params)
+
+
+def hydra_targets(path: str) -> tuple[str, ...] | None:
+    """The targets allowed in the Hydra mapping at ``path`` (a section's, or a ladder rung's override of
+    it: ``model_selection.rungs.<name>.pretraining.model``, ``model_selection.rung_finetuning.optimizer``);
+    ``None`` where no Hydra mapping is."""
+    path = re.sub(r"^model_selection\.rungs\.[^.]+\.", "", path)
+    path = re.sub(r"^model_selection\.rung_finetuning\.", "finetuning.", path)
+    return HYDRA_MAPPINGS.get(path)
+
+
+def check_hydra_keys(value: Any, path: str, targets_at: Callable[[str], tuple[str, ...] | None]) -> None:
+    """Refuse, anywhere in ``value``, what would make Hydra run code the project did not choose: a
+    ``_target_`` outside the allowed ones (``targets_at(path)`` of the mapping holding it; ``None``:
+    none allowed there), ``_args_`` (the project's factories take keyword arguments), and, inside a
+    Hydra mapping, a string holding ``${`` (Hydra would resolve it, and ``${oc.create:...}`` builds a
+    mapping, ``_target_`` included, from a string)."""
+    _check_hydra_keys(value, path, targets_at, inside=False)
+
+
+def _check_hydra_keys(value: Any, path: str, targets_at: Callable, inside: bool) -> None:
+    if isinstance(value, Mapping):
+        targets = targets_at(path)
+        inside = inside or targets is not None
+        for key, item in value.items():
+            where = _join(path, str(key))
+            if key == "_target_" and (targets is None or item not in targets):
+                raise ConfigError(f"{where}={item!r} is not allowed: Hydra would import and call it; {_allowed_targets(targets)}")
+            if key == "_args_":
+                raise ConfigError(f"{where} is not allowed: give the arguments of {path} by name (lr: 0.001), not as Hydra's _args_")
+            _check_hydra_keys(item, where, targets_at, inside)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            _check_hydra_keys(item, f"{path}[{index}]", targets_at, inside)
+    elif inside and isinstance(value, str) and "${" in value:
+        raise ConfigError(
+            f"{path}={value!r} is not allowed: Hydra would resolve the ${{...}} again when it builds the object; give the value itself"
+        )
+
+
+def _allowed_targets(targets: tuple[str, ...] | None) -> str:
+    if targets:
+        return f"allowed here: {list(targets)}"
+    everywhere = list(MODEL_TARGETS + OPTIMIZER_TARGETS + SCHEDULE_TARGETS)
+    return f"a _target_ may only stand at the top of {sorted(HYDRA_MAPPINGS)} (or a rung's override of them), naming one of {everywhere}"
 
 
 def parse_parameters(params: Mapping) -> Parameters:
