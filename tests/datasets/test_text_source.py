@@ -1,10 +1,12 @@
+import codecs
+
 import pandas as pd
 import pytest
 from kedro.io import DatasetError
 
 from lmladder.corpus.labelling import label_from_columns
 from lmladder.datasets import TextSourceDataset
-from lmladder.errors import ConfigError, EmptyCorpusError, MissingColumnError
+from lmladder.errors import ConfigError, EmptyCorpusError, InvalidEncodingError, MissingColumnError
 
 
 def test_loads_text_files_from_a_glob(tmp_path):
@@ -94,3 +96,61 @@ def test_paragraph_unit_on_a_file_of_one_paragraph_per_line_names_the_line_unit(
     with pytest.raises(DatasetError, match="document_unit: line") as raised:
         dataset.load()
     assert isinstance(raised.value.__cause__, ConfigError)
+
+
+# Notepad's and Excel's "Unicode" text: UTF-16 LE with a byte-order mark.
+REVIEWS = "text,label\n這家店的菜很好吃,正面\nLa soupe était froide,négatif\n"
+
+
+def test_utf16_text_files_load_as_their_utf8_versions(tmp_path):
+    text = "Erster Absatz über Köln.\n\n第二段落です。\n"
+    (tmp_path / "utf8").mkdir()
+    (tmp_path / "utf16").mkdir()
+    (tmp_path / "utf8" / "a.txt").write_bytes(text.encode("utf-8"))
+    (tmp_path / "utf16" / "a.txt").write_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le"))
+    utf8, utf16 = (
+        TextSourceDataset(source="text_files", path=str(tmp_path / name / "*.txt"), document_unit="paragraph").load()
+        for name in ("utf8", "utf16")
+    )
+    assert utf16["text"].tolist() == utf8["text"].tolist() == ["Erster Absatz über Köln.", "第二段落です。\n"]
+
+
+def test_utf16_csv_loads_as_its_utf8_version(tmp_path):
+    (tmp_path / "utf8.csv").write_bytes(REVIEWS.encode("utf-8"))
+    (tmp_path / "utf16.csv").write_bytes(codecs.BOM_UTF16_LE + REVIEWS.encode("utf-16-le"))
+    utf8, utf16 = (TextSourceDataset(source="table", path=str(tmp_path / name)).load() for name in ("utf8.csv", "utf16.csv"))
+    assert (
+        utf16.to_dict("records")
+        == utf8.to_dict("records")
+        == [
+            {"text": "這家店的菜很好吃", "label": "正面"},
+            {"text": "La soupe était froide", "label": "négatif"},
+        ]
+    )
+
+
+def test_utf16_csv_with_in_memory_false_is_refused_naming_the_file_and_encoding(tmp_path):
+    (tmp_path / "utf16.csv").write_bytes(codecs.BOM_UTF16_LE + REVIEWS.encode("utf-16-le"))
+    dataset = TextSourceDataset(
+        source="table", path=str(tmp_path / "utf16.csv"), in_memory=False, load_args={"cache_dir": str(tmp_path / "c")}
+    )
+    with pytest.raises(DatasetError, match=r"utf16\.csv is UTF-16 LE text") as raised:
+        dataset.load()
+    assert isinstance(raised.value.__cause__, InvalidEncodingError)
+
+
+def test_an_empty_csv_is_an_empty_corpus_naming_the_file(tmp_path):
+    (tmp_path / "reviews.csv").write_bytes(b"")
+    with pytest.raises(DatasetError, match=r"reviews\.csv is empty") as raised:
+        TextSourceDataset(source="table", path=str(tmp_path / "reviews.csv")).load()
+    assert isinstance(raised.value.__cause__, EmptyCorpusError)
+
+
+def test_a_csv_with_invalid_utf8_names_the_file_never_a_raw_unicode_decode_error(tmp_path):
+    (tmp_path / "cp1252.csv").write_bytes("text,label\nun café crème,fr\n".encode("cp1252"))
+    dataset = TextSourceDataset(source="table", path=str(tmp_path / "cp1252.csv"))
+    with pytest.raises(DatasetError, match=r"cp1252\.csv is not valid UTF-8.*Save it as UTF-8") as raised:
+        dataset.load()
+    assert isinstance(raised.value.__cause__, InvalidEncodingError)
+    fixed = TextSourceDataset(source="table", path=str(tmp_path / "cp1252.csv"), load_args={"encoding": "cp1252"})
+    assert fixed.load()["text"].tolist() == ["un café crème"]
