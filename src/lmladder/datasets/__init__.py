@@ -1,4 +1,5 @@
-"""Custom Kedro datasets: raw text sources, Arrow document sets, tokenizers, token files and model directories.
+"""Custom Kedro datasets: raw text sources, Arrow document sets, tokenizers, token files, model directories,
+and any single-file dataset saved atomically.
 
 The catalog names them ``lmladder.datasets.<Class>``; each is imported on first use (PEP 562), so a
 run that never touches a model directory never imports torch.
@@ -8,6 +9,7 @@ from importlib import import_module
 
 _MODULES = {
     "ArrowDataset": "arrow",
+    "AtomicDataset": "atomic",
     "ModelDirectoryDataset": "model_directory",
     "TextSourceDataset": "text_source",
     "TokenFileDataset": "token_file",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset
 from tokenizers import Tokenizer
+
+from lmladder.atomic import atomic_path
+from lmladder.errors import CorruptFileError
 
 
 class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
@@ -16,13 +18,17 @@ class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
         self.metadata = metadata
 
     def load(self) -> Tokenizer:
-        return Tokenizer.from_file(str(self._filepath))
+        try:
+            return Tokenizer.from_file(str(self._filepath))
+        except Exception as error:  # tokenizers raises a bare Exception on a missing file or bad JSON
+            raise CorruptFileError(
+                f"{self._filepath} could not be loaded as a tokenizer ({error}); re-run the data_processing pipeline to write it again"
+            ) from error
 
     def save(self, tokenizer: Tokenizer) -> None:
-        self._filepath.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._filepath.with_name(self._filepath.name + ".tmp")
-        tokenizer.save(str(partial))
-        os.replace(partial, self._filepath)  # never a half-written tokenizer.json
+        # Never a half-written tokenizer.json, and no temporary file left when the write fails.
+        with atomic_path(self._filepath) as temporary:
+            tokenizer.save(str(temporary))
 
     def _exists(self) -> bool:
         return self._filepath.exists()
