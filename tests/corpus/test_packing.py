@@ -1,4 +1,6 @@
+import errno
 import json
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -96,6 +98,24 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, tokenizer):
     after = read_token_file(path)
     assert after.tokens.tolist() == before == tokenizer.encode("old text").ids + [0]
     assert after.metadata["documents"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.bin", "train.json"]  # no temporary file left behind
+
+
+def test_a_failed_metadata_write_leaves_both_files_as_they_were_and_no_temporary_file(tmp_path, tokenizer, monkeypatch):
+    path = tmp_path / "train.bin"
+    write_token_file(path, _stream(tokenizer, texts=["old text"]))
+    before = {name: (tmp_path / name).read_bytes() for name in ("train.bin", "train.json")}
+
+    def disk_full(self, text, **kwargs):
+        self.write_bytes(text.encode()[:10])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", disk_full)
+    with pytest.raises(OSError, match="No space left on device"):
+        write_token_file(path, _stream(tokenizer))
+    monkeypatch.undo()
+    assert {name: (tmp_path / name).read_bytes() for name in ("train.bin", "train.json")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.bin", "train.json"]
 
 
 def test_truncated_file_names_the_file(tmp_path, tokenizer):
@@ -119,6 +139,36 @@ def test_invalid_metadata_is_corrupt(tmp_path, tokenizer, metadata):
     write_token_file(tmp_path / "train.bin", _stream(tokenizer))
     (tmp_path / "train.json").write_text(metadata)
     with pytest.raises(CorruptFileError, match=r"train\.json is not valid token metadata"):
+        read_token_file(tmp_path / "train.bin")
+
+
+@pytest.mark.parametrize("key", ["dtype", "token_count", "documents", "vocab_size", "bytes_per_token", "tokenizer_sha256"])
+def test_metadata_without_a_key_the_project_reads_names_the_file_and_the_key(tmp_path, tokenizer, key):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    metadata = json.loads((tmp_path / "train.json").read_text())
+    del metadata[key]
+    (tmp_path / "train.json").write_text(json.dumps(metadata))
+    with pytest.raises(CorruptFileError, match=rf"train\.json is not valid token metadata \(missing key '{key}'\); re-run data_processing"):
+        read_token_file(tmp_path / "train.bin")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("dtype", "float64", "uint16 or uint32"),
+        ("token_count", "7", "a non-negative integer"),
+        ("documents", -1, "a non-negative integer"),
+        ("vocab_size", 0, "a positive integer"),
+        ("bytes_per_token", None, "a non-negative number"),
+        ("tokenizer_sha256", 42, "a string"),
+    ],
+)
+def test_metadata_with_a_value_of_the_wrong_kind_names_the_key(tmp_path, tokenizer, key, value, expected):
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
+    metadata = json.loads((tmp_path / "train.json").read_text())
+    metadata[key] = value
+    (tmp_path / "train.json").write_text(json.dumps(metadata))
+    with pytest.raises(CorruptFileError, match=rf"train\.json is not valid token metadata \('{key}' is .*, not {expected}\)"):
         read_token_file(tmp_path / "train.bin")
 
 

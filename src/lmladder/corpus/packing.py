@@ -3,13 +3,15 @@
 A token file is a flat array of token ids (``.bin``: raw uint16 when the vocabulary fits, else
 uint32), every document followed by the end-of-text token, plus JSON metadata beside it. Token ids
 are produced batch by batch with ``datasets.Dataset.map`` and appended to the file as they come, so
-a corpus never has to fit in memory; the file appears under its name only once complete.
+a corpus never has to fit in memory; the file appears under its name only once complete, and a failed
+write leaves no temporary file behind.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import datasets
 import numpy as np
 from tokenizers import Tokenizer
 
+from lmladder.atomic import atomic_path
 from lmladder.corpus.tokenizer import special_token_id, tokenizer_sha256
 from lmladder.errors import CorruptFileError, StaleDataError
 
@@ -116,24 +119,54 @@ class TokenStream:
 
 
 def write_token_file(path: str | Path, stream: TokenStream) -> dict:
-    """Append the stream's chunks to ``<path>.tmp``, then move data and metadata into place.
+    """Append the stream's chunks to a temporary file beside ``path``, then move data and metadata into place.
 
-    A crash mid-write leaves the previous file (if any) intact and at most a ``.tmp`` behind.
+    A failed write (disk full, an error in the stream) leaves the previous file (if any) intact and
+    removes both temporary files; only a killed process can leave a hidden ``.<name>.*.tmp.bin`` behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    with open(partial, "wb") as out:
-        for chunk in stream.chunks():
-            chunk.tofile(out)
-        out.flush()
-        os.fsync(out.fileno())
-    metadata = stream.metadata()
-    partial_metadata = metadata_path(path).with_name(metadata_path(path).name + ".tmp")
-    partial_metadata.write_text(json.dumps(metadata, indent=2))
-    os.replace(partial, path)
-    os.replace(partial_metadata, metadata_path(path))
+    # Metadata is renamed first, then the tokens: a crash between the two renames leaves a pair whose
+    # sizes disagree, which read_token_file reports as corrupt rather than loading the wrong tokens.
+    with atomic_path(path) as partial, atomic_path(metadata_path(path)) as partial_metadata:
+        with open(partial, "wb") as out:
+            for chunk in stream.chunks():
+                chunk.tofile(out)
+            out.flush()
+            os.fsync(out.fileno())  # before any rename: once the metadata is in place only a rename is left
+        metadata = stream.metadata()
+        partial_metadata.write_text(json.dumps(metadata, indent=2))
     return metadata
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# Every key the project reads from token metadata: what its value must be, and the check.
+METADATA_KEYS = {
+    "dtype": ("uint16 or uint32", lambda value: value in ("uint16", "uint32")),
+    "token_count": ("a non-negative integer", _count),
+    "documents": ("a non-negative integer", _count),
+    "vocab_size": ("a positive integer", lambda value: _count(value) and value > 0),
+    "bytes_per_token": (
+        "a non-negative number",
+        lambda value: isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0,
+    ),
+    "tokenizer_sha256": ("a string", lambda value: isinstance(value, str)),
+}
+
+
+def _metadata_problem(metadata: object) -> str | None:
+    """What is wrong with token metadata, or None."""
+    if not isinstance(metadata, dict):
+        return f"expected a JSON object, got {type(metadata).__name__}"
+    missing = [key for key in METADATA_KEYS if key not in metadata]
+    if missing:
+        return f"missing key{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"
+    for key, (expected, check) in METADATA_KEYS.items():
+        if not check(metadata[key]):
+            return f"{key!r} is {metadata[key]!r}, not {expected}"
+    return None
 
 
 def read_token_file(path: str | Path) -> TokenFile:
@@ -145,10 +178,12 @@ def read_token_file(path: str | Path) -> TokenFile:
         raise CorruptFileError(f"token file incomplete: {missing} is missing; re-run the data_processing pipeline")
     try:
         metadata = json.loads(meta_file.read_text())
-        dtype = np.dtype(metadata["dtype"])
-        token_count = int(metadata["token_count"])
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, UnicodeDecodeError) as error:
         raise CorruptFileError(f"{meta_file} is not valid token metadata ({error}); re-run data_processing") from error
+    problem = _metadata_problem(metadata)
+    if problem:
+        raise CorruptFileError(f"{meta_file} is not valid token metadata ({problem}); re-run data_processing")
+    dtype, token_count = np.dtype(metadata["dtype"]), metadata["token_count"]
     expected_bytes = token_count * dtype.itemsize
     actual_bytes = path.stat().st_size
     if actual_bytes != expected_bytes:
