@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -105,3 +107,12 @@ def test_an_empty_labelled_val_split_is_stopped_naming_the_split_and_the_paramet
     failed = [failure for failure in caught.value.report["failed"] if failure["suite"] == "labelled"]
     assert {failure["column"] for failure in failed} == {"rows", "examples"}
     assert all(example.startswith("labelled_val") for failure in failed for example in failure["examples"])
+
+
+def test_a_one_class_labelled_set_is_stopped_naming_the_class(processed, tmp_path):
+    only = processed["labelled_train"]["label"].iloc[0]
+    inputs = {name: processed[name].assign(label=only) if name.startswith("labelled_") else processed[name] for name in processed}
+    with pytest.raises(
+        DataValidationError, match=rf"(?s)labelled:.*split 'labelled_train' holds at least two classes.*found 1: {re.escape(only)}"
+    ):
+        validate(inputs, tmp_path)
