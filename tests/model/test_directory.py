@@ -1,4 +1,9 @@
+import errno
+import hashlib
 import json
+import logging
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -95,6 +100,62 @@ def test_missing_file(saved, name):
     (path / name).unlink()
     with pytest.raises(CorruptFileError, match=name):
         load_model_directory(path)
+
+
+def test_a_failed_final_rename_puts_the_previous_model_back(saved, tokenizer, monkeypatch):
+    path, first = saved
+    real_replace = os.replace
+
+    def staging_rename_fails(source, destination):
+        if Path(source).name.startswith(".nano.") and not Path(source).name.endswith(".previous"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", staging_rename_fails)
+    with pytest.raises(OSError, match="Input/output error"):
+        save_model_directory(ModelBundle(make_model(tokenizer.get_vocab_size(), seed=1), tokenizer), path)
+    monkeypatch.undo()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["nano"]
+    ids = ids_for(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(load_model_directory(path).model(ids)[0], first(ids)[0])
+
+
+def test_weights_overwritten_in_place_are_named_as_changed_since_saved(saved):
+    path, _ = saved
+    weights = path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    middle = len(data) // 2  # inside the tensor data: the header and the size stay valid
+    data[middle : middle + 16] = bytes(255 - byte for byte in data[middle : middle + 16])
+    weights.write_bytes(bytes(data))
+    with pytest.raises(
+        CorruptFileError, match=r"nano/model\.safetensors changed since it was saved: its sha256 is not the one .*config\.json"
+    ):
+        load_model_directory(path)
+
+
+def test_config_json_records_the_weights_checksum_and_metadata_does_not_show_it(saved):
+    path, _ = saved
+    config = json.loads((path / "config.json").read_text())
+    assert config["weights_sha256"] == hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
+    assert load_model_directory(path).metadata == {"bytes_per_token": 3.5}
+    with pytest.raises(ConfigError, match=r"may not use the keys \['weights_sha256'\]"):
+        save_model_directory(
+            ModelBundle(load_model_directory(path).model, load_model_directory(path).tokenizer, {"weights_sha256": "x"}), path
+        )
+
+
+def test_a_directory_saved_before_checksums_loads_with_a_warning(saved, tokenizer, caplog):
+    path, model = saved
+    config = json.loads((path / "config.json").read_text())
+    del config["weights_sha256"]
+    (path / "config.json").write_text(json.dumps(config))
+    with caplog.at_level(logging.WARNING, logger="lmladder.model.directory"):
+        bundle = load_model_directory(path)
+    assert any("no recorded checksum" in record.getMessage() and "model.safetensors" in record.getMessage() for record in caplog.records)
+    ids = ids_for(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(bundle.model(ids)[0], model(ids)[0])
 
 
 def test_missing_directory(tmp_path):

@@ -5,12 +5,19 @@
 other metadata beside them.
 
 A directory is written under a temporary name and renamed into place, so a reader never sees a
-half-written model and a failed save leaves the previous model intact.
+half-written model and a failed save leaves the previous model intact (and nothing else behind).
+
+``config.json`` also records the sha256 of ``model.safetensors`` (``weights_sha256``): a weights file
+whose bytes changed after saving (same size, valid header, so safetensors loads it) would otherwise
+surface much later as a diverging or useless model. Directories saved before the checksum existed
+load with a warning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,12 +29,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
+from lmladder.atomic import fsync
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
 from lmladder.model.model import ModelConfig, Transformer
 
+log = logging.getLogger(__name__)
+
 WEIGHTS, CONFIG, TOKENIZER = "model.safetensors", "config.json", "tokenizer.json"
-RESERVED_KEYS = {"model", "classifier"}
+CHECKSUM = "weights_sha256"
+RESERVED_KEYS = {"model", "classifier", CHECKSUM}
 
 
 @dataclass
@@ -49,22 +60,42 @@ def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
     staging.chmod(0o755)  # mkdtemp makes it private; a saved model is for everyone who can read the project
     try:
         save_model(bundle.model, str(staging / WEIGHTS))  # handles tied weights, unlike save_file
-        config = {"model": bundle.model.config.to_dict(), **bundle.metadata}
+        config = {"model": bundle.model.config.to_dict(), **bundle.metadata, CHECKSUM: file_sha256(staging / WEIGHTS)}
         if isinstance(bundle.model, SequenceClassifier):
             config["classifier"] = bundle.model.classifier_config.to_dict()
         (staging / CONFIG).write_text(json.dumps(config, indent=2))
         bundle.tokenizer.save(str(staging / TOKENIZER))
-        if path.exists():
-            previous = path.with_name(f".{path.name}.previous")
-            shutil.rmtree(previous, ignore_errors=True)
-            os.replace(path, previous)
-            os.replace(staging, path)
-            shutil.rmtree(previous, ignore_errors=True)
-        else:
-            os.replace(staging, path)
+        for name in (WEIGHTS, CONFIG, TOKENIZER):
+            fsync(staging / name)  # on disk before the rename makes them the model
+        _swap_into_place(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _swap_into_place(staging: Path, path: Path) -> None:
+    """Rename ``staging`` to ``path``; an existing directory is moved aside first (a directory cannot be
+    renamed over a non-empty one) and moved back if the second rename fails."""
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    previous = path.with_name(f".{path.name}.previous")
+    shutil.rmtree(previous, ignore_errors=True)
+    os.replace(path, previous)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(previous, path)
+        raise
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as weights:
+        for block in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_model_directory(path: str | Path) -> ModelBundle:
@@ -79,6 +110,7 @@ def load_model_directory(path: str | Path) -> ModelBundle:
             raise TypeError(f"expected a JSON object, got {type(config).__name__}")
         model_config = ModelConfig.from_dict(config.pop("model"))
         classifier = config.pop("classifier", None)
+        recorded = config.pop(CHECKSUM, None)
         if classifier is not None:
             model = SequenceClassifier(model_config, ClassifierConfig(**{**classifier, "labels": tuple(classifier["labels"])}))
         else:
@@ -89,9 +121,22 @@ def load_model_directory(path: str | Path) -> ModelBundle:
         load_model(model, str(path / WEIGHTS))
     except (SafetensorError, RuntimeError, OSError) as error:
         raise CorruptFileError(f"{path / WEIGHTS} could not be loaded ({error}); it is truncated or from another model") from error
+    _check_weights(path / WEIGHTS, recorded)  # after loading: a truncated file gets the more precise message above
     try:
         tokenizer = Tokenizer.from_file(str(path / TOKENIZER))
     except Exception as error:  # tokenizers raises a bare Exception on bad JSON
         raise CorruptFileError(f"{path / TOKENIZER} could not be loaded ({error})") from error
     model.eval()
     return ModelBundle(model=model, tokenizer=tokenizer, metadata=config)
+
+
+def _check_weights(weights: Path, recorded: str | None) -> None:
+    if recorded is None:
+        log.warning("%s has no recorded checksum (saved by an older lmladder): loading it unverified", weights)
+        return
+    if file_sha256(weights) != recorded:
+        raise CorruptFileError(
+            f"{weights} changed since it was saved: its sha256 is not the one {weights.parent / CONFIG} recorded "
+            f"({str(recorded)[:12]}...), so its weights are damaged or were replaced. Re-run the step that wrote it "
+            "(or restore the directory from its MLflow artifacts)."
+        )
