@@ -29,6 +29,10 @@ class TextSourceDataset(AbstractDataset[None, "pd.DataFrame | datasets.Dataset"]
         ``dataset`` is a Hub id such as ``Salesforce/wikitext`` (Kedro makes a relative ``path``
         absolute, so a Hub id must not go in ``path``; ``path`` is for a local dataset folder).
 
+    Text and CSV/TSV/JSONL files are read as UTF-8, or in the encoding a byte-order mark names
+    (UTF-16 or UTF-32, as Windows tools save "Unicode" text; refused with ``in_memory: false``). A
+    table in another encoding names it in ``load_args``, e.g. ``{encoding: cp1252}``.
+
     Example::
 
         raw_corpus:
