@@ -141,3 +141,48 @@ def test_an_unknown_pipeline_is_named_before_anything_runs(project_copy):
     assert result.returncode != 0
     assert "pretrainig" in result.stdout + result.stderr
     assert runs_of(project_copy)[1] == []
+
+
+def _nothing_written(project) -> bool:
+    """No output of any pipeline under data/<env>/ and no MLflow run."""
+    return not written(outputs(project)) and runs_of(project)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("where", "path"),
+    [
+        # the security review's payload: `--params "pretraining.lr_schedule.warmup_steps._target_=builtins.open,...file=..,...mode=w"`
+        (("pretraining", "lr_schedule", "warmup_steps"), "pretraining.lr_schedule.warmup_steps._target_"),
+        # a free argument of a Hydra mapping, which Hydra would build recursively
+        (("pretraining", "optimizer", "anything"), "pretraining.optimizer.anything._target_"),
+    ],
+)
+def test_a_target_passed_as_a_parameter_is_refused_before_anything_is_built(project_copy, where, path):
+    target_file = project_copy / "owned.txt"
+    override = {"_target_": "builtins.open", "file": str(target_file), "mode": "w"}
+    for key in reversed(where):
+        override = {key: override}
+    bootstrap_project(project_copy)
+    with pytest.raises(ConfigError, match=re.escape(f"{path}='builtins.open' is not allowed: Hydra would import and call it")):
+        with KedroSession.create(project_path=project_copy, env="test", runtime_params=override) as session:
+            session.run()
+    assert not target_file.exists()
+    assert _nothing_written(project_copy)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"finetuning": {"max_epoch": 1}}, "unknown parameter finetuning.max_epoch; did you mean 'max_epochs'"),
+        ({"data_processing": {"tokenizer": {"vocab_sise": 300}}}, "unknown parameter data_processing.tokenizer.vocab_sise; did you mean"),
+        ({"pretrainig": {"data": {"batch_size": 4}}}, "unknown parameter pretrainig; did you mean 'pretraining'"),
+        ({"finetuning": {"optimizer": {"lr": -0.001}}}, "finetuning.optimizer.lr must be a number > 0, got -0.001"),
+        ({"pretraining": {"optimizer": {"lr": -0.003}}}, "pretraining.optimizer.lr must be a number > 0, got -0.003"),
+    ],
+)
+def test_a_typo_or_a_negative_learning_rate_fails_when_the_session_starts(project_copy, override, message):
+    bootstrap_project(project_copy)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        with KedroSession.create(project_path=project_copy, env="test", runtime_params=override) as session:
+            session.run()
+    assert _nothing_written(project_copy)
