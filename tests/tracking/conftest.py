@@ -14,6 +14,7 @@ from lmladder.model.directory import ModelBundle
 from lmladder.tracking.registry import log_and_register_classifier
 
 LABELS = ("neg", "neu", "pos")
+MAX_TEXT_CHARS = 20000  # the default of evaluation.max_text_chars
 TEXTS = ["the movie was good and the acting was great", "the film was bad and the plot was dull"] * 20
 
 
@@ -42,6 +43,10 @@ def tracking(tmp_path, monkeypatch):
     mlflow.set_registry_uri(previous_registry)
 
 
-def register(experiment_id, bundle, name="clf", alias="candidate", tags=None, allow_label_set_change=False) -> dict:
+def register(
+    experiment_id, bundle, name="clf", alias="candidate", tags=None, allow_label_set_change=False, max_text_chars=MAX_TEXT_CHARS
+) -> dict:
     with mlflow.start_run(experiment_id=experiment_id):
-        return log_and_register_classifier(bundle, name, alias, ["good film", ""], tags=tags, allow_label_set_change=allow_label_set_change)
+        return log_and_register_classifier(
+            bundle, name, alias, ["good film", ""], tags=tags, allow_label_set_change=allow_label_set_change, max_text_chars=max_text_chars
+        )

@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 
 from lmladder.tracking.pyfunc import predict_frame
-from tests.tracking.conftest import make_bundle, register
+from tests.tracking.conftest import MAX_TEXT_CHARS, make_bundle, register
 
 STARTUP_TIMEOUT_S = 90
-REQUEST_TEXTS = ["good film", "", "x" * 20000]
+REQUEST_TEXTS = ["good film", "", "x" * MAX_TEXT_CHARS]  # the longest text the model takes
 
 
 def free_port() -> int:
@@ -72,6 +72,13 @@ def mlflow_cli():
         pytest.skip(f"the mlflow CLI cannot be started: {probe.stderr.strip()[-500:]}")
 
 
+def post_text(base: str, value, orient: str = "split") -> tuple[int, str]:
+    """One row whose ``text`` is ``value``, as dataframe_split or dataframe_records JSON."""
+    frame = {"columns": ["text"], "data": [["good film"], [value]]} if orient == "split" else [{"text": "good film"}, {"text": value}]
+    return request(f"{base}/invocations", json.dumps({f"dataframe_{orient}": frame}).encode())
+
+
+@pytest.mark.slow
 def test_served_classifier_answers_like_the_in_process_model(mlflow_cli, tracking, tmp_path):
     uri, experiment_id = tracking
     bundle = make_bundle()
@@ -111,6 +118,25 @@ def test_served_classifier_answers_like_the_in_process_model(mlflow_cli, trackin
 
         status, body = request(f"{base}/invocations", frame_request(["text"], []))
         assert (status, json.loads(body)) == (200, {"predictions": []})
+
+        # Too long: refused before tokenising, naming the row, the limit and the parameter that sets it.
+        status, body = post_text(base, "x" * (MAX_TEXT_CHARS + 1))
+        assert status == 400, body
+        message = json.loads(body)["message"]
+        assert f"row 1: the text has {MAX_TEXT_CHARS + 1} characters, more than the limit of {MAX_TEXT_CHARS} (max_text_chars)" in message
+        assert "evaluation.max_text_chars" in message
+
+        # Not a string: MLflow's signature check lets these through in a DataFrame request; predict refuses them.
+        for orient in ("split", "records"):
+            for value, type_name in [(7, "int"), (7.5, "float"), (["good film"], "list"), ({"text": "good film"}, "dict"), (None, "null")]:
+                status, body = post_text(base, value, orient)
+                assert status == 400, (orient, value, body)
+                assert f"row 1: 'text' must be a string, got {type_name}" in json.loads(body)["message"], (orient, value)
+
+        # JSON nested deeper than Python's json module recurses: MLflow's scoring server fails (500)
+        # in json.loads, before the model is called (a framework limit); the server keeps serving.
+        status, _ = request(f"{base}/invocations", b'{"dataframe_split": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+        assert status >= 400
 
         status, body = request(f"{base}/invocations", frame_request(["text"], ["good film"]))
         assert status == 200, body

@@ -1,7 +1,20 @@
 """The classifier as an MLflow pyfunc model: a ``text`` column in; ``label`` and one probability
-per class out. Served with ``mlflow models serve -m models:/<name>@<alias> --env-manager local``."""
+per class out. Served with ``mlflow models serve -m models:/<name>@<alias> --env-manager local``.
+
+The model is logged as code (MLflow's "models from code", see ``served_model.py``) beside the
+safetensors model directory, so loading it runs lmladder's code and unpickles nothing.
+
+``predict`` refuses, before tokenising anything, a ``text`` that is not a string or is longer than
+``max_text_chars`` characters: tokenising a 10 MB text costs gigabytes, and a number or null has
+no meaning as a review. The limit is the model config's ``max_text_chars`` (set from
+``evaluation.max_text_chars`` when logging); it can be changed when loading
+(``mlflow.pyfunc.load_model(uri, model_config={"max_text_chars": N})``) or serving (the
+environment variable ``MLFLOW_PYFUNC_INFERENCE_CONFIG='{"max_text_chars": N}'``).
+"""
 
 from __future__ import annotations
+
+import math
 
 import pandas as pd
 from mlflow.exceptions import MlflowException
@@ -10,11 +23,13 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, Schema
 
+from lmladder.errors import ConfigError
 from lmladder.model.classifier import predict_probabilities
 from lmladder.model.directory import load_model_directory
 
 MODEL_DIR_ARTIFACT = "model_dir"
 TEXT_COLUMN = "text"
+MAX_TEXT_CHARS = "max_text_chars"  # the model config key
 
 
 def probability_column(label: str) -> str:
@@ -35,8 +50,52 @@ def predict_frame(model, tokenizer, texts: list[str]) -> pd.DataFrame:
     return frame
 
 
+def checked_max_text_chars(value) -> int:
+    """The model config's ``max_text_chars``: a whole number of characters above zero."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(
+            f"the classifier's model config needs {MAX_TEXT_CHARS} as a whole number of characters above 0, got {value!r}; set "
+            f"evaluation.max_text_chars before registering, or pass model_config={{'{MAX_TEXT_CHARS}': N}} to "
+            f"mlflow.pyfunc.load_model (MLFLOW_PYFUNC_INFERENCE_CONFIG='{{\"{MAX_TEXT_CHARS}\": N}}' for mlflow models serve)"
+        )
+    return value
+
+
+def _type_name(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "null"
+    return type(value).__name__
+
+
+def check_texts(texts: pd.Series, max_text_chars: int) -> list[str]:
+    """The texts, once each is known to be a string of at most ``max_text_chars`` characters.
+
+    Runs before tokenisation, which costs memory in proportion to the whole text (truncation to the
+    model's length comes after it). Rows are counted from 0, as in the request.
+    """
+    for row, value in enumerate(texts):
+        if not isinstance(value, str):
+            raise MlflowException(
+                f"row {row}: {TEXT_COLUMN!r} must be a string, got {_type_name(value)}; send every text as a JSON string",
+                error_code=INVALID_PARAMETER_VALUE,
+            )
+        if len(value) > max_text_chars:
+            raise MlflowException(
+                f"row {row}: the text has {len(value)} characters, more than the limit of {max_text_chars} ({MAX_TEXT_CHARS}); "
+                f"send a shorter text, or raise evaluation.max_text_chars and register the model again "
+                f"(or serve it with MLFLOW_PYFUNC_INFERENCE_CONFIG='{{\"{MAX_TEXT_CHARS}\": N}}')",
+                error_code=INVALID_PARAMETER_VALUE,
+            )
+    return list(texts)
+
+
 class TextClassifierModel(PythonModel):
+    def __init__(self, max_text_chars: int | None = None):
+        # Set by load_context from the model config; given here only when predict is called directly.
+        self.max_text_chars = max_text_chars
+
     def load_context(self, context) -> None:
+        self.max_text_chars = checked_max_text_chars((context.model_config or {}).get(MAX_TEXT_CHARS))
         bundle = load_model_directory(context.artifacts[MODEL_DIR_ARTIFACT])
         self.model, self.tokenizer = bundle.model, bundle.tokenizer
 
@@ -47,5 +106,5 @@ class TextClassifierModel(PythonModel):
                 f"the request needs a {TEXT_COLUMN!r} column of strings; got {columns}",
                 error_code=INVALID_PARAMETER_VALUE,
             )
-        texts = model_input[TEXT_COLUMN].fillna("").astype(str).tolist()
+        texts = check_texts(model_input[TEXT_COLUMN], checked_max_text_chars(self.max_text_chars))
         return predict_frame(self.model, self.tokenizer, texts)

@@ -186,6 +186,7 @@ def register_classifier(
         labelled_test["text"].tolist()[:3],
         tags,
         allow_label_set_change=params["allow_label_set_change"],
+        max_text_chars=params["max_text_chars"],
     )
 
 

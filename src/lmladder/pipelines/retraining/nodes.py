@@ -86,7 +86,13 @@ def register_and_promote(
     if decision["promote"]:  # before anything is registered: a refused promotion changes nothing
         check_label_set_for_alias(name, params["champion_alias"], list(challenger.model.classifier_config.labels), allow_change)
     registration = log_and_register_classifier(
-        challenger, name, params["challenger_alias"], labelled_test["text"].tolist()[:3], tags, allow_label_set_change=allow_change
+        challenger,
+        name,
+        params["challenger_alias"],
+        labelled_test["text"].tolist()[:3],
+        tags,
+        allow_label_set_change=allow_change,
+        max_text_chars=evaluation["max_text_chars"],
     )
     if decision["promote"]:
         set_alias(name, params["champion_alias"], registration["version"])
