@@ -1,8 +1,12 @@
+import threading
+from types import SimpleNamespace
+
 import pytest
+from filelock import FileLock, Timeout
 
 from lmladder import hooks as hooks_module
 from lmladder.errors import ConfigError
-from lmladder.hooks import LadderRunHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
+from lmladder.hooks import LadderRunHooks, RunLockHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
 from lmladder.pipelines.data_processing import create_pipeline as data_processing
 from lmladder.pipelines.model_selection import create_pipeline as model_selection
 from tests.conftest import load_parameters
@@ -125,3 +129,20 @@ def test_the_lock_hook_knows_the_nothing_to_do_node_by_its_name():
     from lmladder.pipelines.retraining import pipeline
 
     assert hooks.NO_TRAINING_NODE == pipeline.NO_TRAINING_NODE
+
+
+def test_a_run_of_one_ladder_rung_locks_only_that_rung_while_another_run_holds_the_project(tmp_path):
+    hook = RunLockHooks()
+    hook.after_context_created(SimpleNamespace(project_path=tmp_path, config_loader={"parameters": load_parameters("test")}))
+    one_rung = SimpleNamespace(nodes=[SimpleNamespace(name=f"c1_d2.{name}", namespace="c1_d2.pretraining") for name in ("a", "b")])
+    locks = tmp_path / "data" / ".locks"
+    locks.mkdir(parents=True)
+    with FileLock(locks / "project.lock"):  # a whole-project run is writing its outputs
+        started = threading.Thread(target=hook.before_pipeline_run, args=(one_rung,), daemon=True)
+        started.start()
+        started.join(timeout=30)
+        assert not started.is_alive(), "the rung's run waited for the project lock"
+    with pytest.raises(Timeout):
+        FileLock(locks / "rung-c1_d2.lock").acquire(timeout=0)
+    hook.after_pipeline_run()
+    FileLock(locks / "rung-c1_d2.lock").acquire(timeout=0)

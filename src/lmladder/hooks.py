@@ -457,11 +457,11 @@ class RunLockHooks:
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        from lmladder.selection.ladder import check_ladder
+        from lmladder.selection.ladder import expand_ladder
 
         self._project_path = Path(context.project_path)
-        rungs = (context.config_loader["parameters"].get("model_selection") or {}).get("rungs")
-        self._rungs = set(check_ladder(rungs)) if rungs else set()
+        selection = context.config_loader["parameters"].get("model_selection") or {}
+        self._rungs = set(expand_ladder(selection)) if selection.get("rungs") or selection.get("budgets") else set()
 
     @hook_impl(tryfirst=True)  # after the tryfirst checks (registered later), before kedro-mlflow opens its run
     def before_pipeline_run(self, pipeline) -> None:

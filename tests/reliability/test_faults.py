@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 
+import pandas as pd
 import psutil
 import pytest
 
@@ -53,7 +54,7 @@ def test_a_diverging_run_fails_names_step_and_lr_and_registers_nothing(project_c
     result = kedro_run(project_copy, "--params", "pretraining.optimizer.lr=1.0e+6,pretraining.trainer.gradient_clip_val=null")
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert "TrainingDivergedError" in output and "training loss became" in output and "learning rate" in output
+    assert "TrainingDivergedError" in output and "training loss became" in output and " at step " in output and "learning rate" in output
     client, runs = runs_of(project_copy)
     assert [run.info.status for run in runs] == ["FAILED"]
     assert client.search_registered_models() == []
@@ -73,8 +74,37 @@ def test_an_unusable_tracking_store_fails_before_any_processing(project_copy, ur
     result = kedro_run(project_copy)
     output = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0
-    assert f"MLflow tracking store {uri} is unreachable or unwritable" in output
-    assert not written(outputs(project_copy) / "03_primary")
+    assert f"ConfigError: MLflow tracking store {uri} is unreachable or unwritable" in output
+    assert not written(outputs(project_copy))
+
+
+ARROW_CORPUS_WITH_PANDAS_SPLITS = """
+raw_corpus:
+  type: lmladder.datasets.TextSourceDataset
+  source: text_files
+  path: data/01_raw/corpus
+  in_memory: false
+"""
+
+
+@pytest.mark.parametrize(
+    ("setting", "args", "message"),
+    [
+        ({"mlflow.yml": "tracking:\n  run:\n    nested: true\n"}, ("--pipelines", "data_processing"), "tracking.run.nested: true"),
+        ({}, ("--pipelines", "model_selection", "--runner", "ParallelRunner"), "not ParallelRunner"),
+        ({"catalog.yml": ARROW_CORPUS_WITH_PANDAS_SPLITS}, ("--pipelines", "data_processing"), "corpus_train and corpus_val must be"),
+    ],
+    ids=["nested-runs", "parallel-runner", "arrow-corpus-pandas-splits"],
+)
+def test_a_setting_that_would_misroute_metrics_or_data_fails_before_any_run(project_copy, setting, args, message):
+    for name, text in setting.items():
+        (project_copy / "conf" / "test" / name).write_text(text)
+    result = kedro_run(project_copy, *args)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "ConfigError" in output and message in output, output[-3000:]
+    assert runs_of(project_copy)[1] == []
+    assert not written(outputs(project_copy))
 
 
 def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
@@ -85,8 +115,13 @@ def test_two_runs_at_once_take_turns_and_both_outputs_are_whole(project_copy):
     assert [first.returncode, second.returncode] == [0, 0], logs
     assert any("waiting for it to finish" in " ".join(log.split()) for log in logs)
 
-    tokens = read_token_file(outputs(project_copy) / "04_feature" / "train_tokens.bin")  # checks size against metadata
-    assert len(tokens.tokens) == tokens.metadata["token_count"] > 0
+    assert any("data/.locks/project.lock is held" in " ".join(log.split()) for log in logs)
+
+    for split in ("train", "val"):
+        tokens = read_token_file(outputs(project_copy) / "04_feature" / f"{split}_tokens.bin")  # checks size against metadata
+        assert len(tokens.tokens) == tokens.metadata["token_count"] > 0
+    for name in ("corpus_train", "corpus_val"):
+        assert len(pd.read_parquet(outputs(project_copy) / "03_primary" / f"{name}.parquet")) > 0
 
 
 def test_a_secret_parameter_is_refused_before_anything_is_logged(project_copy):
