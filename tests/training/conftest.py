@@ -1,4 +1,6 @@
+import errno
 import functools
+import io
 
 import numpy as np
 import pytest
@@ -70,3 +72,13 @@ class MetricsRecorder(pl.Callback):
 
     def on_train_end(self, trainer, pl_module):
         self.final = {name: float(value) for name, value in trainer.callback_metrics.items()}
+
+
+def disk_full_half_way(self, checkpoint, path, storage_options=None):
+    """Stands in for ``TorchCheckpointIO.save_checkpoint`` (monkeypatched on the class): writes the first half of the real bytes to
+    ``path``, then fails as a full disk does."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    with open(path, "wb") as out:
+        out.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    raise OSError(errno.ENOSPC, "No space left on device")

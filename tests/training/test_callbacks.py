@@ -4,9 +4,12 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from pytorch_lightning.plugins import TorchCheckpointIO
 
 from lmladder.model import flops_per_token
-from lmladder.training.callbacks import LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+
+from .conftest import disk_full_half_way
 
 TOKENS_PER_STEP = 8 * 32
 
@@ -98,3 +101,23 @@ def test_loss_history_skips_sanity_check_validation():
     history.on_validation_end(SimpleNamespace(callback_metrics=metrics, sanity_checking=False, global_step=10), None)
     assert history.val == [(10, 3.0)]
     assert history.train == []
+
+
+def test_atomic_checkpoint_io_replaces_a_checkpoint_and_leaves_nothing_else(tmp_path):
+    checkpoint_io = AtomicCheckpointIO()
+    checkpoint_io.save_checkpoint({"global_step": 1, "state_dict": {"w": torch.zeros(3)}}, tmp_path / "ck" / "last.ckpt")
+    checkpoint_io.save_checkpoint({"global_step": 2, "state_dict": {"w": torch.ones(3)}}, tmp_path / "ck" / "last.ckpt")
+    assert checkpoint_io.load_checkpoint(tmp_path / "ck" / "last.ckpt", weights_only=True)["global_step"] == 2
+    assert [path.name for path in (tmp_path / "ck").iterdir()] == ["last.ckpt"]
+
+
+def test_a_checkpoint_save_failing_half_way_keeps_the_previous_one_and_no_temporary_file(tmp_path, monkeypatch):
+    last = tmp_path / "last.ckpt"
+    AtomicCheckpointIO().save_checkpoint({"global_step": 1, "state_dict": {"w": torch.zeros(3)}}, last)
+    before = last.read_bytes()
+    monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", disk_full_half_way)
+    with pytest.raises(OSError, match="No space left on device"):
+        AtomicCheckpointIO().save_checkpoint({"global_step": 2, "state_dict": {"w": torch.ones(1000)}}, last)
+    assert last.read_bytes() == before
+    assert torch.load(last, weights_only=True)["global_step"] == 1
+    assert [path.name for path in tmp_path.iterdir()] == ["last.ckpt"]

@@ -1,14 +1,16 @@
 import logging
 import math
+from pathlib import Path
 
 import pytest
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins import TorchCheckpointIO
 
 from lmladder.errors import ConfigError, CorruptFileError, TrainingDivergedError
 from lmladder.training.pretrain import resolve_max_steps
 
-from .conftest import build_model, run_pretrain
+from .conftest import build_model, disk_full_half_way, run_pretrain
 
 
 class CrashAt(pl.Callback):
@@ -159,4 +161,40 @@ def test_a_truncated_checkpoint_is_named(tmp_path):
     last = tmp_path / "ck" / "last.ckpt"
     last.write_bytes(last.read_bytes()[:1000])
     with pytest.raises(CorruptFileError, match=r"checkpoint .*last\.ckpt is truncated or corrupted"):
+        run_pretrain(build_model(), tmp_path / "ck")
+
+
+def test_a_disk_full_during_a_checkpoint_keeps_the_previous_last_ckpt_and_the_next_run_resumes_from_it(tmp_path, monkeypatch):
+    checkpoints = tmp_path / "ck"
+    run_pretrain(build_model(), checkpoints, max_steps=10)
+    last = checkpoints / "last.ckpt"
+    before = last.read_bytes()
+
+    real_save = TorchCheckpointIO.save_checkpoint
+
+    def disk_full_while_saving_last(self, checkpoint, path, storage_options=None):
+        # best.ckpt is saved before last.ckpt: only the save of last.ckpt (under whatever name) fails
+        save = disk_full_half_way if "last" in Path(path).name else real_save
+        save(self, checkpoint, path, storage_options)
+
+    monkeypatch.setattr(TorchCheckpointIO, "save_checkpoint", disk_full_while_saving_last)
+    with pytest.raises(OSError, match="No space left on device"):
+        run_pretrain(build_model(), checkpoints, max_steps=20)  # resumes at 10, fails saving at 20
+    monkeypatch.undo()
+    assert last.read_bytes() == before
+    assert sorted(path.name for path in checkpoints.iterdir()) == ["best.ckpt", "last.ckpt"]  # no temporary file left
+
+    resumed = run_pretrain(build_model(), checkpoints, max_steps=20)
+    assert resumed.resumed_from_step == 10
+    assert resumed.global_step == 20
+
+
+@pytest.mark.parametrize(
+    ("content", "missing"),
+    [({"a": 1}, "'pytorch-lightning_version', 'global_step', 'state_dict'"), (torch.zeros(3), "'pytorch-lightning_version'")],
+)
+def test_a_torch_file_that_is_not_a_lightning_checkpoint_is_named(tmp_path, content, missing):
+    (tmp_path / "ck").mkdir()
+    torch.save(content, tmp_path / "ck" / "last.ckpt")
+    with pytest.raises(CorruptFileError, match=rf"checkpoint .*last\.ckpt is a torch file but not a Lightning checkpoint \(no {missing}"):
         run_pretrain(build_model(), tmp_path / "ck")

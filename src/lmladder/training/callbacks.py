@@ -1,12 +1,18 @@
-"""Callbacks: throughput and MFU, plain log lines off a terminal, the loss history for plots."""
+"""Callbacks: throughput and MFU, plain log lines off a terminal, the loss history for plots; and the
+checkpoint writer that never leaves a half-written checkpoint."""
 
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.plugins import TorchCheckpointIO
+
+from lmladder.atomic import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +104,17 @@ class LossHistory(pl.Callback):
     def on_validation_end(self, trainer, pl_module):
         if "val_loss" in trainer.callback_metrics and not trainer.sanity_checking:
             self.val.append((trainer.global_step, float(trainer.callback_metrics["val_loss"])))
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes each checkpoint to a temporary file beside it, flushes it to disk and renames it into place.
+
+    Lightning writes ``last.ckpt`` in place (through a temporary file elsewhere, then a copy), so a disk
+    that fills up during a checkpoint leaves a truncated ``last.ckpt`` that every later run would try to
+    resume from. Here a failed save removes its temporary file and re-raises; the previous checkpoint
+    stays as it was. Pass it as ``pl.Trainer(plugins=[AtomicCheckpointIO()])``.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
+        with atomic_path(Path(path)) as temporary:
+            super().save_checkpoint(checkpoint, temporary, storage_options)

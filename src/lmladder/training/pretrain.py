@@ -18,13 +18,16 @@ from pytorch_lightning.loggers import Logger
 
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model import Transformer, flops_per_token
-from lmladder.training.callbacks import LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
 from lmladder.training.data import TokenDataModule
 from lmladder.training.module import LanguageModelModule
 
 log = logging.getLogger(__name__)
 
 LAST_CHECKPOINT = "last.ckpt"
+# What resuming reads from a checkpoint: without one Lightning fails with a bare KeyError (or, for
+# "loops", silently restarts its loops).
+CHECKPOINT_KEYS = ("pytorch-lightning_version", "global_step", "state_dict", "optimizer_states", "lr_schedulers", "loops")
 
 
 @dataclass
@@ -134,6 +137,7 @@ def pretrain(
         log_every_n_steps=log_every,
         logger=logger if logger is not None else False,
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],  # a full disk never leaves a truncated last.ckpt to resume from
         enable_progress_bar=interactive,
         enable_model_summary=False,
         default_root_dir=str(checkpoint_dir),
@@ -187,4 +191,10 @@ def _checkpoint_step(path: Path) -> int:
         ) from error
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise CorruptFileError(f"checkpoint {path} is truncated or corrupted ({error}); delete it to start from step 0") from error
-    return int(checkpoint.get("global_step", 0))
+    missing = [key for key in CHECKPOINT_KEYS if key not in checkpoint] if isinstance(checkpoint, dict) else list(CHECKPOINT_KEYS)
+    if missing:
+        raise CorruptFileError(
+            f"checkpoint {path} is a torch file but not a Lightning checkpoint (no {', '.join(map(repr, missing))}); "
+            "it was not written by this training. Delete it (or move it away) to start from step 0"
+        )
+    return int(checkpoint["global_step"])
