@@ -271,3 +271,11 @@ def test_loading_the_registered_model_unpickles_nothing(registered, tmp_path):
     predicted = loaded.predict(pd.DataFrame({"text": REQUEST_TEXTS[:2]}))
     assert_frame_equal(predicted, predict_frame(bundle.model, bundle.tokenizer, REQUEST_TEXTS[:2]))
     assert not marker.exists()
+
+
+def test_registered_model_loads_where_pickle_deserialization_is_disallowed(registered, monkeypatch):
+    """An operator can turn pickle loading off (MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false) and still load this model."""
+    bundle, _ = registered
+    monkeypatch.setenv("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")
+    predicted = mlflow.pyfunc.load_model("models:/clf@candidate").predict(pd.DataFrame({"text": REQUEST_TEXTS}))
+    assert_frame_equal(predicted, predict_frame(bundle.model, bundle.tokenizer, REQUEST_TEXTS))

@@ -90,7 +90,14 @@ def test_served_classifier_answers_like_the_in_process_model(mlflow_cli, trackin
                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
     # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_REGISTRY_URI": uri, "PATH": path}
+    # Pickle loading off, as README's serving section advises: the model is code plus safetensors, so it still serves.
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_REGISTRY_URI": uri,
+        "PATH": path,
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+    }
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
     try:
