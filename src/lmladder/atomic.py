@@ -1,6 +1,6 @@
 """Files that appear under their name only once complete.
 
-A writer fills a temporary name beside the target; the file is flushed to disk and renamed over the
+A writer fills a temporary name beside the target (``atomic_path``; folders: ``replace_directory``); the file is flushed to disk and renamed over the
 target with ``os.replace`` (atomic within one folder). A failed write (disk full, permission error,
 an exception in the writer) removes the temporary file and leaves the previous file untouched.
 """
@@ -40,6 +40,23 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     except BaseException:  # KeyboardInterrupt too: no half-written file stays behind
         remove(temporary)
         raise
+
+
+def replace_directory(staging: Path, path: Path) -> None:
+    """Rename a complete ``staging`` folder to ``path``. A folder cannot be renamed over a non-empty one,
+    so an existing ``path`` is moved aside first, and moved back if the second rename fails."""
+    if not path.exists():
+        os.replace(staging, path)
+        return
+    previous = path.with_name(f".{path.name}.previous")
+    remove(previous)
+    os.replace(path, previous)
+    try:
+        os.replace(staging, path)
+    except BaseException:
+        os.replace(previous, path)
+        raise
+    remove(previous)
 
 
 def fsync(path: Path) -> None:

@@ -1,8 +1,11 @@
+import errno
+import os
 from pathlib import Path
 
 import datasets
 import pandas as pd
 import pytest
+from kedro.io import DatasetError
 
 from lmladder.datasets import ArrowDataset, TextSourceDataset
 from lmladder.errors import DataSourceError, EmptyCorpusError
@@ -34,6 +37,28 @@ def test_a_failed_save_leaves_the_previous_data_set_in_place(tmp_path, monkeypat
     monkeypatch.undo()
     assert target.load()["text"] == ["kept"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]  # no half-written copy left
+
+
+def test_a_failed_final_rename_leaves_the_previous_data_set_in_place(tmp_path, monkeypatch):
+    target = ArrowDataset(path=str(tmp_path / "corpus_train"))
+    target.save(pd.DataFrame({"text": ["kept"]}))
+    real = {"rename": os.rename, "replace": os.replace}
+
+    def failing(name):
+        def rename(source, destination):
+            if Path(source).name == "corpus_train.partial":
+                raise OSError(errno.EIO, "Input/output error")
+            real[name](source, destination)
+
+        return rename
+
+    for name in real:  # Path.rename and os.replace alike
+        monkeypatch.setattr(os, name, failing(name))
+    with pytest.raises(DatasetError, match="Input/output error"):
+        target.save(pd.DataFrame({"text": ["new"]}))
+    monkeypatch.undo()
+    assert target.load()["text"] == ["kept"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]
 
 
 def test_text_files_load_as_an_arrow_dataset_without_a_file_limit_on_invalid_utf8(tmp_path):

@@ -10,6 +10,8 @@ import datasets
 import pandas as pd
 from kedro.io import AbstractDataset
 
+from lmladder.atomic import replace_directory
+
 
 class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.Dataset]):
     """Saves a ``datasets.Dataset`` (or a DataFrame) with ``save_to_disk``; loads it memory-mapped.
@@ -38,11 +40,10 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
         shutil.rmtree(partial, ignore_errors=True)
         try:
             data.save_to_disk(str(partial))
+            replace_directory(partial, self._path)  # the previous data set comes back if the rename fails
         except BaseException:
             shutil.rmtree(partial, ignore_errors=True)
             raise
-        shutil.rmtree(self._path, ignore_errors=True)
-        partial.rename(self._path)
 
     def _exists(self) -> bool:
         return (self._path / "dataset_info.json").exists()

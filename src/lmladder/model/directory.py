@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
-from lmladder.atomic import fsync
+from lmladder.atomic import fsync, replace_directory
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
 from lmladder.model.model import ModelConfig, Transformer
@@ -67,27 +66,10 @@ def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
         bundle.tokenizer.save(str(staging / TOKENIZER))
         for name in (WEIGHTS, CONFIG, TOKENIZER):
             fsync(staging / name)  # on disk before the rename makes them the model
-        _swap_into_place(staging, path)
+        replace_directory(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-
-
-def _swap_into_place(staging: Path, path: Path) -> None:
-    """Rename ``staging`` to ``path``; an existing directory is moved aside first (a directory cannot be
-    renamed over a non-empty one) and moved back if the second rename fails."""
-    if not path.exists():
-        os.replace(staging, path)
-        return
-    previous = path.with_name(f".{path.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    os.replace(path, previous)
-    try:
-        os.replace(staging, path)
-    except BaseException:
-        os.replace(previous, path)
-        raise
-    shutil.rmtree(previous, ignore_errors=True)
 
 
 def file_sha256(path: Path) -> str:
