@@ -186,3 +186,17 @@ def test_a_typo_or_a_negative_learning_rate_fails_when_the_session_starts(projec
         with KedroSession.create(project_path=project_copy, env="test", runtime_params=override) as session:
             session.run()
     assert _nothing_written(project_copy)
+
+
+def test_a_batch_too_large_for_memory_is_refused_before_any_node_runs(project_copy):
+    """`--params pretraining.data.batch_size=100000000` once grew to 22.8 GB and froze the machine."""
+    bootstrap_project(project_copy)
+    override = {"pretraining": {"data": {"batch_size": 100_000_000}}}
+    with pytest.raises(
+        ConfigError,
+        match=r"^pretraining: training needs about [\d,]+\.\d GB of memory \(a batch of 100000000 x 64 tokens, 512 logits each\) "
+        r"but [\d,]+\.\d GB is available; lower pretraining\.data\.batch_size",
+    ):
+        with KedroSession.create(project_path=project_copy, env="test", runtime_params=override) as session:
+            session.run()
+    assert _nothing_written(project_copy)

@@ -91,10 +91,10 @@ class ConfigValidationHook:
     parameters or a setting that would misroute metrics fails in a second, before any data is
     processed and before an MLflow run exists.
 
-    Whether the model, optimizer and schedule can really be built needs torch: that part runs when
-    the pipeline starts (still before any node and before the MLflow run), and only for the
-    training sections the pipeline reads, so ``kedro run --pipelines data_processing`` never
-    imports torch.
+    Whether the model, optimizer and schedule can really be built, and whether a training step fits
+    in memory, needs torch: that part runs when the pipeline starts (still before any node and before
+    the MLflow run), and only for the training sections the pipeline reads, so ``kedro run
+    --pipelines data_processing`` never imports torch.
     """
 
     def __init__(self) -> None:
@@ -119,10 +119,12 @@ class ConfigValidationHook:
             return
         from lmladder.training.config import validate_finetuning_params, validate_pretraining_params
 
+        # The tokenizer is trained later in the run: its configured size stands in for it in the memory estimate.
+        vocab_size = params["data_processing"]["tokenizer"]["vocab_size"]
         if "params:pretraining" in read:
-            validate_pretraining_params(params["pretraining"])
+            validate_pretraining_params(params["pretraining"], vocab_size=vocab_size)
         if "params:finetuning" in read:
-            validate_finetuning_params(params["finetuning"])
+            validate_finetuning_params(params["finetuning"], model_params=params["pretraining"]["model"], vocab_size=vocab_size)
         if "params:model_selection" in read:
             for name, rung in ladder_parameters(params).items():
                 spec = rung["rung"]
@@ -131,8 +133,10 @@ class ConfigValidationHook:
                     if spec["kind"] == "explicit"
                     else f"model_selection.budgets.{spec['budget']} (rung {name})"
                 )
-                validate_pretraining_params(rung["pretraining"], section=f"{where} -> pretraining")
-                validate_finetuning_params(rung["finetuning"], section=f"{where} -> finetuning")
+                validate_pretraining_params(rung["pretraining"], section=f"{where} -> pretraining", vocab_size=vocab_size)
+                validate_finetuning_params(
+                    rung["finetuning"], section=f"{where} -> finetuning", model_params=rung["pretraining"]["model"], vocab_size=vocab_size
+                )
 
 
 ARROW_DATASET = "lmladder.datasets.ArrowDataset"

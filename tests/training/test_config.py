@@ -1,14 +1,19 @@
 import copy
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from lmladder.errors import ConfigError
-from lmladder.model import ModelConfig
+from lmladder.model import ModelConfig, model_config, parameter_counts
 from lmladder.training.config import (
+    available_memory_bytes,
     build_model_config,
     resolve_precision,
+    training_memory_bytes,
     validate_finetuning_params,
     validate_pretraining_params,
 )
@@ -141,3 +146,106 @@ def test_auto_precision_on_cpu_is_full_fp32():
 @pytest.mark.parametrize("accelerator", ["cpu", "gpu", "auto"])
 def test_explicit_precision_passes_through(precision, accelerator):
     assert resolve_precision(precision, accelerator) == precision
+
+
+# --- does a training step fit in memory? --------------------------------------------------------
+
+# One training step's peak memory, measured in a fresh process: Linux's peak resident size (VmHWM), reset
+# to the current size once torch has run a throwaway step (its own buffers are then not counted) and
+# read after two steps of the measured model. (ru_maxrss would not do: it survives the exec from pytest.)
+MEASURE_STEP = """
+import sys
+from pathlib import Path
+import torch
+from lmladder.model import Transformer, model_config
+
+def status(field):
+    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+warmup = Transformer(model_config("nano", vocab_size=300, max_positions=16))
+ids = torch.randint(0, 300, (2, 17))
+warmup(ids[:, :-1], ids[:, 1:])[1].backward()
+del warmup, ids
+Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+before = status("VmRSS")
+vocab, block, batch = map(int, sys.argv[1:])
+model = Transformer(model_config("2x64", vocab_size=vocab, max_positions=block))
+optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+ids = torch.randint(0, vocab, (batch, block + 1))
+for _ in range(2):
+    model(ids[:, :-1], ids[:, 1:])[1].backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+print(status("VmHWM") - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures with Linux's /proc/self peak resident size")
+@pytest.mark.parametrize(("vocab", "block", "batch"), [(2048, 128, 32), (512, 256, 16)])
+def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measured_training_step(vocab, block, batch):
+    """The first case is mostly logits, the second mostly activations (long windows, small vocabulary)."""
+    result = subprocess.run([sys.executable, "-c", MEASURE_STEP, str(vocab), str(block), str(batch)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    measured = int(result.stdout.split()[-1])
+    estimate = training_memory_bytes(model_config("2x64", vocab_size=vocab, max_positions=block), batch, block)
+    assert measured / 2 <= estimate <= 2 * measured, (estimate, measured)
+
+
+def test_the_memory_estimate_counts_the_states_and_the_logits():
+    config = model_config("nano", vocab_size=1000, max_positions=64)
+    # weights, gradients and two AdamW moments in fp32, whatever the batch
+    assert training_memory_bytes(config, 1, 1, logits=False) - 16 * parameter_counts(config)["total"] == 4 * (2 * (10 * 64 + 3 * 256 + 4))
+    # logits: 4 fp32 copies of batch x length x vocab
+    assert training_memory_bytes(config, 8, 64) - training_memory_bytes(config, 8, 64, logits=False) == 16 * 8 * 64 * 1000
+    # activations grow with the batch
+    assert training_memory_bytes(config, 16, 64, logits=False) > training_memory_bytes(config, 8, 64, logits=False)
+
+
+def test_the_available_memory_is_the_machines():
+    import psutil
+
+    assert 0 < available_memory_bytes() <= psutil.virtual_memory().total
+
+
+@pytest.mark.parametrize("gigabytes", [4, 24])
+def test_the_default_and_test_parameters_fit_a_small_machine(params, finetuning_params, gigabytes):
+    from tests.conftest import load_parameters
+
+    validate_pretraining_params(params, vocab_size=4096, available_memory=gigabytes * 10**9)
+    validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=gigabytes * 10**9)
+    test = load_parameters("test")
+    validate_pretraining_params(test["pretraining"], vocab_size=512, available_memory=gigabytes * 10**9)
+
+
+def test_a_batch_that_does_not_fit_in_memory_is_refused_naming_the_estimate_and_the_parameter(params):
+    params["data"]["batch_size"] = 100_000_000
+    config = build_model_config(params["model"], vocab_size=4096)
+    needed = training_memory_bytes(config, 100_000_000, 128) / 1e9
+    with pytest.raises(
+        ConfigError,
+        match=rf"^pretraining: training needs about {re.escape(f'{needed:,.1f}')} GB of memory \(a batch of 100000000 x 128 tokens, "
+        r"4096 logits each\) but 24\.0 GB is available; lower pretraining\.data\.batch_size",
+    ):
+        validate_pretraining_params(params, vocab_size=4096, available_memory=24 * 10**9)
+    with pytest.raises(ConfigError, match=r"GB is available; lower pretraining\.data\.batch_size"):
+        validate_pretraining_params(params)  # this machine's memory
+
+
+def test_the_tokenizers_vocabulary_counts_in_the_estimate(params):
+    validate_pretraining_params(params, vocab_size=4096, available_memory=4 * 10**9)
+    with pytest.raises(
+        ConfigError, match=r"^pretraining: training needs about .* 16000000 logits each.* lower pretraining\.data\.batch_size"
+    ):
+        validate_pretraining_params(params, vocab_size=16_000_000, available_memory=4 * 10**9)
+
+
+def test_a_finetuning_batch_that_does_not_fit_is_refused_naming_finetuning_batch_size(params, finetuning_params):
+    finetuning_params["batch_size"] = 100_000_000
+    with pytest.raises(
+        ConfigError,
+        match=r"^rung -> finetuning: training needs about [\d,.]+ GB of memory \(a batch of 100000000 texts of up to 128 tokens\) "
+        r"but 4\.0 GB is available; lower rung -> finetuning\.batch_size",
+    ):
+        validate_finetuning_params(finetuning_params, "rung -> finetuning", model_params=params["model"], available_memory=4 * 10**9)
+    validate_finetuning_params(finetuning_params, available_memory=4 * 10**9)  # no model given: nothing to estimate
