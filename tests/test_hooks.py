@@ -146,3 +146,39 @@ def test_a_run_of_one_ladder_rung_locks_only_that_rung_while_another_run_holds_t
         FileLock(locks / "rung-c1_d2.lock").acquire(timeout=0)
     hook.after_pipeline_run()
     FileLock(locks / "rung-c1_d2.lock").acquire(timeout=0)
+
+
+class ConfigLoader(dict):
+    """The parts of a config loader ``ConfigValidationHook`` reads: the configs by name, and the patterns."""
+
+    config_patterns = {"mlflow": ["mlflow*"]}
+
+
+def validated_session(params: dict) -> hooks_module.ConfigValidationHook:
+    hook = hooks_module.ConfigValidationHook()
+    hook.after_context_created(SimpleNamespace(config_loader=ConfigLoader(parameters=params, catalog={}, mlflow={})))
+    return hook
+
+
+def test_the_memory_check_at_pipeline_start_counts_the_configured_vocabulary():
+    from lmladder.pipelines.pretraining import create_pipeline as pretraining
+
+    validated_session(load_parameters("test")).before_pipeline_run(pretraining())  # 512 tokens: a few MB
+    params = load_parameters("test")
+    params["data_processing"]["tokenizer"]["vocab_size"] = 1_000_000_000  # logits of 8 x 64 tokens over it: terabytes
+    with pytest.raises(
+        ConfigError, match=r"^pretraining: training needs about [\d,.]+ GB .*1000000000 logits each.* lower pretraining\.data\.batch_size"
+    ):
+        validated_session(params).before_pipeline_run(pretraining())
+
+
+def test_the_memory_check_covers_each_ladder_rungs_finetuning():
+    params = load_parameters("test")
+    params["model_selection"]["rung_finetuning"]["batch_size"] = 10**12
+    rungs = list(hooks_module.ladder_parameters(params))
+    with pytest.raises(
+        ConfigError,
+        match=r"^model_selection\.budgets\.c1 \(rung \w+\) -> finetuning: training needs about [\d,.]+ GB of memory \(a batch of "
+        r"1000000000000 texts of up to 64 tokens\) .* lower model_selection\.budgets\.c1 \(rung \w+\) -> finetuning\.batch_size",
+    ):
+        validated_session(params).before_pipeline_run(model_selection(rungs))
