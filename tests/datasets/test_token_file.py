@@ -1,3 +1,5 @@
+import errno
+
 import datasets
 import numpy as np
 import pytest
@@ -37,3 +39,21 @@ def test_load_of_truncated_file_is_wrapped_corrupt_file_error(tmp_path, tokenize
     with pytest.raises(DatasetError, match=r"train\.bin is \d+ bytes") as raised:
         dataset.load()
     assert isinstance(raised.value.__cause__, CorruptFileError)
+
+
+class DiskFullStream(TokenStream):
+    def chunks(self):
+        yield from super().chunks()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_disk_full_save_names_the_file_keeps_the_previous_one_and_leaves_no_temporary_file(tmp_path, tokenizer):
+    dataset = TokenFileDataset(filepath=str(tmp_path / "train.bin"))
+    dataset.save(TokenStream(datasets.Dataset.from_dict({"text": ["old"]}), tokenizer))
+    with pytest.raises(
+        DatasetError,
+        match=r"could not save .*train\.bin \(\[Errno 28\] No space left on device\); the previous train\.bin is unchanged\. Free disk",
+    ):
+        dataset.save(DiskFullStream(datasets.Dataset.from_dict({"text": TEXTS}), tokenizer))
+    assert dataset.load().tokens.tolist() == tokenizer.encode("old").ids + [0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["train.bin", "train.json"]

@@ -11,6 +11,7 @@ import pandas as pd
 from kedro.io import AbstractDataset
 
 from lmladder.atomic import replace_directory
+from lmladder.datasets.atomic import save_failed
 
 
 class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.Dataset]):
@@ -41,8 +42,10 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
         try:
             data.save_to_disk(str(partial))
             replace_directory(partial, self._path)  # the previous data set comes back if the rename fails
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(error, OSError):
+                raise save_failed(self._path, error) from error
             raise
 
     def _exists(self) -> bool:

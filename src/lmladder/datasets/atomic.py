@@ -16,6 +16,16 @@ from kedro.io import AbstractDataset, DatasetError
 from lmladder.atomic import atomic_path
 
 
+def save_failed(target: Path, error: BaseException) -> DatasetError:
+    """The error for a save that failed and left the previous ``target`` in place: it names the file, the
+    root cause (inner datasets wrap it) and, for a full disk or a permission error, what to do."""
+    cause = error
+    while cause.__cause__ is not None:
+        cause = cause.__cause__
+    hint = " Free disk space or fix the folder's permissions, then run again." if isinstance(cause, OSError) else ""
+    return DatasetError(f"could not save {target} ({cause}); the previous {target.name} is unchanged.{hint}")
+
+
 class AtomicDataset(AbstractDataset[Any, Any]):
     """``dataset``: the file dataset's type (``pandas.ParquetDataset``) or its config without
     ``filepath`` (``{type: json.JSONDataset, save_args: {indent: 2}}``); ``filepath``: the file.

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 from kedro.io import AbstractDataset
 
+from lmladder.datasets.atomic import save_failed
+
 if TYPE_CHECKING:
     from lmladder.model.directory import ModelBundle
 
@@ -29,7 +31,10 @@ class ModelDirectoryDataset(AbstractDataset["ModelBundle", "ModelBundle"]):
     def save(self, bundle: ModelBundle) -> None:
         from lmladder.model.directory import save_model_directory
 
-        save_model_directory(bundle, self._path)
+        try:
+            save_model_directory(bundle, self._path)
+        except OSError as error:
+            raise save_failed(self._path, error) from error
         if self._artifact_path and mlflow.active_run() is not None:
             mlflow.log_artifacts(str(self._path), self._artifact_path)
 

@@ -8,6 +8,7 @@ from typing import Any
 from kedro.io import AbstractDataset
 
 from lmladder.corpus.packing import TokenFile, TokenStream, metadata_path, read_token_file, write_token_file
+from lmladder.datasets.atomic import save_failed
 
 
 class TokenFileDataset(AbstractDataset[TokenStream, TokenFile]):
@@ -21,7 +22,10 @@ class TokenFileDataset(AbstractDataset[TokenStream, TokenFile]):
         return read_token_file(self._filepath)
 
     def save(self, stream: TokenStream) -> None:
-        write_token_file(self._filepath, stream)
+        try:
+            write_token_file(self._filepath, stream)
+        except OSError as error:
+            raise save_failed(self._filepath, error) from error
 
     def _exists(self) -> bool:
         return self._filepath.exists() and metadata_path(self._filepath).exists()

@@ -9,6 +9,7 @@ from kedro.io import AbstractDataset
 from tokenizers import Tokenizer
 
 from lmladder.atomic import atomic_path
+from lmladder.datasets.atomic import save_failed
 from lmladder.errors import CorruptFileError
 
 
@@ -27,8 +28,11 @@ class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
 
     def save(self, tokenizer: Tokenizer) -> None:
         # Never a half-written tokenizer.json, and no temporary file left when the write fails.
-        with atomic_path(self._filepath) as temporary:
-            tokenizer.save(str(temporary))
+        try:
+            with atomic_path(self._filepath) as temporary:
+                tokenizer.save(str(temporary))
+        except OSError as error:
+            raise save_failed(self._filepath, error) from error
 
     def _exists(self) -> bool:
         return self._filepath.exists()
