@@ -76,13 +76,7 @@ class AtomicDataset(AbstractDataset[Any, Any]):
                         "plots?); AtomicDataset saves single files: save one object, or use the inner dataset directly"
                     )
         except Exception as error:
-            cause = error
-            while cause.__cause__ is not None:
-                cause = cause.__cause__
-            hint = " Free disk space or fix the folder's permissions, then run again." if isinstance(cause, OSError) else ""
-            raise DatasetError(
-                f"could not save {self._filepath} ({cause}); the previous {self._filepath.name} is unchanged.{hint}"
-            ) from error
+            raise save_failed(self._filepath, error) from error
 
     def _exists(self) -> bool:
         return self._dataset.exists()
