@@ -6,9 +6,15 @@ challenger is rejected and a failure leaves the champion alone."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from filelock import FileLock
 from mlflow import MlflowClient
@@ -16,6 +22,7 @@ from mlflow import MlflowClient
 from lmladder.pipelines.retraining import create_pipeline
 from tests.conftest import PLAIN_LOGGING, copy_project, kedro_run, outputs
 
+ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
 MODEL = "lmladder-classifier-test"  # one registered model per environment
 
 
@@ -43,13 +50,20 @@ def versions(client) -> int:
     return len(client.search_model_versions(f"name = '{MODEL}'"))
 
 
+def champion_files(client) -> dict[str, str]:
+    """The champion's registered artifacts, each file's sha256 by its path."""
+    version = client.get_model_version_by_alias(MODEL, "champion").version
+    folder = Path(url2pathname(urlparse(client.get_model_version_download_uri(MODEL, version)).path))
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*") if path.is_file()}
+
+
 def test_retraining_scenario(tmp_path):
     project = copy_project(tmp_path)
 
     # `kedro run --pipelines retraining` would train without deciding: refused before any MLflow run
     result = kedro_run(project, "--pipelines", "retraining")
     output = " ".join((result.stdout + result.stderr).split())
-    assert result.returncode != 0 and "the retraining pipeline runs through `kedro retrain`" in output
+    assert result.returncode != 0 and "ConfigError: the retraining pipeline runs through `kedro retrain`" in output
     assert newest_run(MlflowClient(tracking_uri=f"sqlite:///{project}/mlflow.db")) is None
 
     # the first retraining (conf/test: train: pretrain) promotes
@@ -81,9 +95,23 @@ def test_retraining_scenario(tmp_path):
     assert run.data.tags["decision"] == "refused"
     assert versions(client) == 1
 
+    # a retraining killed (SIGKILL) once its MLflow run is open leaves it RUNNING; the next one marks it FAILED
+    command = [sys.executable, "-m", "kedro", "retrain", "--env", "test", "--params", "retraining.force=true"]
+    killed = subprocess.Popen(command, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline, skipped = time.monotonic() + 300, run.info.run_id
+    while (newest_run(client).info.run_id == skipped or newest_run(client).info.status != "RUNNING") and time.monotonic() < deadline:
+        assert killed.poll() is None, "the retraining ended before it could be killed"
+        time.sleep(0.2)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    killed_run = newest_run(client).info.run_id
+    assert client.get_run(killed_run).info.status == "RUNNING"
+
     # changed inputs retrain
     result, output, run, client = retrain(project, "data_processing.cleaning.min_chars=45")
     assert result.returncode == 0, output[-3000:]
+    assert client.get_run(killed_run).info.status == "FAILED"
+    assert f"process {killed.pid} on " in client.get_run(killed_run).data.tags["failure_reason"]
     assert run.data.tags["decision"] in {"promoted", "rejected"}
     assert versions(client) == 2
     assert str(client.get_model_version_by_alias(MODEL, "challenger").version) == "2"
@@ -105,12 +133,16 @@ def test_retraining_scenario(tmp_path):
     assert str(newest.version) == "3" and newest.tags["decision"] == "rejected"
 
     # a failure half-way (the optimizer refuses an argument when fine-tuning starts): the champion is untouched
+    champion_before = champion_files(client)
+    assert any(name.endswith("model.safetensors") for name in champion_before)
     result, output, run, client = retrain(project, "retraining.train=finetune,retraining.force=true,finetuning.optimizer.not_an_argument=1")
     assert result.returncode != 0
     assert "not_an_argument" in output
     assert run.info.status == "FAILED"
     assert champion(client) == before and versions(client) == 3
-    with FileLock(outputs(project) / ".retraining.lock", timeout=0):  # released: the next run can take it
+    assert champion_files(client) == champion_before
+    # released: the next run can take them
+    with FileLock(outputs(project) / ".retraining.lock", timeout=0), FileLock(project / "data" / ".locks" / "project.lock", timeout=0):
         pass
 
 
