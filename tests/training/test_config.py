@@ -132,6 +132,18 @@ def test_bad_finetuning_parameters_name_the_field(finetuning_params, key, value,
         validate_finetuning_params(finetuning_params)
 
 
+def test_building_the_model_config_refuses_any_other_target(tmp_path):
+    """The pretraining node builds the model with ``build_model_config``: it checks the target itself."""
+    target_file = tmp_path / "owned.txt"
+    with pytest.raises(
+        ConfigError, match=r"^pretraining\.model\._target_='builtins\.open' is not allowed: .*\['lmladder\.model\.model_config'\]"
+    ):
+        build_model_config({"_target_": "builtins.open", "file": str(target_file), "mode": "w"}, vocab_size=300)
+    with pytest.raises(ConfigError, match=r"^pretraining\.model\.extra\._target_='builtins\.open' is not allowed"):
+        build_model_config({"_target_": "lmladder.model.model_config", "preset": "nano", "extra": {"_target_": "builtins.open"}}, 300)
+    assert not target_file.exists()
+
+
 def test_model_that_cannot_be_built(params):
     params["model"]["_target_"] = "lmladder.model.no_such_function"
     with pytest.raises(ConfigError, match=r"pretraining\.model"):

@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 
 from lmladder.errors import ConfigError
 from lmladder.model import parameter_counts
-from lmladder.parameters import Tokenizer, check_section
+from lmladder.parameters import MODEL_TARGETS, Tokenizer, check_hydra_keys, check_section
 
 # The tokenizer is trained after these checks run; its configured size (data_processing.tokenizer.vocab_size)
 # stands in for it, and conf/base's when a caller gives none.
@@ -21,7 +21,11 @@ FP32_BYTES = 4
 
 
 def build_model_config(model_params: dict, vocab_size: int):
-    """``instantiate`` the model config; a bad value is reported with the key Hydra complained about."""
+    """``instantiate`` the model config; a bad value is reported with the key Hydra complained about.
+
+    The pretraining node calls this too: the schema's target check is repeated here, so that only the
+    project's factory is ever built, whatever path the parameters took."""
+    check_hydra_keys(model_params, "pretraining.model", lambda path: MODEL_TARGETS if path == "pretraining.model" else None)
     try:
         return instantiate(model_params, vocab_size=vocab_size)
     except InstantiationException as error:
