@@ -6,6 +6,8 @@ import logging
 import math
 import pickle
 import sys
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +184,7 @@ def world_size(trainer: dict) -> int:
 
 def _checkpoint_step(path: Path) -> int:
     """The step a checkpoint reached; a damaged or unsafe file is reported by name before Lightning opens it."""
+    _require_intact_archive(path)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
@@ -198,3 +201,19 @@ def _checkpoint_step(path: Path) -> int:
             "it was not written by this training. Delete it (or move it away) to start from step 0"
         )
     return int(checkpoint["global_step"])
+
+
+def _require_intact_archive(path: Path) -> None:
+    """Check every member of a zip checkpoint against its CRC-32: torch.load does not, so bytes overwritten in
+    the tensor data load silently, and in the pickle they read as an unsafe payload."""
+    if not zipfile.is_zipfile(path):
+        return  # not a zip: torch.load reports it
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, zlib.error) as error:
+        raise CorruptFileError(f"checkpoint {path} is truncated or corrupted ({error}); delete it to start from step 0") from error
+    if damaged is not None:
+        raise CorruptFileError(
+            f"checkpoint {path} is truncated or corrupted ({damaged} fails its CRC-32 check); delete it to start from step 0"
+        )
