@@ -12,7 +12,9 @@ does) and measures the resident memory (RSS) of the server's whole process tree,
 - during ``--concurrency`` concurrent requests, each one text of ``--max-text-chars`` characters
   (the longest the model takes: it is tokenised whole, then truncated to the model's length);
 - during ``--concurrency`` concurrent requests, each one text of ``--huge-mb`` MB, which the model
-  must refuse (HTTP 400) before tokenising it.
+  must refuse (HTTP 400) before tokenising it;
+- during ``--concurrency`` concurrent requests, each ``--rows`` texts of ``--max-text-chars``
+  characters (the model tokenises them ``PREDICT_CHUNK_ROWS`` at a time).
 
 Prints each phase's HTTP statuses, wall time and peak RSS, and the peak over the idle figure.
 RSS sums every process of the tree, so a page shared by two of them counts twice; it is the same
@@ -123,14 +125,15 @@ def text_of(chars: int) -> str:
     return (SENTENCE * (chars // len(SENTENCE) + 1))[:chars]
 
 
-def one_text_request(text: str) -> bytes:
-    return json.dumps({"dataframe_split": {"columns": ["text"], "data": [[text]]}}).encode()
+def texts_request(text: str, rows: int = 1) -> bytes:
+    return json.dumps({"dataframe_split": {"columns": ["text"], "data": [[text]] * rows}}).encode()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-text-chars", type=int, default=default_parameters()["evaluation"]["max_text_chars"])
     parser.add_argument("--huge-mb", type=float, default=10.0)
+    parser.add_argument("--rows", type=int, default=512, help="rows of the many-rows requests")
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
 
@@ -162,20 +165,23 @@ def main() -> None:
                         break
                 except (OSError, urllib.error.URLError):
                     time.sleep(0.5)
-            assert post(f"{base}/invocations", one_text_request("good film")) == 200  # warm: first request loads lazily
+            assert post(f"{base}/invocations", texts_request("good film")) == 200  # warm: first request loads lazily
             time.sleep(2)
             idle = tree_rss(server.pid)
 
             url = f"{base}/invocations"
+            max_text, huge_text = text_of(args.max_text_chars), text_of(int(args.huge_mb * MB))
+            # In this order: memory a phase took is not always given back, so the next phase starts from it.
             phases = {
-                f"{args.concurrency} x {args.max_text_chars} chars (the limit)": one_text_request(text_of(args.max_text_chars)),
-                f"{args.concurrency} x {args.huge_mb:g} MB (refused)": one_text_request(text_of(int(args.huge_mb * MB))),
+                f"{args.concurrency} x 1 text of {args.max_text_chars} chars (the limit)": texts_request(max_text),
+                f"{args.concurrency} x 1 text of {args.huge_mb:g} MB (refused)": texts_request(huge_text),
+                f"{args.concurrency} x {args.rows} texts of {args.max_text_chars} chars": texts_request(max_text, args.rows),
             }
             print(f"server process tree RSS, idle: {idle / MB:.0f} MB")
-            print(f"{'phase':<32} {'statuses':<22} {'wall s':>7} {'peak RSS MB':>12} {'x idle':>7}")
+            print(f"{'phase':<44} {'statuses':<22} {'wall s':>7} {'peak RSS MB':>12} {'x idle':>7}")
             for name, body in phases.items():
                 peak, statuses, seconds = peak_rss_during(server.pid, lambda body=body: concurrent_posts(url, body, args.concurrency))
-                print(f"{name:<32} {str(statuses):<22} {seconds:7.2f} {peak / MB:12.0f} {peak / idle:7.2f}")
+                print(f"{name:<44} {str(statuses):<22} {seconds:7.2f} {peak / MB:12.0f} {peak / idle:7.2f}")
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             try:

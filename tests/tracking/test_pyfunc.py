@@ -14,7 +14,7 @@ from mlflow.models import Model
 from pandas.testing import assert_frame_equal
 
 from lmladder.errors import ConfigError
-from lmladder.tracking.pyfunc import TextClassifierModel, checked_max_text_chars, classifier_signature, predict_frame
+from lmladder.tracking.pyfunc import PREDICT_CHUNK_ROWS, TextClassifierModel, checked_max_text_chars, classifier_signature, predict_frame
 from tests.tracking.conftest import LABELS, make_bundle, register
 
 REQUEST_TEXTS = ["good film", "", "x" * 10_000, "the plot was dull"]
@@ -157,6 +157,29 @@ def test_predict_refuses_a_10_mb_text_before_tokenising_it(python_model):
     model.tokenizer = RefusingTokenizer()
     with pytest.raises(MlflowException, match=r"row 0: the text has 10000000 characters, more than the limit of 100"):
         model.predict(None, pd.DataFrame({"text": ["x" * 10_000_000]}))
+
+
+class CountingTokenizer:
+    """The real tokenizer, recording how many texts each batch encoding is given."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.batch_sizes = tokenizer, []
+
+    def encode_batch_fast(self, texts, **kwargs):
+        self.batch_sizes.append(len(texts))
+        return self.tokenizer.encode_batch_fast(texts, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.tokenizer, name)
+
+
+def test_predict_tokenises_a_request_of_many_rows_a_chunk_at_a_time(python_model):
+    model, bundle = python_model
+    texts = [f"good film number {i}" if i % 2 else "x" * UNIT_LIMIT for i in range(2 * PREDICT_CHUNK_ROWS + 22)]
+    model.tokenizer = CountingTokenizer(bundle.tokenizer)
+    predicted = model.predict(None, pd.DataFrame({"text": texts}))
+    assert model.tokenizer.batch_sizes == [PREDICT_CHUNK_ROWS, PREDICT_CHUNK_ROWS, 22]
+    assert_frame_equal(predicted, predict_frame(bundle.model, bundle.tokenizer, texts))
 
 
 def test_predict_accepts_a_text_of_exactly_max_text_chars(python_model):
