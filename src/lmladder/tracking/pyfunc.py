@@ -5,8 +5,10 @@ The model is logged as code (MLflow's "models from code", see ``served_model.py`
 safetensors model directory, so loading it runs lmladder's code and unpickles nothing.
 
 ``predict`` refuses, before tokenising anything, a ``text`` that is not a string or is longer than
-``max_text_chars`` characters: tokenising a 10 MB text costs gigabytes, and a number or null has
-no meaning as a review. The limit is the model config's ``max_text_chars`` (set from
+``max_text_chars`` characters: tokenising a 10 MB text costs gigabytes, and a number or null is
+no text to classify. (Only a ``dataframe_split``/``dataframe_records`` request brings JSON types this
+far: MLflow casts the values of an ``inputs``/``instances`` request to the signature's string type
+before ``predict``, so there 7 arrives as "7" and null as "None".) The limit is the model config's ``max_text_chars`` (set from
 ``evaluation.max_text_chars`` when logging); it can be changed when loading
 (``mlflow.pyfunc.load_model(uri, model_config={"max_text_chars": N})``) or serving (the
 environment variable ``MLFLOW_PYFUNC_INFERENCE_CONFIG='{"max_text_chars": N}'``). It predicts
