@@ -6,13 +6,14 @@ safetensors model directory, so loading it runs lmladder's code and unpickles no
 
 ``predict`` refuses, before tokenising anything, a ``text`` that is not a string or is longer than
 ``max_text_chars`` characters: tokenising a 10 MB text costs gigabytes, and a number or null is
-no text to classify. (Only a ``dataframe_split``/``dataframe_records`` request brings JSON types this
-far: MLflow casts the values of an ``inputs``/``instances`` request to the signature's string type
-before ``predict``, so there 7 arrives as "7" and null as "None".) The limit is the model config's ``max_text_chars`` (set from
-``evaluation.max_text_chars`` when logging); it can be changed when loading
-(``mlflow.pyfunc.load_model(uri, model_config={"max_text_chars": N})``) or serving (the
-environment variable ``MLFLOW_PYFUNC_INFERENCE_CONFIG='{"max_text_chars": N}'``). It predicts
-``PREDICT_CHUNK_ROWS`` rows at a time, so a request of many rows does not tokenise them all at once.
+no text to classify. (Only a ``dataframe_split``/``dataframe_records`` request brings JSON types
+this far: MLflow casts the values of an ``inputs``/``instances`` request to the signature's string
+type before ``predict``, so there 7 arrives as "7" and null as "None".)
+
+The limit is the model config's ``max_text_chars`` (set from ``evaluation.max_text_chars`` when
+logging); it can be changed when loading (``mlflow.pyfunc.load_model(uri, model_config={"max_text_chars": N})``)
+or serving (the environment variable ``MLFLOW_PYFUNC_INFERENCE_CONFIG='{"max_text_chars": N}'``).
+``predict`` works ``PREDICT_CHUNK_ROWS`` rows at a time, so a request of many rows is not tokenised all at once.
 """
 
 from __future__ import annotations
