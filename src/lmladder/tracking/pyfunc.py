@@ -6,9 +6,10 @@ safetensors model directory, so loading it runs lmladder's code and unpickles no
 
 ``predict`` refuses, before tokenising anything, a ``text`` that is not a string or is longer than
 ``max_text_chars`` characters: tokenising a 10 MB text costs gigabytes, and a number or null is
-no text to classify. (Only a ``dataframe_split``/``dataframe_records`` request brings JSON types
-this far: MLflow casts the values of an ``inputs``/``instances`` request to the signature's string
-type before ``predict``, so there 7 arrives as "7" and null as "None".)
+no text to classify. The signature's ``text`` column is of MLflow's ``Any`` type for that reason: with
+``string``, MLflow would cast the values of an ``inputs``/``instances`` request before ``predict`` (7
+arriving as "7", null as "None"), so only this check decides. (An ``instances`` request still goes
+through numpy arrays in MLflow's parser, where a number among strings becomes a string.)
 
 The limit is the model config's ``max_text_chars`` (set from ``evaluation.max_text_chars`` when
 logging); it can be changed when loading (``mlflow.pyfunc.load_model(uri, model_config={"max_text_chars": N})``)
@@ -26,6 +27,7 @@ from mlflow.models import ModelSignature
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 from mlflow.types import ColSpec, Schema
+from mlflow.types.schema import AnyType
 
 from lmladder.errors import ConfigError
 from lmladder.model.classifier import predict_probabilities
@@ -46,7 +48,8 @@ def probability_column(label: str) -> str:
 
 def classifier_signature(labels: list[str]) -> ModelSignature:
     outputs = [ColSpec("string", "label")] + [ColSpec("double", probability_column(label)) for label in labels]
-    return ModelSignature(inputs=Schema([ColSpec("string", TEXT_COLUMN)]), outputs=Schema(outputs))
+    # Any, not string: see the module docstring (predict checks the type itself)
+    return ModelSignature(inputs=Schema([ColSpec(AnyType(), TEXT_COLUMN)]), outputs=Schema(outputs))
 
 
 def predict_frame(model, tokenizer, texts: list[str]) -> pd.DataFrame:
