@@ -44,14 +44,23 @@ def test_secret_names_are_recognised_and_counts_of_tokens_are_not():
         "pwd",
         "AWS_SECRET",
         "api_keys",
-        "keys",
+        "private_keys",
         "credentials",
         "db.credential",
         "clientSecrets",
         "privateKey",
     ):
         assert is_secret_name(name), name
-    for name in ("max_tokens", "tokenizer.vocab_size", "tokens_per_step", "keyword", "min_tokens_per_split", "attention_max_tokens"):
+    for name in (
+        "max_tokens",
+        "tokenizer.vocab_size",
+        "tokens_per_step",
+        "keyword",
+        "min_tokens_per_split",
+        "attention_max_tokens",
+        "sort_keys",
+        "primary_keys",
+    ):
         assert not is_secret_name(name), name
 
 

@@ -175,14 +175,13 @@ SECRET_WORDS = {
     "secrets",
     "token",
     "key",
-    "keys",
     "apikey",
     "credential",
     "credentials",
     "auth",
 }
-# "tokens" alone counts text (max_tokens); after these words it is a secret
-SECRET_PAIRS = {("api", "tokens"), ("access", "tokens"), ("auth", "tokens"), ("api", "keys"), ("access", "keys")}
+# "tokens" alone counts text (max_tokens) and "keys" names fields (sort_keys); after these words they are secrets
+SECRET_PAIRS = {("api", "tokens"), ("access", "tokens"), ("auth", "tokens"), ("api", "keys"), ("access", "keys"), ("private", "keys")}
 
 
 def is_secret_name(name: str) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 
@@ -32,6 +33,8 @@ def test_only_runs_of_dead_processes_on_this_host_are_failed_with_a_reason(track
     ids = {name: client.create_run(experiment_id, tags=tags, run_name=name).info.run_id for name, tags in runs.items()}
     finished = client.create_run(experiment_id, tags=dead, run_name="finished").info.run_id
     client.set_terminated(finished, "FINISHED")
+    deleted = client.create_run(experiment_id, tags=dead, run_name="deleted").info.run_id
+    client.delete_run(deleted)  # as from the UI: it cannot be updated, and must not stop the sweep
 
     failed = fail_orphaned_runs(client)
 
@@ -39,6 +42,7 @@ def test_only_runs_of_dead_processes_on_this_host_are_failed_with_a_reason(track
     status = {name: client.get_run(run_id).info.status for name, run_id in ids.items()}
     assert status == {"killed": "FAILED", "pid_reused": "FAILED", "alive": "RUNNING", "other_host": "RUNNING", "untagged": "RUNNING"}
     assert client.get_run(finished).info.status == "FINISHED"
+    assert client.get_run(deleted).info.status == "RUNNING"
     reason = client.get_run(ids["killed"]).data.tags[REASON_TAG]
     assert f"process {dead[PID_TAG]} on {dead[HOST_TAG]} ended without closing this run" in reason
     assert fail_orphaned_runs(client) == []  # nothing left to fail
@@ -47,5 +51,6 @@ def test_only_runs_of_dead_processes_on_this_host_are_failed_with_a_reason(track
 def test_an_owner_that_cannot_be_checked_counts_as_alive():
     assert owner_alive(owner_tags())
     assert owner_alive({**owner_tags(), HOST_TAG: "another-machine"})
+    assert owner_alive({**dead_process_tags(), HOST_TAG: f"{socket.gethostname()} (pid namespace 1)"})  # another container
     assert owner_alive({**owner_tags(), PID_TAG: "not-a-pid"})
     assert not owner_alive(dead_process_tags())
