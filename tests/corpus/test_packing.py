@@ -1,5 +1,6 @@
 import errno
 import json
+import os
 from pathlib import Path
 
 import datasets
@@ -115,6 +116,53 @@ def test_a_failed_metadata_write_leaves_both_files_as_they_were_and_no_temporary
         write_token_file(path, _stream(tokenizer))
     monkeypatch.undo()
     assert {name: (tmp_path / name).read_bytes() for name in ("train.bin", "train.json")} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.bin", "train.json"]
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it runs (atomic_path's clean-up aside)."""
+
+
+class FixedStream(TokenStream):
+    """A stream of given token ids (a small fake: the tokenizer only gives the metadata its sha256)."""
+
+    def __init__(self, tokenizer, ids):
+        super().__init__(datasets.Dataset.from_dict({"text": []}), tokenizer)
+        self.ids = np.array(ids, dtype=self.dtype)
+
+    def chunks(self):
+        self.documents, self.tokens = 1, len(self.ids)
+        yield self.ids
+
+
+def test_a_write_killed_between_the_two_renames_never_pairs_the_previous_tokens_with_the_new_metadata(tmp_path, tokenizer, monkeypatch):
+    path = tmp_path / "train.bin"
+    write_token_file(path, FixedStream(tokenizer, [5, 6, 7]))
+    retrained = train_bpe_tokenizer(["an entirely different corpus"] * 10, 300)
+    renames = []
+    real_replace = os.replace
+
+    def killed_after_the_first_rename(source, destination):
+        if renames:
+            raise Killed
+        renames.append(Path(destination).name)
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "replace", killed_after_the_first_rename)
+    with pytest.raises(Killed):
+        write_token_file(path, FixedStream(retrained, [8, 9, 10]))  # as many tokens: the sizes agree
+    monkeypatch.undo()
+    assert renames == ["train.bin"]  # the tokens first, the metadata (with the tokenizer's sha256) last
+    token_file = read_token_file(path)
+    assert token_file.tokens.tolist() == [8, 9, 10]
+    with pytest.raises(StaleDataError, match=r"train\.bin \(train_tokens\) was made with tokenizer"):
+        check_tokenizer_matches(retrained, {"train_tokens": token_file})  # the next run's tokenizer.json is the retrained one
+
+
+def test_a_write_removes_the_temporary_files_a_killed_write_left(tmp_path, tokenizer):
+    for name in (".train.0123abcd.tmp.bin", ".train.0123abcd.tmp.json"):
+        (tmp_path / name).write_bytes(b"half")
+    write_token_file(tmp_path / "train.bin", _stream(tokenizer))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.bin", "train.json"]
 
 

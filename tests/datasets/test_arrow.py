@@ -46,7 +46,7 @@ def test_a_failed_final_rename_leaves_the_previous_data_set_in_place(tmp_path, m
 
     def failing(name):
         def rename(source, destination):
-            if Path(source).name == "corpus_train.partial":
+            if Path(source).name.startswith(".corpus_train.") and Path(source).name.endswith(".tmp"):  # the staging folder
                 raise OSError(errno.EIO, "Input/output error")
             real[name](source, destination)
 
@@ -58,6 +58,30 @@ def test_a_failed_final_rename_leaves_the_previous_data_set_in_place(tmp_path, m
         target.save(pd.DataFrame({"text": ["new"]}))
     monkeypatch.undo()
     assert target.load()["text"] == ["kept"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]
+
+
+def test_a_save_killed_between_the_two_renames_leaves_the_previous_data_set_loadable(tmp_path):
+    target = ArrowDataset(path=str(tmp_path / "corpus_train"))
+    target.save(pd.DataFrame({"text": ["kept"]}))
+    os.replace(tmp_path / "corpus_train", tmp_path / ".corpus_train.previous")  # where a kill after moving it aside leaves it
+    assert target.load()["text"] == ["kept"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]
+
+
+def test_a_save_writes_a_hidden_staging_folder_and_removes_one_a_killed_save_left(tmp_path, monkeypatch):
+    (tmp_path / ".corpus_train.0123abcd.tmp").mkdir()
+    (tmp_path / ".corpus_train.0123abcd.tmp" / "data-00000-of-00001.arrow").write_bytes(b"half")
+    staged = []
+    real_save = datasets.Dataset.save_to_disk
+
+    def record(self, path, **kwargs):
+        staged.append(Path(path).name)
+        real_save(self, path, **kwargs)
+
+    monkeypatch.setattr(datasets.Dataset, "save_to_disk", record)
+    ArrowDataset(path=str(tmp_path / "corpus_train")).save(pd.DataFrame({"text": ["new"]}))
+    assert len(staged) == 1 and staged[0].startswith(".corpus_train.") and staged[0].endswith(".tmp")
     assert sorted(path.name for path in tmp_path.iterdir()) == ["corpus_train"]
 
 

@@ -1,4 +1,5 @@
 import errno
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,25 @@ def test_a_failed_write_keeps_the_previous_tokenizer_and_leaves_no_temporary_fil
     ):
         dataset.save(DiskFull())
     assert (tmp_path / "tokenizer.json").read_text() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["tokenizer.json"]
+
+
+def test_a_save_the_tokenizers_library_fails_for_real_names_the_file_and_keeps_the_previous_one(tmp_path, tokenizer, limited_file_size):
+    target = tmp_path / "tokenizer.json"
+    dataset = TokenizerDataset(filepath=str(target))
+    dataset.save(tokenizer)
+    before = target.read_text()
+    # tokenizers raises a bare Exception("File too large (os error 27)") here, not an OSError.
+    with (
+        pytest.raises(
+            DatasetError,
+            match=rf"could not save {re.escape(str(target))} \(\[Errno 27\] File too large\); the previous tokenizer\.json is unchanged\. "
+            "Free disk space or fix the folder's permissions, then run again.",
+        ),
+        limited_file_size(len(before) // 2),
+    ):
+        dataset.save(tokenizer)
+    assert target.read_text() == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["tokenizer.json"]
 
 

@@ -121,6 +121,31 @@ def test_a_failed_final_rename_puts_the_previous_model_back(saved, tokenizer, mo
         assert torch.equal(load_model_directory(path).model(ids)[0], first(ids)[0])
 
 
+def test_a_save_killed_between_the_two_renames_leaves_the_previous_model_loadable(saved, tokenizer, caplog):
+    path, first = saved
+    os.replace(path, path.with_name(".nano.previous"))  # where a kill after moving the model aside leaves it
+    with caplog.at_level(logging.WARNING, logger="lmladder.atomic"):
+        bundle = load_model_directory(path)
+    assert f"{path} is missing but {path.with_name('.nano.previous')} holds its previous version" in caplog.text
+    assert sorted(p.name for p in path.parent.iterdir()) == ["nano"]
+    ids = ids_for(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(bundle.model(ids)[0], first(ids)[0])
+
+
+def test_a_save_after_a_killed_one_leaves_only_the_new_model(saved, tokenizer):
+    path, _ = saved
+    os.replace(path, path.with_name(".nano.previous"))
+    (path.parent / ".nano.0123abcd.tmp").mkdir()  # the killed save's staging folder
+    (path.parent / ".nano.0123abcd.tmp" / "model.safetensors").write_bytes(b"half")
+    second = make_model(tokenizer.get_vocab_size(), seed=1)
+    save_model_directory(ModelBundle(second, tokenizer), path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["nano"]
+    ids = ids_for(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(load_model_directory(path).model(ids)[0], second(ids)[0])
+
+
 def test_weights_overwritten_in_place_are_named_as_changed_since_saved(saved):
     path, _ = saved
     weights = path / "model.safetensors"

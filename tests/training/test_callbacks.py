@@ -3,9 +3,12 @@ import math
 from types import SimpleNamespace
 
 import pytest
+import pytorch_lightning as pl
 import torch
+from pytorch_lightning.callbacks import ModelCheckpoint
 from pytorch_lightning.plugins import TorchCheckpointIO
 
+from lmladder.atomic import temporary_sibling
 from lmladder.model import flops_per_token
 from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
 
@@ -121,3 +124,46 @@ def test_a_checkpoint_save_failing_half_way_keeps_the_previous_one_and_no_tempor
     assert last.read_bytes() == before
     assert torch.load(last, weights_only=True)["global_step"] == 1
     assert [path.name for path in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_a_checkpoint_save_removes_the_temporary_file_a_killed_save_of_the_same_checkpoint_left(tmp_path):
+    killed = temporary_sibling(tmp_path / "last.ckpt")
+    killed.write_bytes(b"half a checkpoint")
+    other = temporary_sibling(tmp_path / "best.ckpt")  # another checkpoint's: not this save's business
+    other.write_bytes(b"half a checkpoint")
+    AtomicCheckpointIO().save_checkpoint({"global_step": 1, "state_dict": {"w": torch.zeros(3)}}, tmp_path / "last.ckpt")
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([other.name, "last.ckpt"])
+
+
+class OneLayer(pl.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.layer(batch[0]).sum()
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(4, 2)), batch_size=2)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_lightning_never_resumes_from_a_temporary_checkpoint_file_a_killed_save_left(tmp_path):
+    # The newest file in the folder, and a name with "last" and ".ckpt" in it: ckpt_path="last" still skips it.
+    temporary_sibling(tmp_path / "last.ckpt").write_bytes(b"half a checkpoint")
+    trainer = pl.Trainer(
+        max_steps=2,
+        callbacks=[ModelCheckpoint(dirpath=tmp_path, save_last=True)],
+        plugins=[AtomicCheckpointIO()],
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    with pytest.warns(UserWarning, match=r'ckpt_path="last"\) is set, but there is no last checkpoint available'):
+        trainer.fit(OneLayer(), ckpt_path="last")
+    assert trainer.global_step == 2
+    assert "last.ckpt" in [path.name for path in tmp_path.iterdir()]
+    assert not [path.name for path in tmp_path.iterdir() if ".tmp" in path.name]

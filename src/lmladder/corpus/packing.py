@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,17 +121,20 @@ def write_token_file(path: str | Path, stream: TokenStream) -> dict:
     """Append the stream's chunks to a temporary file beside ``path``, then move data and metadata into place.
 
     A failed write (disk full, an error in the stream) leaves the previous file (if any) intact and
-    removes both temporary files; only a killed process can leave a hidden ``.<name>.*.tmp.bin`` behind.
+    removes both temporary files; only a killed process can leave a hidden ``.<name>.*.tmp.bin`` behind
+    (the next write removes it).
     """
     path = Path(path)
-    # Metadata is renamed first, then the tokens: a crash between the two renames leaves a pair whose
-    # sizes disagree, which read_token_file reports as corrupt rather than loading the wrong tokens.
-    with atomic_path(path) as partial, atomic_path(metadata_path(path)) as partial_metadata:
+    # Both files are complete before either is renamed; the tokens are renamed first, the metadata last. A
+    # crash between the two renames leaves the new tokens under the previous metadata, never the previous
+    # tokens under new metadata: a different size is reported as corrupt, a different tokenizer (the
+    # metadata records its sha256) is refused by check_tokenizer_matches, and otherwise the tokens are
+    # valid for the current tokenizer and only the metadata's statistics (documents, bytes per token,
+    # fingerprint) are the previous write's.
+    with atomic_path(metadata_path(path)) as partial_metadata, atomic_path(path) as partial:
         with open(partial, "wb") as out:
             for chunk in stream.chunks():
                 chunk.tofile(out)
-            out.flush()
-            os.fsync(out.fileno())  # before any rename: once the metadata is in place only a rename is left
         metadata = stream.metadata()
         partial_metadata.write_text(json.dumps(metadata, indent=2))
     return metadata

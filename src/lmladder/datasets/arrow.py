@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import datasets
 import pandas as pd
 from kedro.io import AbstractDataset
 
-from lmladder.atomic import replace_directory
+from lmladder.atomic import atomic_directory, os_error, recover_directory
 from lmladder.datasets.atomic import save_failed
 
 
@@ -32,21 +31,20 @@ class ArrowDataset(AbstractDataset["datasets.Dataset | pd.DataFrame", datasets.D
         self.metadata = metadata
 
     def load(self) -> datasets.Dataset:
+        recover_directory(self._path)  # a save killed half-way may have left the previous data set aside
         return datasets.load_from_disk(str(self._path))
 
     def save(self, data: datasets.Dataset | pd.DataFrame) -> None:
         if isinstance(data, pd.DataFrame):
             data = datasets.Dataset.from_pandas(data, preserve_index=False)
-        partial = self._path.with_name(self._path.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
         try:
-            data.save_to_disk(str(partial))
-            replace_directory(partial, self._path)  # the previous data set comes back if the rename fails
-        except BaseException as error:
-            shutil.rmtree(partial, ignore_errors=True)
-            if isinstance(error, OSError):
-                raise save_failed(self._path, error) from error
-            raise
+            with atomic_directory(self._path) as staging:  # the previous data set comes back if the rename fails
+                data.save_to_disk(str(staging))
+        except Exception as error:
+            failure = os_error(error)
+            if failure is None:
+                raise
+            raise save_failed(self._path, failure) from error
 
     def _exists(self) -> bool:
         return (self._path / "dataset_info.json").exists()

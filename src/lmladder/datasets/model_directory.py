@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 from kedro.io import AbstractDataset
 
+from lmladder.atomic import os_error
 from lmladder.datasets.atomic import save_failed
 
 if TYPE_CHECKING:
@@ -33,8 +34,11 @@ class ModelDirectoryDataset(AbstractDataset["ModelBundle", "ModelBundle"]):
 
         try:
             save_model_directory(bundle, self._path)
-        except OSError as error:
-            raise save_failed(self._path, error) from error
+        except Exception as error:  # safetensors and tokenizers report a full disk as their own errors
+            failure = os_error(error)
+            if failure is None:
+                raise
+            raise save_failed(self._path, failure) from error
         if self._artifact_path and mlflow.active_run() is not None:
             mlflow.log_artifacts(str(self._path), self._artifact_path)
 

@@ -8,7 +8,7 @@ from typing import Any
 from kedro.io import AbstractDataset
 from tokenizers import Tokenizer
 
-from lmladder.atomic import atomic_path
+from lmladder.atomic import atomic_path, os_error
 from lmladder.datasets.atomic import save_failed
 from lmladder.errors import CorruptFileError
 
@@ -31,8 +31,11 @@ class TokenizerDataset(AbstractDataset[Tokenizer, Tokenizer]):
         try:
             with atomic_path(self._filepath) as temporary:
                 tokenizer.save(str(temporary))
-        except OSError as error:
-            raise save_failed(self._filepath, error) from error
+        except Exception as error:  # tokenizers reports a full disk as a bare Exception
+            failure = os_error(error)
+            if failure is None:
+                raise
+            raise save_failed(self._filepath, failure) from error
 
     def _exists(self) -> bool:
         return self._filepath.exists()

@@ -18,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from tokenizers import Tokenizer
 
-from lmladder.atomic import fsync, replace_directory
+from lmladder.atomic import atomic_directory, recover_directory
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
 from lmladder.model.model import ModelConfig, Transformer
@@ -53,23 +51,13 @@ def save_model_directory(bundle: ModelBundle, path: str | Path) -> None:
     reserved = sorted(RESERVED_KEYS & set(bundle.metadata))
     if reserved:
         raise ConfigError(f"model directory metadata may not use the keys {reserved}: config.json keeps the model config there")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    staging.chmod(0o755)  # mkdtemp makes it private; a saved model is for everyone who can read the project
-    try:
+    with atomic_directory(path) as staging:
         save_model(bundle.model, str(staging / WEIGHTS))  # handles tied weights, unlike save_file
         config = {"model": bundle.model.config.to_dict(), **bundle.metadata, CHECKSUM: file_sha256(staging / WEIGHTS)}
         if isinstance(bundle.model, SequenceClassifier):
             config["classifier"] = bundle.model.classifier_config.to_dict()
         (staging / CONFIG).write_text(json.dumps(config, indent=2))
         bundle.tokenizer.save(str(staging / TOKENIZER))
-        for name in (WEIGHTS, CONFIG, TOKENIZER):
-            fsync(staging / name)  # on disk before the rename makes them the model
-        replace_directory(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def file_sha256(path: Path) -> str:
@@ -83,6 +71,7 @@ def file_sha256(path: Path) -> str:
 def load_model_directory(path: str | Path) -> ModelBundle:
     """Load a model directory; any missing or damaged file raises ``CorruptFileError`` naming it."""
     path = Path(path)
+    recover_directory(path)  # a save killed half-way may have left the previous model aside
     for name in (WEIGHTS, CONFIG, TOKENIZER):
         if not (path / name).is_file():
             raise CorruptFileError(f"model directory {path} has no {name}; re-run the step that wrote it")

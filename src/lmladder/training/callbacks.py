@@ -113,6 +113,10 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     that fills up during a checkpoint leaves a truncated ``last.ckpt`` that every later run would try to
     resume from. Here a failed save removes its temporary file and re-raises; the previous checkpoint
     stays as it was. Pass it as ``pl.Trainer(plugins=[AtomicCheckpointIO()])``.
+
+    The temporary file (``.last.<8 hex>.tmp.ckpt``) is never taken for a checkpoint: pretraining resumes
+    from the explicit ``last.ckpt`` path, and Lightning's ``ckpt_path="last"`` only takes names that start
+    with ``last``. One left by a killed run is removed by the next save of the same checkpoint.
     """
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
