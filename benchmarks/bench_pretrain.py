@@ -22,7 +22,6 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import yaml
-from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from lmladder.corpus.splits import split_corpus
@@ -30,7 +29,7 @@ from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, train_bpe_tokenizer
 from lmladder.model import Transformer, flops_per_token
 from lmladder.training.callbacks import measure_matmul_peak
-from lmladder.training.config import build_model_config
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule
 from lmladder.training.data import RandomWindows
 from lmladder.training.pretrain import pretrain
 
@@ -104,12 +103,13 @@ def main() -> None:
 
     def ours(trainer_overrides: dict, steps_dir: Path, extra=None):
         pl.seed_everything(0, verbose=False)
+        optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
         return pretrain(
             Transformer(config),
             train,
             val,
-            optimizer=instantiate(params["optimizer"]),
-            lr_schedule=instantiate(params["lr_schedule"]),
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
             data={**params["data"], "seed": 0},
             trainer={**params["trainer"], "precision": "32-true", "accelerator": "cpu", **trainer_overrides},
             bytes_per_token=bytes_per_token,

@@ -17,8 +17,10 @@ calls whatever ``_target_`` names, so a target is code chosen by the configurati
 included): each must be one of ``MODEL_TARGETS``, ``OPTIMIZER_TARGETS`` or ``SCHEDULE_TARGETS``, and a
 ``_target_`` anywhere else (in an argument, where Hydra would build it recursively, or in any other
 section), an ``_args_`` or a ``${...}`` interpolation inside such a mapping (Hydra resolves it again, and
-``oc.create`` can build a ``_target_`` from a string) is an error. Whether the objects can really be
-built, and whether the model and batch fit in memory, is checked by
+``oc.create`` can build a ``_target_`` from a string) is an error. ``check_parameters`` checks this over
+the whole tree when the session starts, and ``lmladder.training.config.instantiate_allowed`` again each
+time Hydra builds one (a rung's parameters reach the training nodes through a saved file); ``check_section``
+does not. Whether the objects can really be built, and whether the model and batch fit in memory, is checked by
 ``lmladder.training.config.validate_pretraining_params`` and ``validate_finetuning_params`` (they need
 torch and Hydra).
 
@@ -150,17 +152,15 @@ def _typed(hint, rule: Rule | None = None, check: Check | None = None) -> Check:
     return typed
 
 
-def _hydra(targets: tuple[str, ...], **checks: Check) -> Check:
-    """A mapping given to ``hydra.utils.instantiate``: a ``_target_`` among ``targets``, the other keys
-    free (they are the target's arguments, with no code of their own: see ``check_hydra_keys``); the
-    keys named in ``checks`` are checked where present."""
+def _hydra(**checks: Check) -> Check:
+    """A mapping given to ``hydra.utils.instantiate``: a ``_target_``, the other keys free (they are the
+    target's arguments); the keys named in ``checks`` are checked where present. Which targets are
+    allowed is not checked here but where the whole tree is (``check_parameters``) and where Hydra builds
+    (``lmladder.training.config.instantiate_allowed``)."""
 
     def check(value: dict, path: str, partial: bool = False) -> None:
         if "_target_" not in value and not partial:
             raise ConfigError(f"missing parameter {path}._target_: the dotted path of what Hydra builds from {path}")
-        if "_target_" in value:
-            _typed(str, NON_EMPTY)(value["_target_"], f"{path}._target_")
-        check_hydra_keys(value, path, lambda where: targets if where == path else None)
         for key, check_key in checks.items():
             if key in value:
                 check_key(value[key], f"{path}.{key}", partial)
@@ -176,7 +176,6 @@ def _betas(value: list, path: str, partial: bool = False) -> None:
 
 
 MODEL_CHECKS = _hydra(
-    MODEL_TARGETS,
     preset=_typed(str, NON_EMPTY),
     max_positions=_typed(int, POSITIVE),
     n_layer=_typed(int, POSITIVE),
@@ -192,7 +191,6 @@ MODEL_CHECKS = _hydra(
     dropout=_typed(float, between(0, 1, high_open=True)),
 )
 OPTIMIZER_CHECKS = _hydra(
-    OPTIMIZER_TARGETS,
     lr=_typed(float, POSITIVE),
     betas=_typed(list[float], check=_betas),
     eps=_typed(float, POSITIVE),
@@ -200,7 +198,6 @@ OPTIMIZER_CHECKS = _hydra(
     momentum=_typed(float, NON_NEGATIVE),
 )
 LR_SCHEDULE_CHECKS = _hydra(
-    SCHEDULE_TARGETS,
     warmup_steps=_typed(int, NON_NEGATIVE),
     min_lr_ratio=_typed(float, between(0, 1)),
 )
@@ -849,7 +846,7 @@ def check_section(section: str, value: Mapping, path: str | None = None, *, part
 
     ``path`` names it in messages (default: ``section``). ``partial``: ``value`` is an override of
     the section, so keys may be missing (the unknown ones, wrong types and ranges still fail), and a
-    plain dict comes back.
+    plain dict comes back. Hydra targets are not checked here (see the module docstring).
     """
     hints = _hints(Parameters)
     if section not in hints:

@@ -1,5 +1,6 @@
 import codecs
 import logging
+import re
 import textwrap
 
 import pandas as pd
@@ -327,6 +328,35 @@ def test_csv_with_invalid_utf8_and_no_mark_names_the_file_and_the_encoding_fix(t
         read_table(str(path))
     fixed = read_table(str(path), encoding="latin-1")
     assert fixed.to_dict("records") == [{"text": "un café crème", "label": "fr"}]
+
+
+def test_csv_with_a_utf16_mark_but_broken_utf16_names_the_marks_encoding_and_no_latin1_fix(tmp_path):
+    path = tmp_path / "broken.csv"
+    mark, codec = BYTE_ORDER_MARKS["UTF-16 LE"]
+    path.write_bytes(mark + TABLE.encode(codec) + b"\x00\xdc")  # a lone low surrogate
+    with pytest.raises(InvalidEncodingError) as raised:
+        read_table(str(path))
+    message = str(raised.value)
+    assert re.search(r"broken\.csv is not valid UTF-16 LE: byte 0x[0-9a-f]{2} cannot start or continue a character", message)
+    assert (
+        "Its byte-order mark says UTF-16 LE, so the file is damaged (cut short?) or the mark is wrong: export it again as UTF-8" in message
+    )
+    assert "latin1" not in message
+
+
+def test_csv_not_in_the_encoding_load_args_names_points_at_that_setting(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("text,label\nun café crème,fr\n".encode("latin-1"))
+    with pytest.raises(
+        InvalidEncodingError,
+        match=r"^.*latin1\.csv is not valid ascii: byte 0xe9 cannot start or continue a character \(ordinal not in range\(128\)\)\. "
+        r"Its catalog entry's load_args names 'ascii', which is not the file's encoding: name the right one there "
+        r"\(for example `load_args: \{encoding: cp1252\}` or `\{encoding: gbk\}`\), or save the file as UTF-8 and remove the setting\.$",
+    ):
+        read_table(str(path), encoding="ascii")
+    # UTF-8 named in load_args is the default: the default's advice
+    with pytest.raises(InvalidEncodingError, match=r"latin1\.csv is not valid utf-8: .*iconv -f latin1 -t UTF-8"):
+        read_table(str(path), encoding="utf-8")
 
 
 def test_csv_with_a_ragged_row_is_a_data_source_error_naming_the_file(tmp_path):

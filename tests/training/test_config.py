@@ -1,17 +1,18 @@
 import copy
+import logging
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from lmladder.errors import ConfigError
-from lmladder.model import ModelConfig, model_config, parameter_counts
+from lmladder.model import ModelConfig, Transformer, model_config
 from lmladder.training.config import (
     available_memory_bytes,
     build_model_config,
+    build_optimizer_and_schedule,
+    instantiate_allowed,
     resolve_precision,
     training_memory_bytes,
     validate_finetuning_params,
@@ -133,7 +134,7 @@ def test_bad_finetuning_parameters_name_the_field(finetuning_params, key, value,
 
 
 def test_building_the_model_config_refuses_any_other_target(tmp_path):
-    """The pretraining node builds the model with ``build_model_config``: it checks the target itself."""
+    """The pretraining and model_selection nodes build the model with ``build_model_config``: it checks the target itself."""
     target_file = tmp_path / "owned.txt"
     with pytest.raises(
         ConfigError, match=r"^pretraining\.model\._target_='builtins\.open' is not allowed: .*\['lmladder\.model\.model_config'\]"
@@ -142,6 +143,45 @@ def test_building_the_model_config_refuses_any_other_target(tmp_path):
     with pytest.raises(ConfigError, match=r"^pretraining\.model\.extra\._target_='builtins\.open' is not allowed"):
         build_model_config({"_target_": "lmladder.model.model_config", "preset": "nano", "extra": {"_target_": "builtins.open"}}, 300)
     assert not target_file.exists()
+
+
+@pytest.mark.parametrize("section", ["pretraining", "finetuning"])
+@pytest.mark.parametrize("name", ["optimizer", "lr_schedule"])
+def test_building_the_optimizer_and_schedule_refuses_any_other_target(tmp_path, params, finetuning_params, section, name):
+    """What the training nodes call on their parameters, which for a ladder rung come from a saved file
+    that the session-start check never saw."""
+    marker = tmp_path / "owned.txt"
+    section_params = copy.deepcopy(params if section == "pretraining" else finetuning_params)
+    section_params[name] = {"_target_": "builtins.open", "file": str(marker), "mode": "w"}
+    with pytest.raises(
+        ConfigError,
+        match=rf"^{section}\.{name}\._target_='builtins\.open' is not allowed: Hydra would import and call it; allowed here: \[",
+    ):
+        build_optimizer_and_schedule(section_params, section)
+    assert not marker.exists()
+
+
+def test_a_target_is_refused_by_the_instantiate_helper_under_the_path_it_is_given(tmp_path):
+    marker = tmp_path / "owned.txt"
+    with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.r -> pretraining\.optimizer\._target_='builtins\.open' is not"):
+        instantiate_allowed(
+            {"_target_": "builtins.open", "file": str(marker)}, "pretraining.optimizer", "model_selection.rungs.r -> pretraining.optimizer"
+        )
+    with pytest.raises(ConfigError, match=r"^finetuning\.optimizer\.foo\._args_ is not allowed"):
+        instantiate_allowed({"_target_": "torch.optim.AdamW", "foo": {"_args_": [str(marker)]}}, "finetuning.optimizer")
+    assert not marker.exists()
+
+
+def test_a_rungs_resolved_section_is_held_to_the_allowed_targets(tmp_path, params, finetuning_params):
+    """A rung's merged sections are checked by ``validate_*`` before anything trains, naming the rung."""
+    marker = tmp_path / "owned.txt"
+    params["optimizer"]["anything"] = {"_target_": "builtins.open", "file": str(marker), "mode": "w"}
+    with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.r -> pretraining\.optimizer\.anything\._target_='builtins\.open'"):
+        validate_pretraining_params(params, "model_selection.rungs.r -> pretraining")
+    finetuning_params["lr_schedule"]["_target_"] = "os.system"
+    with pytest.raises(ConfigError, match=r"^finetuning\.lr_schedule\._target_='os\.system' is not allowed"):
+        validate_finetuning_params(finetuning_params)
+    assert not marker.exists()
 
 
 def test_model_that_cannot_be_built(params):
@@ -162,56 +202,42 @@ def test_explicit_precision_passes_through(precision, accelerator):
 
 # --- does a training step fit in memory? --------------------------------------------------------
 
-# One training step's peak memory, measured in a fresh process: Linux's peak resident size (VmHWM), reset
-# to the current size once torch has run a throwaway step (its own buffers are then not counted) and
-# read after two steps of the measured model. (ru_maxrss would not do: it survives the exec from pytest.)
-MEASURE_STEP = """
-import sys
-from pathlib import Path
-import torch
-from lmladder.model import Transformer, model_config
 
-def status(field):
-    line = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith(field + ":"))
-    return int(line.split()[1]) * 1024
-
-warmup = Transformer(model_config("nano", vocab_size=300, max_positions=16))
-ids = torch.randint(0, 300, (2, 17))
-warmup(ids[:, :-1], ids[:, 1:])[1].backward()
-del warmup, ids
-Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
-before = status("VmRSS")
-vocab, block, batch = map(int, sys.argv[1:])
-model = Transformer(model_config("2x64", vocab_size=vocab, max_positions=block))
-optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-ids = torch.randint(0, vocab, (batch, block + 1))
-for _ in range(2):
-    model(ids[:, :-1], ids[:, 1:])[1].backward()
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-print(status("VmHWM") - before)
-"""
-
-
-@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="measures with Linux's /proc/self peak resident size")
-@pytest.mark.parametrize(("vocab", "block", "batch"), [(2048, 128, 32), (512, 256, 16)])
-def test_the_memory_estimate_is_within_a_factor_of_two_of_a_measured_training_step(vocab, block, batch):
-    """The first case is mostly logits, the second mostly activations (long windows, small vocabulary)."""
-    result = subprocess.run([sys.executable, "-c", MEASURE_STEP, str(vocab), str(block), str(batch)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    measured = int(result.stdout.split()[-1])
-    estimate = training_memory_bytes(model_config("2x64", vocab_size=vocab, max_positions=block), batch, block)
-    assert measured / 2 <= estimate <= 2 * measured, (estimate, measured)
-
-
-def test_the_memory_estimate_counts_the_states_and_the_logits():
+# The formula's terms, one at a time (benchmarks/bench_memory_estimate.py compares the whole with a measured step).
+def test_the_parameter_states_are_16_bytes_per_parameter_of_the_real_model():
+    """Weights, gradients and AdamW's two moments in fp32, whatever the batch: what is left at zero tokens."""
     config = model_config("nano", vocab_size=1000, max_positions=64)
-    # weights, gradients and two AdamW moments in fp32, whatever the batch
-    assert training_memory_bytes(config, 1, 1, logits=False) - 16 * parameter_counts(config)["total"] == 4 * (2 * (10 * 64 + 3 * 256 + 4))
-    # logits: 4 fp32 copies of batch x length x vocab
-    assert training_memory_bytes(config, 8, 64) - training_memory_bytes(config, 8, 64, logits=False) == 16 * 8 * 64 * 1000
-    # activations grow with the batch
-    assert training_memory_bytes(config, 16, 64, logits=False) > training_memory_bytes(config, 8, 64, logits=False)
+    exact = sum(parameter.numel() for parameter in Transformer(config).parameters())
+    assert training_memory_bytes(config, 0, 64) == 16 * exact
+
+
+def test_the_activation_and_logit_terms_double_with_the_batch():
+    config = model_config("nano", vocab_size=1000, max_positions=64)
+    states = training_memory_bytes(config, 0, 64)
+    for logits in (True, False):
+        one, two = (training_memory_bytes(config, batch, 64, logits=logits) - states for batch in (8, 16))
+        assert one > 0 and two == 2 * one
+
+
+def test_the_logits_are_4_fp32_copies_of_batch_times_length_times_vocab():
+    for vocab in (1000, 2000):
+        config = model_config("nano", vocab_size=vocab, max_positions=64)
+        assert training_memory_bytes(config, 8, 64) - training_memory_bytes(config, 8, 64, logits=False) == 4 * 4 * 8 * 64 * vocab
+
+
+def test_the_activations_are_kept_for_every_layer():
+    config = model_config("nano", vocab_size=1000, max_positions=64)  # n_embd 64, MLP 256, 2 heads, 2 layers
+    per_token_layer = 10 * 64 + 3 * 256 + 2 * 2 * 64
+    assert training_memory_bytes(config, 8, 64, logits=False) - training_memory_bytes(config, 0, 64) == 4 * 8 * 64 * 2 * per_token_layer
+
+
+def test_a_frozen_backbone_counts_its_weights_once_and_one_layers_activations():
+    """In ``frozen`` fine-tuning no gradient, moment or kept activation exists for the backbone."""
+    config = model_config("nano", vocab_size=1000, max_positions=64)
+    exact = sum(parameter.numel() for parameter in Transformer(config).parameters())
+    per_token_layer = 10 * 64 + 3 * 256 + 2 * 2 * 64
+    assert training_memory_bytes(config, 0, 64, logits=False, frozen=True) == 4 * exact
+    assert training_memory_bytes(config, 8, 64, logits=False, frozen=True) == 4 * exact + 4 * 8 * 64 * per_token_layer
 
 
 def test_the_available_memory_is_the_machines():
@@ -232,12 +258,14 @@ def test_the_default_and_test_parameters_fit_a_small_machine(params, finetuning_
 
 def test_a_batch_that_does_not_fit_in_memory_is_refused_naming_the_estimate_and_the_parameter(params):
     params["data"]["batch_size"] = 100_000_000
+    params["trainer"]["accelerator"] = "cpu"
     config = build_model_config(params["model"], vocab_size=4096)
     needed = training_memory_bytes(config, 100_000_000, 128) / 1e9
     with pytest.raises(
         ConfigError,
         match=rf"^pretraining: training needs about {re.escape(f'{needed:,.1f}')} GB of memory \(a batch of 100000000 x 128 tokens, "
-        r"4096 logits each\) but 24\.0 GB is available; lower pretraining\.data\.batch_size",
+        r"4096 logits each\) but 24\.0 GB is available; lower pretraining\.data\.batch_size \(or the model size\)\. "
+        r"This is host memory: trainer\.accelerator=cpu does not train on a GPU$",
     ):
         validate_pretraining_params(params, vocab_size=4096, available_memory=24 * 10**9)
     with pytest.raises(ConfigError, match=r"GB is available; lower pretraining\.data\.batch_size"):
@@ -245,6 +273,7 @@ def test_a_batch_that_does_not_fit_in_memory_is_refused_naming_the_estimate_and_
 
 
 def test_the_tokenizers_vocabulary_counts_in_the_estimate(params):
+    params["trainer"]["accelerator"] = "cpu"
     validate_pretraining_params(params, vocab_size=4096, available_memory=4 * 10**9)
     with pytest.raises(
         ConfigError, match=r"^pretraining: training needs about .* 16000000 logits each.* lower pretraining\.data\.batch_size"
@@ -254,10 +283,58 @@ def test_the_tokenizers_vocabulary_counts_in_the_estimate(params):
 
 def test_a_finetuning_batch_that_does_not_fit_is_refused_naming_finetuning_batch_size(params, finetuning_params):
     finetuning_params["batch_size"] = 100_000_000
+    finetuning_params["trainer"]["accelerator"] = "cpu"
     with pytest.raises(
         ConfigError,
         match=r"^rung -> finetuning: training needs about [\d,.]+ GB of memory \(a batch of 100000000 texts of up to 128 tokens\) "
-        r"but 4\.0 GB is available; lower rung -> finetuning\.batch_size",
+        r"but 4\.0 GB is available; lower rung -> finetuning\.batch_size \(or the model size\)\. This is host memory",
     ):
         validate_finetuning_params(finetuning_params, "rung -> finetuning", model_params=params["model"], available_memory=4 * 10**9)
     validate_finetuning_params(finetuning_params, available_memory=4 * 10**9)  # no model given: nothing to estimate
+
+
+def test_a_frozen_backbone_needs_less_memory_than_training_it(params, finetuning_params):
+    """Only when every mode that trains is ``frozen``: the finetuning pipeline also trains ``baseline_mode``."""
+    finetuning_params.update(batch_size=4000, mode="frozen", baseline_mode="scratch")
+    finetuning_params["trainer"]["accelerator"] = "cpu"
+    config = build_model_config(params["model"], vocab_size=4096)
+    full = training_memory_bytes(config, 4000, 128, logits=False)
+    frozen = training_memory_bytes(config, 4000, 128, logits=False, frozen=True)
+    between = (full + frozen) // 2
+    with pytest.raises(ConfigError, match=r"texts of up to 128 tokens\) but"):
+        validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=between)
+    validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=between, modes=["frozen"])
+    finetuning_params["baseline_mode"] = "frozen"
+    validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=between)
+    with pytest.raises(ConfigError, match=r"texts of up to 128 tokens, frozen backbone\) but"):
+        validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=frozen - 1)
+
+
+def _no_cuda_initialisation():
+    raise AssertionError("torch.cuda.is_available() initialises CUDA in the launching process")
+
+
+@pytest.mark.parametrize("accelerator", ["gpu", "cuda", "auto"])
+def test_on_a_gpu_host_memory_is_not_compared_and_the_skip_is_logged(params, finetuning_params, monkeypatch, caplog, accelerator):
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 1)  # "auto" finds a GPU (there is none here)
+    monkeypatch.setattr("torch.cuda.is_available", _no_cuda_initialisation)
+    params["data"]["batch_size"] = 100_000_000
+    params["trainer"]["accelerator"] = accelerator
+    finetuning_params["batch_size"] = 100_000_000
+    finetuning_params["trainer"]["accelerator"] = accelerator
+    with caplog.at_level(logging.INFO, logger="lmladder.training.config"):
+        validate_pretraining_params(params, vocab_size=4096, available_memory=1)
+        validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=1)
+    assert (
+        f"pretraining: training runs on a GPU (trainer.accelerator={accelerator}); its memory is not checked before training" in caplog.text
+    )
+    assert f"finetuning: training runs on a GPU (trainer.accelerator={accelerator}); its memory is not checked" in caplog.text
+
+
+def test_auto_without_a_gpu_compares_host_memory_without_initialising_cuda(params, monkeypatch):
+    monkeypatch.setattr("torch.cuda.device_count", lambda: 0)
+    monkeypatch.setattr("torch.cuda.is_available", _no_cuda_initialisation)
+    params["data"]["batch_size"] = 100_000_000
+    assert params["trainer"]["accelerator"] == "auto"
+    with pytest.raises(ConfigError, match=r"^pretraining: training needs .* This is host memory: trainer\.accelerator=auto does not"):
+        validate_pretraining_params(params, vocab_size=4096, available_memory=4 * 10**9)

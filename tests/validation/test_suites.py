@@ -115,7 +115,7 @@ def good_results(memmap_train_tokens) -> list[dict]:
     files["train"] = token_file(memmap_train_tokens)
     return [
         validate_corpus(corpus_splits(), MIN_CHARS, MAX_CHARS),
-        validate_labelled(labelled_splits(), LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        validate_labelled(labelled_splits(), LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train"),
         validate_tokens(files, MIN_TOKENS),
         validate_decontamination(corpus_splits(), EVAL_TEXTS, NGRAM_SIZE),
     ]
@@ -235,7 +235,7 @@ def test_label_outside_label_set():
     splits["test"].loc[2] = ["l7", "Neither here nor there.", "neutral"]
 
     failure = only_failure(
-        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train"),
         "expect_column_values_to_be_in_set",
         "label",
     )
@@ -247,31 +247,47 @@ def test_class_below_min_share_in_train():
     splits["train"]["label"] = ["positive", "positive", "positive", "negative"]
 
     failure = only_failure(
-        validate_labelled(splits, LABELS, 0.3, MIN_CHARS, MAX_CHARS),
+        validate_labelled(splits, LABELS, 0.3, MIN_CHARS, MAX_CHARS, train_split="train"),
         "expect_column_values_to_be_between",
         "share",
     )
     assert failure["examples"] == ["negative"]
 
 
-def test_class_missing_from_train_is_named():
-    result = validate_labelled(labelled_splits(), [*LABELS, "mixed"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
+def test_class_missing_from_train_is_named_once_by_its_count_in_each_split():
+    """Missing from train, the class also has no share of it: only the per-split count reports it."""
+    result = validate_labelled(labelled_splits(), [*LABELS, "mixed"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train")
 
-    failure = failures(result)[("expect_column_values_to_be_between", "share")]
-    assert failure["examples"] == ["mixed"]
+    failure = only_failure(result, "expect_column_values_to_be_between", "examples")
+    assert failure["examples"] == ["train: mixed (0)", "test: mixed (0)"]
+    with pytest.raises(DataValidationError) as raised:
+        raise_for_failures(build_report([result]))
+    assert "makes up at least" not in str(raised.value)
+
+
+def test_a_class_short_of_min_examples_in_train_is_not_reported_again_by_its_share():
+    splits = labelled_splits()
+    splits["train"]["label"] = ["positive", "positive", "positive", "negative"]  # negative: 25% of train, 1 example
+
+    result = validate_labelled(splits, LABELS, 0.3, MIN_CHARS, MAX_CHARS, train_split="train", min_examples_per_class=2)
+
+    failure = only_failure(result, "expect_column_values_to_be_between", "examples")
+    assert failure["examples"] == ["train: negative (1)", "test: positive (1)", "test: negative (1)"]
 
 
 def test_one_class_labelled_set_fails_naming_the_class():
     splits = {name: frame.assign(label="positive") for name, frame in labelled_splits().items()}
 
     failure = only_failure(
-        validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS),
+        validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train"),
         "expect_column_unique_value_count_to_be_between",
         "label",
     )
     assert failure["observed"] == 1
     with pytest.raises(DataValidationError, match=r"split 'train' holds at least two classes.*found 1: positive.*another class"):
-        raise_for_failures(build_report([validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)]))
+        raise_for_failures(
+            build_report([validate_labelled(splits, ["positive"], MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train")])
+        )
 
 
 def test_three_row_labelled_set_with_empty_val_and_test_names_the_split_and_the_fraction_parameters():
@@ -305,9 +321,11 @@ def test_three_row_labelled_set_with_empty_val_and_test_names_the_split_and_the_
 
 def test_min_examples_per_class_two_refuses_a_split_with_one_example_of_a_class():
     splits = labelled_splits()  # test holds one example of each class
-    assert validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, min_examples_per_class=1)["success"]
+    assert validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train", min_examples_per_class=1)[
+        "success"
+    ]
 
-    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, min_examples_per_class=2)
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train", min_examples_per_class=2)
 
     failure = only_failure(result, "expect_column_values_to_be_between", "examples")
     assert failure["examples"] == ["test: positive (1)", "test: negative (1)"]
@@ -322,7 +340,9 @@ def test_declared_class_missing_from_one_split_is_named_with_the_split():
     splits["test"].loc[1, "label"] = "positive"
 
     failure = only_failure(
-        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS), "expect_column_values_to_be_between", "examples"
+        validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train"),
+        "expect_column_values_to_be_between",
+        "examples",
     )
     assert failure["examples"] == ["test: negative (0)"]
 
@@ -331,7 +351,7 @@ def test_text_shared_between_train_and_test_is_in_the_error_message():
     splits = labelled_splits()
     shared = splits["train"].loc[2, "text"]
     splits["test"].loc[1, "text"] = shared
-    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train")
     only_failure(result, "expect_column_values_to_be_between", "splits")
     report = build_report([result])
 
@@ -346,7 +366,7 @@ def test_long_shared_text_is_truncated_in_examples():
     splits["train"].loc[0, "text"] = long_text
     splits["test"].loc[0, "text"] = long_text
 
-    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS)
+    result = validate_labelled(splits, LABELS, MIN_CLASS_SHARE, MIN_CHARS, MAX_CHARS, train_split="train")
 
     (example,) = failures(result)[("expect_column_values_to_be_between", "splits")]["examples"]
     assert len(example) == 80

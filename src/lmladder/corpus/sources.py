@@ -277,6 +277,12 @@ def _read_text_table(path: str, file_format: str, read_args: dict) -> pd.DataFra
     """A CSV, TSV or JSONL file, in the encoding its byte-order mark names (UTF-8 without one) unless
     ``read_args`` names one; what pandas raises on a bad file becomes an error naming the file."""
     bom = byte_order_mark(_file_head(path))
+    # Who chose the encoding decides the advice when the file is not in it (a UTF-8 in load_args is the default's).
+    chosen_by = None
+    if read_args.get("encoding"):
+        chosen_by = None if _is_utf8(read_args["encoding"]) else "load_args"
+    elif bom is not None and bom[2] != _UTF8_NAME:
+        chosen_by = "mark"
     encoding_name = read_args.get("encoding") or (bom[2] if bom else _UTF8_NAME)
     read_args = {"encoding": bom[1] if bom else "utf-8", **read_args}
     if bom is not None and bom[2] != _UTF8_NAME and read_args["encoding"] == bom[1]:
@@ -290,9 +296,7 @@ def _read_text_table(path: str, file_format: str, read_args: dict) -> pd.DataFra
     except UnicodeDecodeError as error:
         raise InvalidEncodingError(
             f"{path} is not valid {encoding_name}: byte 0x{error.object[error.start]:02x} cannot start or continue "
-            f"a character ({error.reason}). {_save_as_utf8('latin1')}, "
-            "or name its encoding in load_args of its catalog entry (for example `load_args: {encoding: cp1252}` "
-            "or `{encoding: gbk}`)."
+            f"a character ({error.reason}). {_encoding_fix(encoding_name, chosen_by)}"
         ) from error
     except pd.errors.EmptyDataError as error:
         raise EmptyCorpusError(
@@ -310,6 +314,31 @@ def _read_text_table(path: str, file_format: str, read_args: dict) -> pd.DataFra
             f"could not read {path} as JSON lines: {error}. Each line must be one JSON object, such as "
             '{"text": "...", "label": "..."}; a file holding one JSON array needs converting to JSON lines.'
         ) from error
+
+
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+    except LookupError:  # an unknown name: pandas says so itself
+        return False
+
+
+def _encoding_fix(encoding_name: str, chosen_by: str | None) -> str:
+    """What to do about a table that is not valid ``encoding_name``, by who chose that encoding: the
+    user (``load_args``, other than UTF-8), the file's UTF-16/32 byte-order mark, or nobody (UTF-8)."""
+    example = "(for example `load_args: {encoding: cp1252}` or `{encoding: gbk}`)"
+    if chosen_by == "load_args":
+        return (
+            f"Its catalog entry's load_args names {encoding_name!r}, which is not the file's encoding: name the right one there "
+            f"{example}, or save the file as UTF-8 and remove the setting."
+        )
+    if chosen_by == "mark":
+        return (
+            f"Its byte-order mark says {encoding_name}, so the file is damaged (cut short?) or the mark is wrong: "
+            f"export it again as UTF-8, or name its real encoding in load_args of its catalog entry {example}."
+        )
+    # Not UTF-8 and no mark: most often a Windows or Latin-1 export.
+    return f"{_save_as_utf8('latin1')}, or name its encoding in load_args of its catalog entry {example}."
 
 
 def load_hub_dataset(path: str, name: str | None = None, split: str = "train", in_memory: bool = True, **load_args):

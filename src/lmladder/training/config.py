@@ -1,9 +1,13 @@
-"""Checks of the training parameters that need torch and Hydra, run when a pipeline that trains starts
-(before its first node): whether Hydra can build the objects, and whether the model and a batch fit in
-memory. Keys, types, ranges and the allowed Hydra targets are the schema's (``lmladder.parameters``),
-checked earlier, when the session starts."""
+"""Building the training objects from parameters with Hydra, and the checks of the training parameters
+that need torch and Hydra, run when a pipeline that trains starts (before its first node): whether Hydra
+can build the objects, and whether the model and a batch fit in memory. Keys, types, ranges and the
+allowed Hydra targets of the whole run are the schema's (``lmladder.parameters``), checked earlier, when
+the session starts; ``instantiate_allowed`` checks the targets again at the moment Hydra builds them."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
 
 import psutil
 import torch
@@ -12,7 +16,9 @@ from hydra.utils import instantiate
 
 from lmladder.errors import ConfigError
 from lmladder.model import parameter_counts
-from lmladder.parameters import MODEL_TARGETS, Tokenizer, check_hydra_keys, check_section
+from lmladder.parameters import HYDRA_MAPPINGS, Tokenizer, check_hydra_keys, check_section
+
+log = logging.getLogger(__name__)
 
 # The tokenizer is trained after these checks run; its configured size (data_processing.tokenizer.vocab_size)
 # stands in for it, and conf/base's when a caller gives none.
@@ -20,30 +26,56 @@ DEFAULT_VOCAB_SIZE = Tokenizer().vocab_size
 FP32_BYTES = 4
 
 
-def build_model_config(model_params: dict, vocab_size: int):
-    """``instantiate`` the model config; a bad value is reported with the key Hydra complained about.
+def instantiate_allowed(mapping: dict, section: str, path: str | None = None, **kwargs):
+    """``hydra.utils.instantiate(mapping, **kwargs)``, once ``mapping``'s ``_target_`` is one the schema
+    allows for ``section`` (a key of ``HYDRA_MAPPINGS``: ``"pretraining.optimizer"``) and nothing inside it
+    would make Hydra build anything else (``check_hydra_keys``). ``path`` names the mapping in messages
+    (default: ``section``); a build that fails is a ``ConfigError`` naming it.
 
-    The pretraining node calls this too: the schema's target check is repeated here, so that only the
-    project's factory is ever built, whatever path the parameters took."""
-    check_hydra_keys(model_params, "pretraining.model", lambda path: MODEL_TARGETS if path == "pretraining.model" else None)
+    Every Hydra build of parameters goes through here, not only the session-start check: a ladder rung's
+    parameters reach the training nodes through a saved file (``ladder_parameters``), so a run of just
+    those nodes would otherwise build whatever ``_target_`` that file holds."""
+    path = path or section
+    targets = HYDRA_MAPPINGS[section]
+    check_hydra_keys(mapping, path, lambda where: targets if where == path else None)
     try:
-        return instantiate(model_params, vocab_size=vocab_size)
+        return instantiate(mapping, **kwargs)
     except InstantiationException as error:
         cause = error.__cause__
-        if isinstance(cause, ConfigError):
-            raise cause from None
-        raise ConfigError(f"pretraining.model could not be built: {error}") from error
+        if isinstance(cause, ConfigError):  # the project's own factory refused a value: its message says which
+            raise ConfigError(f"{path}: {cause}") from None
+        raise ConfigError(f"{path} could not be built: {error}") from error
+
+
+def build_model_config(model_params: dict, vocab_size: int, path: str = "pretraining.model"):
+    """The ``ModelConfig`` that ``model_params`` (a ``pretraining.model`` mapping) describes, at ``vocab_size``."""
+    return instantiate_allowed(model_params, "pretraining.model", path, vocab_size=vocab_size)
+
+
+def build_optimizer_and_schedule(params: dict, section: str, path: str | None = None) -> tuple:
+    """The optimizer and learning-rate schedule partials of ``params`` (the ``pretraining`` or
+    ``finetuning`` parameters, or a rung's), each built by ``instantiate_allowed``."""
+    path = path or section
+    return tuple(instantiate_allowed(params[name], f"{section}.{name}", f"{path}.{name}") for name in ("optimizer", "lr_schedule"))
+
+
+def trains_on_gpu(accelerator: str) -> bool:
+    """Whether Lightning's ``accelerator`` setting puts training on a CUDA GPU, without initialising CUDA
+    in this process: ``torch.cuda.is_available()`` calls ``cudaGetDeviceCount``, which initialises the
+    driver and breaks fork-based DDP later (unless PYTORCH_NVML_BASED_CUDA_CHECK=1, which importing
+    Lightning sets); ``torch.cuda.device_count()`` asks NVML (the runtime only where NVML is missing)."""
+    return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.device_count() > 0)
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:
     """``auto``: bf16 mixed precision on a GPU that supports it, full fp32 otherwise (CPU)."""
     if precision != "auto":
         return precision
-    on_gpu = accelerator in ("gpu", "cuda", "auto") and torch.cuda.is_available()
+    on_gpu = trains_on_gpu(accelerator) and torch.cuda.is_available()
     return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
 
 
-def training_memory_bytes(config, batch_size: int, sequence_length: int, *, logits: bool = True) -> int:
+def training_memory_bytes(config, batch_size: int, sequence_length: int, *, logits: bool = True, frozen: bool = False) -> int:
     """Peak memory of one training step of ``config`` (a ``ModelConfig``) on ``batch_size`` sequences of
     ``sequence_length`` tokens, in fp32, from the shapes alone (rounded up, never measured):
 
@@ -54,11 +86,16 @@ def training_memory_bytes(config, batch_size: int, sequence_length: int, *, logi
     - with ``logits`` (a language model): 4 copies of batch x length x vocab (the logits, log-softmax and
       both gradients; at a large vocabulary they are most of it).
 
-    tests/training/test_config.py checks it against the measured peak of a small model's training steps.
+    ``frozen``: the model is a frozen backbone (fine-tuning's ``frozen`` mode): no gradients or optimizer
+    moments for it, only its weights, and no activations kept for a backward pass, so one layer's at a
+    time as the forward pass runs. The classification head that does train is ignored (n_embd x classes).
+
+    benchmarks/bench_memory_estimate.py compares it with the measured peak of a small model's training steps.
     """
     tokens = batch_size * sequence_length
     per_token_layer = 10 * config.n_embd + 3 * config.mlp_hidden + 2 * config.n_head * sequence_length
-    floats = 4 * parameter_counts(config)["total"] + tokens * config.n_layer * per_token_layer
+    copies, layers_kept = (1, 1) if frozen else (4, config.n_layer)
+    floats = copies * parameter_counts(config)["total"] + tokens * layers_kept * per_token_layer
     if logits:
         floats += 4 * tokens * config.vocab_size
     return FP32_BYTES * floats
@@ -71,11 +108,26 @@ def available_memory_bytes() -> int:
     return psutil.virtual_memory().available
 
 
-def check_memory(needed: int, available: int, section: str, parameter: str, what: str) -> None:
+def check_memory(needed: int, section: str, parameter: str, what: str, *, accelerator: str, available: int | None = None) -> None:
+    """Refuse a training step of ``needed`` bytes that does not fit in host memory (``available``, by
+    default ``available_memory_bytes()``). On a GPU the step lives in device memory, which is not checked:
+    reading it would initialise CUDA in this process (see ``trains_on_gpu``), so it is only logged."""
+    if trains_on_gpu(accelerator):
+        log.info(
+            "%s: training runs on a GPU (trainer.accelerator=%s); its memory is not checked before training "
+            "(the estimate is about %.1f GB: %s)",
+            section,
+            accelerator,
+            needed / 1e9,
+            what,
+        )
+        return
+    available = available_memory_bytes() if available is None else available
     if needed > available:
         raise ConfigError(
             f"{section}: training needs about {needed / 1e9:,.1f} GB of memory ({what}) but {available / 1e9:,.1f} GB is available; "
-            f"lower {section}.{parameter} (or the model size)"
+            f"lower {section}.{parameter} (or the model size). This is host memory: trainer.accelerator={accelerator} does not "
+            "train on a GPU"
         )
 
 
@@ -83,25 +135,23 @@ def validate_pretraining_params(
     params: dict, section: str = "pretraining", *, vocab_size: int = DEFAULT_VOCAB_SIZE, available_memory: int | None = None
 ) -> None:
     """Raise ``ConfigError`` naming the first bad key: the schema (``lmladder.parameters``: keys, types,
-    ranges, Hydra targets), then whether Hydra can build the optimizer, schedule and model config from
-    it, whether the training windows fit the model, and whether a training step fits in memory
-    (``training_memory_bytes`` against ``available_memory``, by default ``available_memory_bytes()``).
+    ranges), then whether Hydra can build the optimizer, schedule and model config from it (allowed
+    targets only), whether the training windows fit the model, and whether a training step fits in memory
+    (``check_memory``; ``available_memory``: host memory, by default ``available_memory_bytes()``).
     ``section`` names the parameters in messages (a rung's, say); ``vocab_size``: the tokenizer's."""
     check_section("pretraining", params, section)
-    _build_partials(params, section)
-    try:
-        config = build_model_config(params["model"], vocab_size=vocab_size)
-    except ConfigError as error:
-        raise ConfigError(f"{section}.model: {error}") from error
+    build_optimizer_and_schedule(params, "pretraining", section)
+    config = build_model_config(params["model"], vocab_size, f"{section}.model")
     block_size, batch_size = params["data"]["block_size"], params["data"]["batch_size"]
     if block_size > config.max_positions:
         raise ConfigError(f"{section}.data.block_size={block_size} is above {section}.model.max_positions={config.max_positions}")
     check_memory(
         training_memory_bytes(config, batch_size, block_size),
-        available_memory_bytes() if available_memory is None else available_memory,
         section,
         "data.batch_size",
         f"a batch of {batch_size} x {block_size} tokens, {config.vocab_size} logits each",
+        accelerator=params["trainer"]["accelerator"],
+        available=available_memory,
     )
 
 
@@ -112,29 +162,27 @@ def validate_finetuning_params(
     model_params: dict | None = None,
     vocab_size: int = DEFAULT_VOCAB_SIZE,
     available_memory: int | None = None,
+    modes: Sequence[str] | None = None,
 ) -> None:
     """As ``validate_pretraining_params``, for the fine-tuning parameters: the schema, whether Hydra can
     build the optimizer and schedule, and, given the model's parameters (``model_params``: the
     ``pretraining.model`` it was trained with), whether a batch of ``finetuning.batch_size`` texts of the
-    model's ``max_positions`` tokens fits in memory (the classifier has no vocabulary-sized logits)."""
+    model's ``max_positions`` tokens fits in memory (the classifier has no vocabulary-sized logits).
+    ``modes``: the fine-tuning modes that will train, by default ``mode`` and ``baseline_mode`` (the
+    finetuning pipeline trains both; a ladder rung only ``mode``). Only when all are ``frozen`` does the
+    backbone count without gradients, optimizer moments and kept activations."""
     check_section("finetuning", params, section)
-    _build_partials(params, section)
+    build_optimizer_and_schedule(params, "finetuning", section)
     if model_params is None:
         return
-    config = build_model_config(model_params, vocab_size=vocab_size)
+    config = build_model_config(model_params, vocab_size)
     batch_size = params["batch_size"]
+    frozen = all(mode == "frozen" for mode in modes or (params["mode"], params["baseline_mode"]))
     check_memory(
-        training_memory_bytes(config, batch_size, config.max_positions, logits=False),
-        available_memory_bytes() if available_memory is None else available_memory,
+        training_memory_bytes(config, batch_size, config.max_positions, logits=False, frozen=frozen),
         section,
         "batch_size",
-        f"a batch of {batch_size} texts of up to {config.max_positions} tokens",
+        f"a batch of {batch_size} texts of up to {config.max_positions} tokens{', frozen backbone' if frozen else ''}",
+        accelerator=params["trainer"]["accelerator"],
+        available=available_memory,
     )
-
-
-def _build_partials(params: dict, section: str) -> None:
-    for name in ("optimizer", "lr_schedule"):
-        try:
-            instantiate(params[name])  # partials: resolves _target_ and binds the arguments
-        except InstantiationException as error:
-            raise ConfigError(f"{section}.{name} could not be built: {error}") from error

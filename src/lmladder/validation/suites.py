@@ -105,13 +105,16 @@ def validate_labelled(
     min_class_share: float,
     min_chars: int,
     max_chars: int,
-    train_split: str = "train",
+    *,
+    train_split: str,
     min_examples_per_class: int = 1,
 ) -> dict:
     """Labelled splits use only declared labels, keep every class in train, and share no text.
-    Train holds at least two classes, and no split is empty or has fewer than
+    Train (``splits[train_split]``) holds at least two classes, and no split is empty or has fewer than
     ``min_examples_per_class`` examples of a class: otherwise scikit-learn or Lightning would fail
-    later, on an empty or one-class split, with no word about the data."""
+    later, on an empty or one-class split, with no word about the data. Each short class is reported
+    once: by its count when it has fewer than ``min_examples_per_class`` examples in a split (train
+    included), else, in train, by its share when that is below ``min_class_share``."""
     stacked = _stack_splits(splits)
     train_labels = sorted(map(str, _column(splits.get(train_split), "label").dropna().unique()))
     return _run_suite(
@@ -135,7 +138,7 @@ def validate_labelled(
             ),
             _FrameCheck(
                 name="class_shares",
-                frame=_class_shares(splits.get(train_split), label_set),
+                frame=_class_shares(splits.get(train_split), label_set, min_examples_per_class),
                 key_column="label",
                 expectations=[
                     ExpectColumnValuesToBeBetween(
@@ -538,16 +541,14 @@ def _class_counts(splits: Mapping[str, pd.DataFrame], label_set: Sequence[str]) 
     return pd.DataFrame(rows, columns=["split_class", "examples"])
 
 
-def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str]) -> pd.DataFrame:
-    labels = _column(train, "label")
+def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str], min_examples: int) -> pd.DataFrame:
+    """Each declared class's share of train, leaving out the classes with fewer than ``min_examples``
+    examples there: the ``class_counts`` check already reports those (a missing class, say) by count."""
+    labels = _column(train, "label").astype(str)
     counts = labels.value_counts()
     total = max(len(labels), 1)
-    return pd.DataFrame(
-        {
-            "label": list(label_set),
-            "share": [counts.get(label, 0) / total for label in label_set],
-        }
-    )
+    kept = [label for label in label_set if counts.get(str(label), 0) >= min_examples]
+    return pd.DataFrame({"label": kept, "share": [counts.get(str(label), 0) / total for label in kept]}, columns=["label", "share"])
 
 
 def _splits_per_text(stacked: pd.DataFrame) -> pd.DataFrame:

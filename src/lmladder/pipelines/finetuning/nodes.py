@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytorch_lightning as pl
-from hydra.utils import instantiate
 
 from lmladder.model.classifier import default_pooling
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
-from lmladder.training.config import resolve_precision
+from lmladder.training.config import build_optimizer_and_schedule, resolve_precision
 from lmladder.training.finetune import build_classifier, finetune
 from lmladder.validation.gate import check_gate, frame_fingerprint
 
@@ -17,6 +16,7 @@ from lmladder.validation.gate import check_gate, frame_fingerprint
 def _finetune(
     pretrained: ModelBundle, train: pd.DataFrame, val: pd.DataFrame, params: dict, seed: int, mode: str, prefix: str
 ) -> tuple[ModelBundle, list[dict]]:
+    optimizer, lr_schedule = build_optimizer_and_schedule(params, "finetuning")
     pl.seed_everything(seed, workers=True)
     labels = sorted(set(train["label"]) | set(val["label"]))
     pooling = params["pooling"] or default_pooling(pretrained.model.config.architecture)
@@ -28,8 +28,8 @@ def _finetune(
         pretrained.tokenizer,
         (train["text"].tolist(), train["label"].tolist()),
         (val["text"].tolist(), val["label"].tolist()),
-        optimizer=instantiate(params["optimizer"]),
-        lr_schedule=instantiate(params["lr_schedule"]),
+        optimizer=optimizer,
+        lr_schedule=lr_schedule,
         batch_size=params["batch_size"],
         max_epochs=params["max_epochs"],
         patience=params["patience"],

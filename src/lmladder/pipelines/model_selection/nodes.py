@@ -48,7 +48,7 @@ def resolve_ladder(pretraining: dict, finetuning: dict, model_selection: dict) -
     rule = {
         "base_lr": float(pretraining["optimizer"]["lr"]),
         "base_N": parameter_counts(project_model)["non_embedding"],
-        "base_preset": pretraining["model"].get("preset", "custom"),
+        "base_preset": pretraining["model"]["preset"],
         **{key: model_selection["learning_rate"][key] for key in ("exponent", "warmup_fraction")},
     }
     rungs = {

@@ -1,4 +1,4 @@
-"""Thin nodes: build objects from parameters with Hydra, call ``lmladder.training``."""
+"""Thin nodes: build objects from parameters with Hydra (through ``lmladder.training.config``), call ``lmladder.training``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytorch_lightning as pl
-from hydra.utils import instantiate
 from tokenizers import Tokenizer
 
 from lmladder.corpus.packing import TokenFile, check_tokenizer_matches
@@ -15,7 +14,7 @@ from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, tokenize
 from lmladder.model import Transformer, parameter_counts
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
-from lmladder.training.config import build_model_config, resolve_precision
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule, resolve_precision
 from lmladder.training.plots import loss_curve_figure
 from lmladder.training.pretrain import pretrain
 from lmladder.validation.gate import check_gate, token_file_fingerprint
@@ -41,8 +40,8 @@ def pretrain_model(
     check_gate(validated_data, inputs, "pretraining")
     pl.seed_everything(seed, workers=True)
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
-    # pretraining.model is a free-form Hydra mapping: a model built by another _target_ may have no preset.
-    preset = params["model"].get("preset", "custom")
+    optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
+    preset = params["model"]["preset"]
     trainer = dict(params["trainer"])
     trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
     checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
@@ -53,8 +52,8 @@ def pretrain_model(
         Transformer(config),
         train_tokens.tokens,
         val_tokens.tokens,
-        optimizer=instantiate(params["optimizer"]),
-        lr_schedule=instantiate(params["lr_schedule"]),
+        optimizer=optimizer,
+        lr_schedule=lr_schedule,
         data={**params["data"], "seed": seed},
         trainer=trainer,
         bytes_per_token=train_tokens.metadata["bytes_per_token"],
