@@ -134,8 +134,12 @@ class ConfigValidationHook:
                     else f"model_selection.budgets.{spec['budget']} (rung {name})"
                 )
                 validate_pretraining_params(rung["pretraining"], section=f"{where} -> pretraining", vocab_size=vocab_size)
-                validate_finetuning_params(
-                    rung["finetuning"], section=f"{where} -> finetuning", model_params=rung["pretraining"]["model"], vocab_size=vocab_size
+                validate_finetuning_params(  # a rung fine-tunes in its mode only (no baseline)
+                    rung["finetuning"],
+                    section=f"{where} -> finetuning",
+                    model_params=rung["pretraining"]["model"],
+                    vocab_size=vocab_size,
+                    modes=(rung["finetuning"]["mode"],),
                 )
 
 
