@@ -20,8 +20,8 @@ import pytorch_lightning as pl
 import torch
 
 from lmladder.model import Transformer, flops_per_token, model_config
-from lmladder.training.callbacks import measure_matmul_peak
 from lmladder.training.config import resolve_precision
+from lmladder.training.hardware import measure_matmul_peak
 from lmladder.training.optim import warmup_cosine_schedule
 from lmladder.training.pretrain import pretrain, world_size
 

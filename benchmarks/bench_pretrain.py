@@ -28,9 +28,9 @@ from lmladder.corpus.splits import split_corpus
 from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, train_bpe_tokenizer
 from lmladder.model import Transformer, flops_per_token
-from lmladder.training.callbacks import measure_matmul_peak
 from lmladder.training.config import build_model_config, build_optimizer_and_schedule
 from lmladder.training.data import RandomWindows
+from lmladder.training.hardware import measure_matmul_peak
 from lmladder.training.pretrain import pretrain
 
 PARAMS = Path(__file__).resolve().parents[1] / "conf" / "base" / "parameters_pretraining.yml"

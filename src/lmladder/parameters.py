@@ -51,7 +51,7 @@ from lmladder.errors import ConfigError
 ARCHITECTURES = ("decoder", "encoder")  # lmladder.model.model.ARCHITECTURES
 POSITIONALS = ("learned", "rotary")  # lmladder.model.model.POSITIONALS
 NORMS = ("layernorm", "rmsnorm")  # lmladder.model.model.NORMS
-MLPS = ("gelu", "swiglu")  # lmladder.model.model.MLPS
+MLPS = ("gelu", "swiglu", "relu2")  # lmladder.model.model.MLPS
 MIN_VOCAB_SIZE = 260  # lmladder.corpus.tokenizer.MIN_VOCAB_SIZE: 256 bytes + 4 special tokens
 RUNG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # lmladder.selection.ladder.RUNG_NAME
 RESERVED_RUNG_NAMES = frozenset({"shared_data", "retraining"})  # lmladder.selection.ladder.RESERVED_NAMES
@@ -83,6 +83,7 @@ Pooling = Literal["last", "first", "mean"]  # lmladder.model.classifier.POOLINGS
 # which among torch's schedulers only OneCycleLR accepts. tests/test_parameters.py imports each one.
 MODEL_TARGETS = ("lmladder.model.model_config",)
 OPTIMIZER_TARGETS = (
+    "lmladder.training.optim.MuonAdamW",
     "torch.optim.AdamW",
     "torch.optim.Adam",
     "torch.optim.SGD",
@@ -186,6 +187,8 @@ MODEL_CHECKS = _hydra(
     norm=_typed(Literal[NORMS]),
     mlp=_typed(Literal[MLPS]),
     mlp_ratio=_typed(float, POSITIVE),
+    qk_norm=_typed(bool),
+    zero_init_projections=_typed(bool),
     bias=_typed(bool),
     tie_embeddings=_typed(bool),
     dropout=_typed(float, between(0, 1, high_open=True)),
@@ -196,6 +199,8 @@ OPTIMIZER_CHECKS = _hydra(
     eps=_typed(float, POSITIVE),
     weight_decay=_typed(float, NON_NEGATIVE),
     momentum=_typed(float, NON_NEGATIVE),
+    muon_lr=_typed(float, POSITIVE),
+    muon_momentum=_typed(float, between(0, 1, high_open=True)),
 )
 LR_SCHEDULE_CHECKS = _hydra(
     warmup_steps=_typed(int, NON_NEGATIVE),

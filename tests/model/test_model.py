@@ -81,13 +81,14 @@ def test_encoder_is_bidirectional(positional):
 
 OPTIONS = list(
     itertools.product(
-        ["decoder", "encoder"], ["learned", "rotary"], ["layernorm", "rmsnorm"], ["gelu", "swiglu"], [True, False], [True, False]
+        ["decoder", "encoder"], ["learned", "rotary"], ["layernorm", "rmsnorm"], ["gelu", "swiglu", "relu2"], [True, False], [True, False]
     )
 )
 
 
 @pytest.mark.parametrize(("architecture", "positional", "norm", "mlp", "bias", "tie_embeddings"), OPTIONS)
 def test_every_option_combination_runs_and_counts_parameters_exactly(architecture, positional, norm, mlp, bias, tie_embeddings):
+    qk_norm = zero_init_projections = bias  # each with and without, without doubling the product
     config = ModelConfig(
         vocab_size=VOCAB,
         max_positions=8,
@@ -100,6 +101,8 @@ def test_every_option_combination_runs_and_counts_parameters_exactly(architectur
         mlp=mlp,
         bias=bias,
         tie_embeddings=tie_embeddings,
+        qk_norm=qk_norm,
+        zero_init_projections=zero_init_projections,
     )
     torch.manual_seed(0)
     model = Transformer(config)
@@ -124,6 +127,34 @@ def test_parameter_counts_by_hand():
         "non_embedding": 100096,
         "embedding": 100 * 64 + 32 * 64,
     }
+
+
+def test_relu2_squares_a_relu_and_qk_norm_normalises_each_head():
+    torch.manual_seed(0)
+    config = tiny_config(mlp="relu2", qk_norm=True)
+    mlp = Transformer(config).blocks[0].mlp
+    x = torch.randn(2, 3, config.n_embd)
+    assert torch.allclose(mlp(x), mlp.down(torch.relu(mlp.up(x)) ** 2))
+    assert (
+        parameter_counts(config)["non_embedding"] - parameter_counts(tiny_config(mlp="relu2"))["non_embedding"]
+        == 2 * config.n_layer * config.head_size
+    )
+    attention = Transformer(config).blocks[0].attention
+    seen = []
+    attention.q_norm.register_forward_hook(lambda module, args, output: seen.append(output))
+    attention(torch.randn(2, 3, config.n_embd))
+    rms = seen[0].pow(2).mean(-1).sqrt()  # per head and position: 1 (unit gains at init)
+    assert seen[0].shape == (2, config.n_head, 3, config.head_size) and torch.allclose(rms, torch.ones_like(rms), atol=1e-3)
+
+
+def test_zero_initialised_projections_make_every_block_start_as_the_identity():
+    torch.manual_seed(0)
+    model = Transformer(tiny_config(zero_init_projections=True))
+    for block in model.blocks:
+        assert not block.attention.proj.weight.any() and not block.mlp.down.weight.any()
+        x = torch.randn(2, 3, model.config.n_embd)
+        assert torch.equal(block(x)[0], x)
+    assert Transformer(tiny_config()).blocks[0].mlp.down.weight.std() > 0
 
 
 def test_swiglu_uses_two_thirds_hidden_width():

@@ -8,10 +8,12 @@ import yaml
 
 from lmladder.errors import ConfigError
 from lmladder.model import ModelConfig, Transformer, model_config
+from lmladder.training import config as config_module
 from lmladder.training.config import (
     available_memory_bytes,
     build_model_config,
     build_optimizer_and_schedule,
+    device_peak_flops,
     instantiate_allowed,
     resolve_precision,
     training_memory_bytes,
@@ -190,8 +192,11 @@ def test_model_that_cannot_be_built(params):
         validate_pretraining_params(params)
 
 
-def test_auto_precision_on_cpu_is_full_fp32():
-    assert resolve_precision("auto", "cpu") == "32-true"
+@pytest.mark.parametrize(("bf16_flops", "expected"), [(8e11, "bf16-mixed"), (2e11, "32-true"), (1e11, "32-true")])
+def test_auto_precision_on_cpu_takes_bf16_only_where_the_probe_measures_it_faster(monkeypatch, bf16_flops, expected):
+    monkeypatch.setattr(config_module, "matmul_probe", lambda device: {"fp32_flops": 2e11, "bf16_flops": bf16_flops, "machine": "cpu-x"})
+    assert resolve_precision("auto", "cpu") == expected
+    assert device_peak_flops(expected, "cpu") == (bf16_flops if expected == "bf16-mixed" else 2e11)
 
 
 @pytest.mark.parametrize("precision", ["32-true", "16-mixed", "bf16-mixed", "64-true"])

@@ -2,8 +2,8 @@
 
 One ``ModelConfig`` dataclass covers the two architectures the field chooses between: a decoder
 (causal language model, GPT) and an encoder (bidirectional, masked language model, BERT), plus the
-usual options: learned or rotary positions, LayerNorm or RMSNorm, GELU or SwiGLU MLP, biases, tied
-embeddings, dropout. Attention goes through ``F.scaled_dot_product_attention`` (flash/memory-
+usual options: learned or rotary positions, LayerNorm or RMSNorm, GELU, SwiGLU or ReLU² MLP, QK-norm,
+zero-initialised residual projections, biases, tied embeddings, dropout. Attention goes through ``F.scaled_dot_product_attention`` (flash/memory-
 efficient kernels where the device has them).
 """
 
@@ -22,7 +22,7 @@ from lmladder.errors import ConfigError
 ARCHITECTURES = ("decoder", "encoder")
 POSITIONALS = ("learned", "rotary")
 NORMS = ("layernorm", "rmsnorm")
-MLPS = ("gelu", "swiglu")
+MLPS = ("gelu", "swiglu", "relu2")
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,10 @@ class ModelConfig:
     architecture: str = "decoder"  # decoder: causal LM; encoder: bidirectional, masked LM
     positional: str = "learned"  # learned absolute embeddings or rotary (RoPE) in attention
     norm: str = "layernorm"
-    mlp: str = "gelu"
+    mlp: str = "gelu"  # gelu, swiglu or relu2 (ReLU squared, as in modded-nanogpt)
     mlp_ratio: float = 4.0  # hidden width / n_embd (SwiGLU uses 2/3 of it: same parameters as GELU)
+    qk_norm: bool = False  # RMSNorm of each head's queries and keys before attention
+    zero_init_projections: bool = False  # residual projections start at zero: each block starts as the identity
     bias: bool = True  # biases in linear layers and LayerNorm
     tie_embeddings: bool = True  # the output layer shares the token embedding matrix
     dropout: float = 0.0
@@ -65,7 +67,7 @@ class ModelConfig:
     @property
     def mlp_hidden(self) -> int:
         hidden = int(self.mlp_ratio * self.n_embd)
-        return hidden if self.mlp == "gelu" else 2 * hidden // 3
+        return 2 * hidden // 3 if self.mlp == "swiglu" else hidden
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,11 +138,12 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     d, hidden, bias = config.n_embd, config.mlp_hidden, config.bias
     norm = d + (d if bias and config.norm == "layernorm" else 0)
     attention = 4 * d * d + (4 * d if bias else 0)
-    if config.mlp == "gelu":
-        mlp = 2 * d * hidden + (hidden + d if bias else 0)
-    else:
+    if config.mlp == "swiglu":
         mlp = 3 * d * hidden + (2 * hidden + d if bias else 0)
-    non_embedding = config.n_layer * (2 * norm + attention + mlp) + norm
+    else:
+        mlp = 2 * d * hidden + (hidden + d if bias else 0)
+    qk_norm = 2 * config.head_size if config.qk_norm else 0  # RMSNorm gains of queries and keys
+    non_embedding = config.n_layer * (2 * norm + attention + mlp + qk_norm) + norm
     token_embedding = config.vocab_size * d
     position_embedding = config.max_positions * d if config.positional == "learned" else 0
     output = 0 if config.tie_embeddings else config.vocab_size * d
@@ -188,11 +191,15 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.proj.residual_projection = True
         self.resid_dropout = nn.Dropout(config.dropout)
+        if config.qk_norm:
+            self.q_norm, self.k_norm = nn.RMSNorm(config.head_size), nn.RMSNorm(config.head_size)
 
     def forward(self, x, rotary=None, attention_mask=None, return_weights=False):
         batch, length, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=2)
         q, k, v = (t.view(batch, length, self.config.n_head, self.config.head_size).transpose(1, 2) for t in (q, k, v))
+        if self.config.qk_norm:
+            q, k = self.q_norm(q), self.k_norm(k)
         if rotary is not None:
             q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
         causal = self.config.architecture == "decoder"
@@ -226,17 +233,22 @@ class SelfAttention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.swiglu = config.mlp == "swiglu"
+        self.kind = config.mlp
         hidden = config.mlp_hidden
         self.up = nn.Linear(config.n_embd, hidden, bias=config.bias)
-        if self.swiglu:
+        if self.kind == "swiglu":
             self.gate = nn.Linear(config.n_embd, hidden, bias=config.bias)
         self.down = nn.Linear(hidden, config.n_embd, bias=config.bias)
         self.down.residual_projection = True
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
-        hidden = F.silu(self.gate(x)) * self.up(x) if self.swiglu else F.gelu(self.up(x))
+        if self.kind == "swiglu":
+            hidden = F.silu(self.gate(x)) * self.up(x)
+        elif self.kind == "relu2":
+            hidden = F.relu(self.up(x)).square()
+        else:
+            hidden = F.gelu(self.up(x))
         return self.dropout(self.down(hidden))
 
 
@@ -275,9 +287,13 @@ class Transformer(nn.Module):
 
     def _init_weights(self, module: nn.Module) -> None:
         # GPT-2: N(0, 0.02), and residual projections scaled by 1/sqrt(2 * n_layer) so the
-        # residual stream's variance does not grow with depth.
+        # residual stream's variance does not grow with depth; or, with zero_init_projections
+        # (modded-nanogpt), zero, so that every block starts as the identity.
         if isinstance(module, nn.Linear):
-            std = 0.02 / math.sqrt(2 * self.config.n_layer) if getattr(module, "residual_projection", False) else 0.02
+            residual = getattr(module, "residual_projection", False)
+            std = 0.02 / math.sqrt(2 * self.config.n_layer) if residual else 0.02
+            if residual and self.config.zero_init_projections:
+                std = 0.0
             nn.init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
                 nn.init.zeros_(module.bias)

@@ -9,29 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.plugins import TorchCheckpointIO
 
 from lmladder.atomic import atomic_path
 
 log = logging.getLogger(__name__)
-
-
-def measure_matmul_peak(
-    device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32, size: int = 1024, seconds: float = 0.5
-) -> float:
-    """Achievable FLOP/s of a square matmul on ``device``: the MFU denominator when none is configured."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-    synchronize = torch.cuda.synchronize if torch.device(device).type == "cuda" else (lambda: None)
-    a @ b  # warm-up
-    synchronize()
-    runs, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        runs += 1
-    synchronize()
-    return 2 * size**3 * runs / (time.perf_counter() - start)
 
 
 def stepped(trainer: pl.Trainer, batch_idx: int) -> bool:

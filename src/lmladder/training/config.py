@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from lmladder.errors import ConfigError
 from lmladder.model import parameter_counts
 from lmladder.parameters import HYDRA_MAPPINGS, Tokenizer, check_hydra_keys, check_section
+from lmladder.training.hardware import CPU_BF16_MIN_SPEEDUP, cpu_prefers_bf16, matmul_probe
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,29 @@ def trains_on_gpu(accelerator: str) -> bool:
 
 
 def resolve_precision(precision: str, accelerator: str) -> str:
-    """``auto``: bf16 mixed precision on a GPU that supports it, full fp32 otherwise (CPU)."""
+    """``auto``: bf16 mixed precision on a GPU that supports it, and on a CPU whose bf16 matmuls measure
+    at least ``CPU_BF16_MIN_SPEEDUP`` times faster than fp32 ones (AMX, AVX512-BF16; the probe is cached
+    per machine, see ``lmladder.training.hardware``); full fp32 otherwise."""
     if precision != "auto":
         return precision
-    on_gpu = trains_on_gpu(accelerator) and torch.cuda.is_available()
-    return "bf16-mixed" if on_gpu and torch.cuda.is_bf16_supported() else "32-true"
+    if trains_on_gpu(accelerator):
+        return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+    probe = matmul_probe("cpu")
+    choice = "bf16-mixed" if cpu_prefers_bf16(probe) else "32-true"
+    log.info(
+        "precision auto: %s on this CPU (matmuls: bf16 %.0f GFLOP/s, fp32 %.0f GFLOP/s; bf16 needs %.1fx)",
+        choice,
+        probe["bf16_flops"] / 1e9,
+        probe["fp32_flops"] / 1e9,
+        CPU_BF16_MIN_SPEEDUP,
+    )
+    return choice
+
+
+def device_peak_flops(precision: str, accelerator: str) -> float:
+    """The cached matmul peak of the device and precision training uses: the MFU denominator."""
+    probe = matmul_probe("cuda" if trains_on_gpu(accelerator) and torch.cuda.is_available() else "cpu")
+    return probe["bf16_flops"] if str(precision).startswith("bf16") else probe["fp32_flops"]
 
 
 def training_memory_bytes(config, batch_size: int, sequence_length: int, *, logits: bool = True, frozen: bool = False) -> int:

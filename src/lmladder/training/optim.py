@@ -3,22 +3,149 @@
 from __future__ import annotations
 
 import math
+import re
 
 import torch
+from torch.optim.adamw import adamw
 
 from lmladder.errors import TrainingDivergedError
+from lmladder.training.hardware import cpu_prefers_bf16, matmul_probe
+
+HIDDEN_MATRIX = re.compile(r"(^|\.)blocks\.")  # a parameter inside a Transformer block
 
 
 def weight_decay_groups(model: torch.nn.Module) -> list[dict]:
-    """Decay only matrices (>= 2-D: linear and embedding weights), never biases or norm gains.
+    """Three parameter groups, each named (``name``; optimizers keep extra keys and ignore them):
 
-    The first group takes the optimizer's own ``weight_decay``; the second overrides it with 0.
+    - ``hidden_matrices``: the blocks' weight matrices (attention and MLP), decayed;
+    - ``embeddings``: the other matrices (token and position embeddings, output and task heads), decayed;
+    - ``gains_and_biases``: every vector (biases, norm gains), never decayed (``weight_decay`` 0).
+
+    Any optimizer treats the first two alike; ``MuonAdamW`` gives the hidden matrices to Muon.
     """
-    params = [p for p in model.parameters() if p.requires_grad]
+    named = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    hidden = [p for name, p in named if p.dim() >= 2 and HIDDEN_MATRIX.search(name)]
+    other = [p for name, p in named if p.dim() >= 2 and not HIDDEN_MATRIX.search(name)]
     return [
-        {"params": [p for p in params if p.dim() >= 2]},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": hidden, "name": "hidden_matrices"},
+        {"params": other, "name": "embeddings"},
+        {"params": [p for _, p in named if p.dim() < 2], "weight_decay": 0.0, "name": "gains_and_biases"},
     ]
+
+
+def newton_schulz(matrix: torch.Tensor, steps: int = 5, dtype: torch.dtype = torch.bfloat16, eps: float = 1e-7) -> torch.Tensor:
+    """The nearest semi-orthogonal matrix to ``matrix``, approximately (Muon's quintic Newton-Schulz
+    iteration, Keller Jordan's coefficients; singular values end up in about [0.7, 1.2], which does not
+    hurt training). Run in ``dtype``: bf16 where its matmuls are fast."""
+    a, b, c = 3.4445, -4.7750, 2.0315
+    x = matrix.to(dtype)
+    tall = x.size(0) > x.size(1)
+    if tall:
+        x = x.T
+    x = x / x.norm().clamp(min=eps)
+    for _ in range(steps):  # x <- a x + (b G + c G^2) x, G = x x^T
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return (x.T if tall else x).to(matrix.dtype)
+
+
+class MuonAdamW(torch.optim.Optimizer):
+    """Muon for the hidden weight matrices, AdamW for everything else (embeddings, heads, gains, biases),
+    in one optimizer, so one learning-rate schedule and one checkpoint state cover both.
+
+    Muon (Jordan et al. 2024, as in ``torch.optim.Muon``): SGD momentum (Nesterov), the update
+    orthogonalised by ``newton_schulz`` and scaled by sqrt(max(1, rows/cols)), decoupled weight decay.
+    It applies to the group named ``hidden_matrices`` (see ``weight_decay_groups``), whose learning rate
+    is ``muon_lr``; the other groups take AdamW's ``lr``. A schedule scales both alike.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 0.003,
+        betas: tuple[float, float] = (0.9, 0.95),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        muon_lr: float = 0.02,
+        muon_momentum: float = 0.95,
+        ns_steps: int = 5,
+    ):
+        groups = list(params)
+        if not groups or not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            if group.get("name") == "hidden_matrices":
+                group.setdefault("lr", muon_lr)
+        defaults = {
+            "lr": lr,
+            "betas": tuple(betas),
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "muon_momentum": muon_momentum,
+            "ns_steps": ns_steps,
+        }
+        super().__init__(groups, defaults)
+        self._dtype = None  # Newton-Schulz's, chosen at the first step on the parameters' device
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if group.get("name") == "hidden_matrices":
+                self._muon(group, params)
+            elif params:
+                self._adamw(group, params)
+        return loss
+
+    def _muon(self, group: dict, params: list[torch.Tensor]) -> None:
+        momentum = group["muon_momentum"]
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["momentum_buffer"] = torch.zeros_like(p)
+            buffer = state["momentum_buffer"]
+            buffer.lerp_(p.grad, 1 - momentum)
+            update = p.grad.lerp(buffer, momentum)  # Nesterov
+            update = newton_schulz(update, group["ns_steps"], self._newton_schulz_dtype(p))
+            p.mul_(1 - group["lr"] * group["weight_decay"])
+            p.add_(update, alpha=-group["lr"] * math.sqrt(max(1.0, p.size(0) / p.size(1))))
+
+    def _newton_schulz_dtype(self, p: torch.Tensor) -> torch.dtype:
+        """bf16 on a GPU and on a CPU whose bf16 matmuls measured fast (the cached probe); fp32 on a CPU
+        that emulates bf16, where it would be slower than fp32."""
+        if self._dtype is None:
+            self._dtype = torch.bfloat16 if p.is_cuda or cpu_prefers_bf16(matmul_probe("cpu")) else torch.float32
+        return self._dtype
+
+    def _adamw(self, group: dict, params: list[torch.Tensor]) -> None:
+        for p in params:
+            state = self.state[p]
+            if not state:
+                state["step"] = torch.tensor(0.0)
+                state["exp_avg"] = torch.zeros_like(p)
+                state["exp_avg_sq"] = torch.zeros_like(p)
+        states = [self.state[p] for p in params]
+        beta1, beta2 = group["betas"]
+        adamw(
+            params,
+            [p.grad for p in params],
+            [s["exp_avg"] for s in states],
+            [s["exp_avg_sq"] for s in states],
+            [],
+            [s["step"] for s in states],
+            amsgrad=False,
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=False,
+            foreach=None,
+        )
 
 
 def optimizer_and_schedule(model: torch.nn.Module, optimizer, lr_schedule, total_steps: int) -> dict:

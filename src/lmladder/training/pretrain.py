@@ -20,7 +20,8 @@ from pytorch_lightning.loggers import Logger
 
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model import Transformer, flops_per_token
-from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor, measure_matmul_peak
+from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor
+from lmladder.training.config import device_peak_flops
 from lmladder.training.data import TokenDataModule
 from lmladder.training.module import LanguageModelModule
 
@@ -108,10 +109,8 @@ def pretrain(
         special_ids,
     )
     model_flops = flops_per_token(model.config, block_size)
-    if peak_flops is None:
-        on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-        dtype = torch.bfloat16 if str(trainer.get("precision", "")).startswith("bf16") else torch.float32
-        peak_flops = measure_matmul_peak("cuda" if on_gpu else "cpu", dtype)
+    if peak_flops is None:  # measured once per machine and cached, not on every run
+        peak_flops = device_peak_flops(trainer.get("precision", "32-true"), trainer.get("accelerator", "auto"))
     checkpoint_dir = Path(checkpoint_dir)
     checkpoints = ModelCheckpoint(
         dirpath=checkpoint_dir,
