@@ -199,6 +199,7 @@ OPTIMIZER_CHECKS = _hydra(
     eps=_typed(float, POSITIVE),
     weight_decay=_typed(float, NON_NEGATIVE),
     momentum=_typed(float, NON_NEGATIVE),
+    fused=_typed(bool),
     muon_lr=_typed(float, POSITIVE),
     muon_momentum=_typed(float, between(0, 1, high_open=True)),
 )
@@ -494,6 +495,7 @@ class Pretraining:
             "betas": [0.9, 0.95],
             "eps": 1.0e-8,
             "weight_decay": 0.1,
+            "fused": True,
         },
         check=OPTIMIZER_CHECKS,
     )
@@ -510,6 +512,7 @@ class Pretraining:
     trainer: PretrainingTrainer = _field(factory=PretrainingTrainer)
     checkpoint_dir: str = _field("data/${globals:workspace}/06_models/pretraining/checkpoints", rule=NON_EMPTY)
     peak_flops: float | None = _field(None, rule=POSITIVE)
+    compile: bool | Literal["auto"] = "auto"
 
 
 # ---------------------------------------------------------------------------------------------

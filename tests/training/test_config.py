@@ -13,6 +13,7 @@ from lmladder.training.config import (
     available_memory_bytes,
     build_model_config,
     build_optimizer_and_schedule,
+    choose_precision,
     device_peak_flops,
     instantiate_allowed,
     resolve_precision,
@@ -192,11 +193,33 @@ def test_model_that_cannot_be_built(params):
         validate_pretraining_params(params)
 
 
-@pytest.mark.parametrize(("bf16_flops", "expected"), [(8e11, "bf16-mixed"), (2e11, "32-true"), (1e11, "32-true")])
-def test_auto_precision_on_cpu_takes_bf16_only_where_the_probe_measures_it_faster(monkeypatch, bf16_flops, expected):
+@pytest.mark.parametrize(
+    ("bf16_flops", "bf16_step_s", "expected"),
+    [
+        (8e11, 0.05, "bf16-mixed"),  # fast bf16 matmuls, and the model's step is faster in bf16
+        (8e11, 0.098, "32-true"),  # fast matmuls, but the step gains less than the 5% margin (a small model)
+        (8e11, 0.2, "32-true"),  # fast matmuls, slower step
+        (2e11, 0.05, "32-true"),  # no fast bf16 matmuls: the step is not even measured
+    ],
+)
+def test_auto_precision_on_cpu_takes_bf16_only_where_the_models_step_measures_faster(monkeypatch, bf16_flops, bf16_step_s, expected):
+    steps = []
     monkeypatch.setattr(config_module, "matmul_probe", lambda device: {"fp32_flops": 2e11, "bf16_flops": bf16_flops, "machine": "cpu-x"})
-    assert resolve_precision("auto", "cpu") == expected
+    monkeypatch.setattr(
+        config_module,
+        "step_probe",
+        lambda model, batch, block: steps.append((batch, block)) or {"fp32_step_s": 0.1, "bf16_step_s": bf16_step_s},
+    )
+    model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=16))
+    precision, evidence = choose_precision("auto", "cpu", model, 4, 8)
+    assert precision == expected
+    assert evidence["train.matmul_bf16_gflops"] == bf16_flops / 1e9 and evidence["train.matmul_fp32_gflops"] == 200.0
+    assert steps == ([(4, 8)] if bf16_flops > 4e11 else [])
+    if steps:
+        assert evidence["train.step_fp32_ms"] == 100.0 and evidence["train.step_bf16_ms"] == bf16_step_s * 1e3
     assert device_peak_flops(expected, "cpu") == (bf16_flops if expected == "bf16-mixed" else 2e11)
+    assert resolve_precision("auto", "cpu") == "32-true"  # fine-tuning: no step to measure, fp32 on a CPU
+    assert choose_precision("bf16-mixed", "cpu") == ("bf16-mixed", {})  # set explicitly: nothing measured
 
 
 @pytest.mark.parametrize("precision", ["32-true", "16-mixed", "bf16-mixed", "64-true"])

@@ -3,8 +3,9 @@ import logging
 
 import torch
 
+from lmladder.model import ModelConfig, Transformer
 from lmladder.training import hardware
-from lmladder.training.hardware import cpu_prefers_bf16, machine_key, matmul_probe, measure_matmul_peak
+from lmladder.training.hardware import cpu_prefers_bf16, machine_key, matmul_probe, measure_matmul_peak, step_prefers_bf16, step_probe
 
 
 def test_measure_matmul_peak_is_positive_and_finite():
@@ -46,12 +47,12 @@ def test_a_damaged_or_unwritable_cache_is_measured_around_and_logged(tmp_path, m
     damaged.write_text("{not json")
     with caplog.at_level(logging.WARNING, logger="lmladder.training.hardware"):
         assert matmul_probe("cpu", damaged)["bf16_flops"] == 2e11
-    assert f"ignoring the matmul probe cache {damaged}" in caplog.text
+    assert f"ignoring the probe cache {damaged}" in caplog.text
     blocked = tmp_path / "a_file"
     blocked.write_text("")
     with caplog.at_level(logging.WARNING, logger="lmladder.training.hardware"):
         assert matmul_probe("cpu", blocked / "probe.json")["fp32_flops"] == 2e11
-    assert "could not cache the matmul probe" in caplog.text
+    assert "could not cache the probe" in caplog.text
     assert not cpu_prefers_bf16({"fp32_flops": 2e11, "bf16_flops": 2e11})
 
 
@@ -61,3 +62,24 @@ def test_the_cache_lives_where_the_environment_says(tmp_path, monkeypatch):
     monkeypatch.delenv("LMLADDER_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert hardware.cache_path() == tmp_path / "xdg" / "lmladder" / "matmul_probe.json"
+
+
+def test_the_step_probe_times_both_precisions_once_per_model_and_leaves_the_model_and_rng_alone(tmp_path):
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=16))
+    before = {name: p.clone() for name, p in model.state_dict().items()}
+    state = torch.random.get_rng_state()
+    path = tmp_path / "probe.json"
+    step = step_probe(model, 4, 8, path)
+    assert set(step) == {"fp32_step_s", "bf16_step_s"} and all(seconds > 0 for seconds in step.values())
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(p, before[name]) for name, p in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert step_probe(model, 4, 8, path) == step  # cached
+    assert len(json.loads(path.read_text())) == 1
+    step_probe(model, 2, 8, path)  # another batch shape is another entry
+    wider = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=32))
+    step_probe(wider, 4, 8, path)
+    assert len(json.loads(path.read_text())) == 3
+    assert step_prefers_bf16({"fp32_step_s": 0.106, "bf16_step_s": 0.1})
+    assert not step_prefers_bf16({"fp32_step_s": 0.104, "bf16_step_s": 0.1})

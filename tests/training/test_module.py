@@ -53,7 +53,7 @@ def test_configure_optimizers_groups_and_schedule():
     configured = module.configure_optimizers()
     optimizer = configured["optimizer"]
     assert isinstance(optimizer, torch.optim.AdamW)
-    assert [group["weight_decay"] for group in optimizer.param_groups] == [0.1, 0.0]
+    assert [group["weight_decay"] for group in optimizer.param_groups] == [0.1, 0.1, 0.0]
     assert configured["lr_scheduler"]["interval"] == "step"
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1e-2 / 4)
     optimizer.step()

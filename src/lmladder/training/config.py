@@ -17,7 +17,7 @@ from hydra.utils import instantiate
 from lmladder.errors import ConfigError
 from lmladder.model import parameter_counts
 from lmladder.parameters import HYDRA_MAPPINGS, Tokenizer, check_hydra_keys, check_section
-from lmladder.training.hardware import CPU_BF16_MIN_SPEEDUP, cpu_prefers_bf16, matmul_probe
+from lmladder.training.hardware import CPU_BF16_MIN_SPEEDUP, cpu_prefers_bf16, matmul_probe, step_prefers_bf16, step_probe
 
 log = logging.getLogger(__name__)
 
@@ -68,24 +68,54 @@ def trains_on_gpu(accelerator: str) -> bool:
     return accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.device_count() > 0)
 
 
-def resolve_precision(precision: str, accelerator: str) -> str:
-    """``auto``: bf16 mixed precision on a GPU that supports it, and on a CPU whose bf16 matmuls measure
-    at least ``CPU_BF16_MIN_SPEEDUP`` times faster than fp32 ones (AMX, AVX512-BF16; the probe is cached
-    per machine, see ``lmladder.training.hardware``); full fp32 otherwise."""
+def choose_precision(
+    precision: str, accelerator: str, model=None, batch_size: int | None = None, block_size: int | None = None
+) -> tuple[str, dict]:
+    """The precision to train in, and the measurements that chose it (run parameters; empty unless ``auto``
+    decided on a CPU).
+
+    ``auto``: bf16 mixed precision on a GPU that supports it. On a CPU, bf16 only where it is faster: the
+    cached matmul probe must find bf16 matmuls ``CPU_BF16_MIN_SPEEDUP`` times faster than fp32 (AMX,
+    AVX512-BF16), and then a training step of ``model`` (a ``Transformer``, on ``batch_size`` x
+    ``block_size`` tokens; cached per model and shape) must measure faster under bf16 autocast too. Without
+    a model (fine-tuning), a CPU trains in fp32. See ``lmladder.training.hardware``."""
     if precision != "auto":
-        return precision
+        return precision, {}
     if trains_on_gpu(accelerator):
-        return "bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"
+        return ("bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"), {}
     probe = matmul_probe("cpu")
-    choice = "bf16-mixed" if cpu_prefers_bf16(probe) else "32-true"
+    evidence = {
+        "train.matmul_fp32_gflops": round(probe["fp32_flops"] / 1e9, 1),
+        "train.matmul_bf16_gflops": round(probe["bf16_flops"] / 1e9, 1),
+    }
+    if not cpu_prefers_bf16(probe):
+        reason = f"bf16 matmuls are not {CPU_BF16_MIN_SPEEDUP:g}x faster than fp32 on this CPU"
+        choice = "32-true"
+    elif model is None:
+        reason = "fine-tuning trains in fp32 on a CPU (no step probe)"
+        choice = "32-true"
+    else:
+        step = step_probe(model, batch_size, block_size)
+        evidence.update(
+            {"train.step_fp32_ms": round(step["fp32_step_s"] * 1e3, 1), "train.step_bf16_ms": round(step["bf16_step_s"] * 1e3, 1)}
+        )
+        choice = "bf16-mixed" if step_prefers_bf16(step) else "32-true"
+        reason = (
+            f"a training step takes {step['fp32_step_s'] * 1e3:.0f} ms in fp32 and {step['bf16_step_s'] * 1e3:.0f} ms under bf16 autocast"
+        )
     log.info(
-        "precision auto: %s on this CPU (matmuls: bf16 %.0f GFLOP/s, fp32 %.0f GFLOP/s; bf16 needs %.1fx)",
+        "precision auto: %s on this CPU (matmuls: bf16 %.0f GFLOP/s, fp32 %.0f GFLOP/s; %s)",
         choice,
         probe["bf16_flops"] / 1e9,
         probe["fp32_flops"] / 1e9,
-        CPU_BF16_MIN_SPEEDUP,
+        reason,
     )
-    return choice
+    return choice, evidence
+
+
+def resolve_precision(precision: str, accelerator: str) -> str:
+    """``choose_precision`` without a model: fine-tuning's (and any caller's without a step to measure)."""
+    return choose_precision(precision, accelerator)[0]
 
 
 def device_peak_flops(precision: str, accelerator: str) -> float:

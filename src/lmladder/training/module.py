@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import shutil
 from collections.abc import Callable
 
 import pytorch_lightning as pl
@@ -11,6 +14,39 @@ import torch
 from lmladder.model import Transformer
 from lmladder.training.objectives import mask_tokens
 from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
+
+log = logging.getLogger(__name__)
+
+
+def compile_reason(compile: bool | str, accelerator_is_gpu: bool) -> tuple[bool, str]:
+    """Whether to ``torch.compile`` the training step, and why, for ``pretraining.compile`` (true, false or
+    auto). ``auto`` compiles on a GPU only: on a CPU the compile time (tens of seconds) outweighs the step
+    time it saves at the sizes a CPU trains (benchmarks/bench_time_to_quality.py measures both). On a CPU,
+    inductor builds C++ kernels: without a C++ compiler the step runs eagerly."""
+    if compile is False or (compile == "auto" and not accelerator_is_gpu):
+        return False, "pretraining.compile is false" if compile is False else "pretraining.compile is auto and training runs on a CPU"
+    if not accelerator_is_gpu and not shutil.which(os.environ.get("CXX", "g++")) and not shutil.which("c++"):
+        return False, "no C++ compiler (g++, c++ or $CXX) on PATH, which torch.compile needs for CPU kernels"
+    return True, "pretraining.compile is true" if compile is True else "pretraining.compile is auto and training runs on a GPU"
+
+
+class CompiledForward:
+    """``torch.compile`` of a model's forward for training steps, falling back to the eager forward (with a
+    warning) when compilation fails. Not an ``nn.Module`` attribute: the model's state dict (checkpoints,
+    the saved model) keeps its own parameter names, and validation and evaluation run the eager model."""
+
+    def __init__(self, model: torch.nn.Module):
+        self.eager = model.forward
+        self.compiled = torch.compile(model.forward)
+
+    def __call__(self, *args):
+        if self.compiled is not None:
+            try:
+                return self.compiled(*args)
+            except Exception as error:  # noqa: BLE001 - any compiler failure; a real error recurs in eager mode below
+                log.warning("torch.compile failed (%s: %s); training continues without it", type(error).__name__, str(error)[:300])
+                self.compiled = None
+        return self.eager(*args)
 
 
 class LanguageModelModule(pl.LightningModule):
@@ -29,6 +65,7 @@ class LanguageModelModule(pl.LightningModule):
         bytes_per_token: float,
         special_ids: dict[str, int],
         mlm_probability: float = 0.15,
+        compile: bool = False,
     ):
         super().__init__()
         self.model = model
@@ -36,10 +73,12 @@ class LanguageModelModule(pl.LightningModule):
         self.bytes_per_token = bytes_per_token
         self.special_ids = special_ids
         self.mlm_probability = mlm_probability
+        self.training_forward = CompiledForward(model) if compile else model
 
     def _loss(self, inputs: torch.Tensor, targets: torch.Tensor, generator=None) -> torch.Tensor:
+        forward = self.training_forward if self.training else self.model
         if self.model.config.architecture == "decoder":
-            return self.model(inputs, targets)[1]
+            return forward(inputs, targets)[1]
         masked, labels = mask_tokens(
             inputs,
             self.special_ids["mask"],
@@ -48,7 +87,7 @@ class LanguageModelModule(pl.LightningModule):
             self.mlm_probability,
             generator,
         )
-        return self.model(masked, labels)[1]
+        return forward(masked, labels)[1]
 
     def training_step(self, batch, batch_index):
         loss = self._loss(*batch)

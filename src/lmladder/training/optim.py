@@ -69,6 +69,7 @@ class MuonAdamW(torch.optim.Optimizer):
         muon_lr: float = 0.02,
         muon_momentum: float = 0.95,
         ns_steps: int = 5,
+        fused: bool | None = None,
     ):
         groups = list(params)
         if not groups or not isinstance(groups[0], dict):
@@ -83,6 +84,7 @@ class MuonAdamW(torch.optim.Optimizer):
             "weight_decay": weight_decay,
             "muon_momentum": muon_momentum,
             "ns_steps": ns_steps,
+            "fused": fused,
         }
         super().__init__(groups, defaults)
         self._dtype = None  # Newton-Schulz's, chosen at the first step on the parameters' device
@@ -144,7 +146,7 @@ class MuonAdamW(torch.optim.Optimizer):
             weight_decay=group["weight_decay"],
             eps=group["eps"],
             maximize=False,
-            foreach=None,
+            fused=group["fused"],
         )
 
 

@@ -21,9 +21,9 @@ from pytorch_lightning.loggers import Logger
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model import Transformer, flops_per_token
 from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor
-from lmladder.training.config import device_peak_flops
+from lmladder.training.config import device_peak_flops, trains_on_gpu
 from lmladder.training.data import TokenDataModule
-from lmladder.training.module import LanguageModelModule
+from lmladder.training.module import LanguageModelModule, compile_reason
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class PretrainResult:
     best_val_loss: float | None
     history: LossHistory
     resumed_from_step: int
+    compiled: bool = False
 
 
 def resolve_max_steps(max_steps: int | None, max_tokens: int | None, tokens_per_step: int) -> int:
@@ -72,6 +73,7 @@ def pretrain(
     logger: Logger | None = None,
     peak_flops: float | None = None,
     extra_callbacks: list[pl.Callback] | None = None,
+    compile: bool | str = False,
 ) -> PretrainResult:
     """Train ``model`` on windows of the token files; resume from ``checkpoint_dir/last.ckpt`` if present.
 
@@ -79,6 +81,7 @@ def pretrain(
     ``total_steps`` (both usually Hydra partials). ``data``: block_size, batch_size,
     val_windows, seed. ``trainer``: max_steps or max_tokens, val_check_interval, gradient_clip_val,
     accumulate_grad_batches, precision, accelerator, devices, strategy, num_nodes, log_every_n_steps.
+    ``compile``: ``torch.compile`` the training step (true, false, or auto: on a GPU; see ``compile_reason``).
     """
     trainer = dict(trainer)
     block_size = data["block_size"]
@@ -100,14 +103,9 @@ def pretrain(
         val_windows=data.get("val_windows"),
         seed=data.get("seed", 0),
     )
-    module = LanguageModelModule(
-        model,
-        optimizer,
-        lr_schedule,
-        max_steps,
-        bytes_per_token,
-        special_ids,
-    )
+    compiled, reason = compile_reason(compile, trains_on_gpu(trainer.get("accelerator", "auto")))
+    log.info("torch.compile %s: %s", "on" if compiled else "off", reason)
+    module = LanguageModelModule(model, optimizer, lr_schedule, max_steps, bytes_per_token, special_ids, compile=compiled)
     model_flops = flops_per_token(model.config, block_size)
     if peak_flops is None:  # measured once per machine and cached, not on every run
         peak_flops = device_peak_flops(trainer.get("precision", "32-true"), trainer.get("accelerator", "auto"))
@@ -163,6 +161,7 @@ def pretrain(
         best_val_loss=float(best) if best is not None else None,
         history=history,
         resumed_from_step=resumed_step,
+        compiled=compiled,
     )
 
 

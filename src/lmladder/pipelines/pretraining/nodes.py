@@ -14,7 +14,7 @@ from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, tokenize
 from lmladder.model import Transformer, parameter_counts
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
-from lmladder.training.config import build_model_config, build_optimizer_and_schedule, resolve_precision
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule, choose_precision
 from lmladder.training.plots import loss_curve_figure
 from lmladder.training.pretrain import pretrain
 from lmladder.validation.gate import check_gate, token_file_fingerprint
@@ -42,14 +42,18 @@ def pretrain_model(
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
     optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
     preset = params["model"]["preset"]
+    model = Transformer(config)
     trainer = dict(params["trainer"])
-    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
+    requested_precision = trainer["precision"]
+    trainer["precision"], precision_evidence = choose_precision(
+        requested_precision, trainer["accelerator"], model, params["data"]["batch_size"], params["data"]["block_size"]
+    )
     checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
     logger = active_run_logger()
     counts = parameter_counts(config)
 
     result = pretrain(
-        Transformer(config),
+        model,
         train_tokens.tokens,
         val_tokens.tokens,
         optimizer=optimizer,
@@ -61,6 +65,7 @@ def pretrain_model(
         checkpoint_dir=checkpoint_dir,
         logger=logger,
         peak_flops=params["peak_flops"],
+        compile=params["compile"],
     )
     resolved = {
         "model.preset": preset,
@@ -71,7 +76,10 @@ def pretrain_model(
         "train.tokens_per_step": result.tokens_per_step,
         "train.max_steps": result.global_step,
         "train.precision": trainer["precision"],
+        "train.precision_requested": requested_precision,
+        **precision_evidence,
         "train.peak_flops": result.peak_flops,
+        "train.compile": result.compiled,
     }
     if logger is not None:
         logger.log_hyperparams(resolved)

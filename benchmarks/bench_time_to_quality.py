@@ -1,0 +1,433 @@
+"""Time to quality: lmladder's pretraining against a plain nanoGPT-style loop, on the same text, for the
+same wall-clock time, both scored in bits per byte on the same held-out text.
+
+    .venv/bin/python benchmarks/bench_time_to_quality.py [--text wikitext2|embedded|both] [--steps 2000]
+    .venv/bin/python benchmarks/bench_time_to_quality.py --trials [--text ...] [--seeds 2]
+
+In one process, per text:
+1. the plain loop (written here, one file's worth of nanoGPT: GPT-2 blocks, bytes as tokens, AdamW,
+   lr 1e-3 -> 1e-4 cosine, warmup 100; nanoGPT's CPU shakespeare-char config: 4 layers, 4 heads, width
+   128, block 64, batch 12, 2,000 steps) trains; its training time is the budget;
+2. the project's ``pretrain`` at the plain loop's config (same model shape, bytes, steps and optimizer;
+   precision auto; its checkpoints, validation and MLflow logging included), end to end;
+3. the project's default recipe (conf/base: its tokenizer size, model, optimizer, schedule, batch) with
+   as many steps as fit in the budget (the step time measured on a few steps first, not counted).
+
+Prints wall time, start-up to first step and last step to exit, median step time, tokens/s, MFU against
+the measured matmul peak of the precision in use, held-out bits/byte and the ratios the project aims at:
+wall time <= 1.1x the loop's, step throughput >= 1.05x, bits/byte at equal wall-clock <= 0.85x. Then the
+default recipe's throughput and MFU in both precisions.
+
+``--trials`` instead trains each recipe variant of ``TRIALS`` for the budget on each text, with
+``--seeds`` seeds, and records every trial as an MLflow run (experiment ``recipe_trials``): the table
+behind docs/recipe.md.
+
+Held-out text: WikiText-2's test split (trained on its valid split, as ../shared/data's notes advise);
+for the embedded corpus, the validation documents of the project's split. The first ``--held-out-bytes``
+of it are scored, in windows of each model's block size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import logging
+import math
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytorch_lightning as pl
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import yaml
+
+from lmladder.corpus.splits import split_corpus
+from lmladder.corpus.stdlib_docs import build_stdlib_corpus
+from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, train_bpe_tokenizer
+from lmladder.model import Transformer, flops_per_token
+from lmladder.tracking.lightning import active_run_logger
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule, device_peak_flops, resolve_precision
+from lmladder.training.hardware import matmul_probe
+from lmladder.training.pretrain import pretrain
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf" / "base"
+WIKITEXT = ROOT.parent / "shared" / "data" / "wikitext-2"
+PLAIN = {"n_layer": 4, "n_head": 4, "n_embd": 128, "block": 64, "batch": 12, "steps": 2000, "lr": 1e-3, "min_lr": 1e-4, "warmup": 100}
+VOCAB_BYTES = 256
+
+
+# --- the plain loop: nanoGPT's model.py and train.py, cut to what this config uses -------------------
+
+
+class PlainBlock(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(width, bias=False), nn.LayerNorm(width, bias=False)
+        self.qkv, self.proj = nn.Linear(width, 3 * width, bias=False), nn.Linear(width, width, bias=False)
+        self.up, self.down = nn.Linear(width, 4 * width, bias=False), nn.Linear(4 * width, width, bias=False)
+
+    def forward(self, x):
+        b, t, c = x.shape
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in self.qkv(self.ln1(x)).split(c, dim=2))
+        x = x + self.proj(F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(b, t, c))
+        return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+
+class PlainGPT(nn.Module):
+    def __init__(self, vocab: int, block: int, layers: int, heads: int, width: int):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(vocab, width), nn.Embedding(block, width)
+        self.blocks = nn.ModuleList(PlainBlock(width, heads) for _ in range(layers))
+        self.ln_f = nn.LayerNorm(width, bias=False)
+        self.head = nn.Linear(width, vocab, bias=False)
+        self.head.weight = self.wte.weight
+        for name, p in self.named_parameters():
+            if p.dim() >= 2:
+                std = 0.02 / math.sqrt(2 * layers) if name.endswith(("proj.weight", "down.weight")) else 0.02
+                nn.init.normal_(p, 0.0, std)
+
+    def forward(self, idx):
+        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+
+def plain_loop(tokens: np.ndarray, seed: int) -> dict:
+    """nanoGPT's train.py loop: random windows, AdamW (decay on matrices), warmup + cosine, clipping."""
+    torch.manual_seed(seed)
+    start = time.perf_counter()
+    c = PLAIN
+    model = PlainGPT(VOCAB_BYTES, c["block"], c["n_layer"], c["n_head"], c["n_embd"])
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=c["lr"], betas=(0.9, 0.99))
+    data = torch.from_numpy(tokens.astype(np.int64))
+    generator = torch.Generator().manual_seed(seed)
+    step_times = []
+    first_step_at = None
+    for step in range(c["steps"]):
+        tick = time.perf_counter()
+        first_step_at = first_step_at or tick
+        if step < c["warmup"]:
+            lr = c["lr"] * (step + 1) / c["warmup"]
+        else:
+            progress = (step - c["warmup"]) / (c["steps"] - c["warmup"])
+            lr = c["min_lr"] + 0.5 * (1 + math.cos(math.pi * progress)) * (c["lr"] - c["min_lr"])
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        starts = torch.randint(len(data) - c["block"] - 1, (c["batch"],), generator=generator)
+        x = torch.stack([data[i : i + c["block"]] for i in starts])
+        y = torch.stack([data[i + 1 : i + 1 + c["block"]] for i in starts])
+        loss = F.cross_entropy(model(x).view(-1, VOCAB_BYTES), y.view(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        step_times.append(time.perf_counter() - tick)
+    end = time.perf_counter()
+    return {"model": model, "wall": end - start, "startup": first_step_at - start, "exit": 0.0, "step_times": step_times, "steps": c["steps"]}
+
+
+# --- scoring ------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def bits_per_byte(logits_of, tokens: np.ndarray, block: int, n_bytes: int) -> float:
+    """Nats of every token after the first, in consecutive windows of ``block``, per byte of the text."""
+    data = torch.from_numpy(tokens.astype(np.int64))
+    total = 0.0
+    for start in range(0, len(data) - 1, block):
+        x = data[start : start + block][None]
+        y = data[start + 1 : start + 1 + block][None]
+        x = x[:, : y.shape[1]]
+        total += F.cross_entropy(logits_of(x).float().reshape(-1, logits_of.vocab), y.reshape(-1), reduction="sum").item()
+    return total / math.log(2) / n_bytes
+
+
+class Scorer:
+    def __init__(self, model: nn.Module, vocab: int, project: bool):
+        self.model, self.vocab, self.project = model.eval(), vocab, project
+
+    def __call__(self, x):
+        return self.model(x)[0] if self.project else self.model(x)
+
+
+# --- the texts ---------------------------------------------------------------------------------------
+
+
+def load_text(name: str) -> tuple[list[str], str]:
+    """(training documents, held-out text)."""
+    if name == "wikitext2":
+        train = (WIKITEXT / "valid.txt").read_text(encoding="utf-8")
+        held_out = (WIKITEXT / "test.txt").read_text(encoding="utf-8")
+        return [part for part in train.split("\n \n") if part.strip()], held_out
+    docs = build_stdlib_corpus()
+    train_docs, val_docs = split_corpus(docs, 0.05, seed=42)
+    return list(train_docs["text"]), "\n\n".join(val_docs["text"])
+
+
+def byte_tokens(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.uint16)
+
+
+# --- the project's runs --------------------------------------------------------------------------------
+
+
+class StepClock(pl.Callback):
+    """Start-up (call to first step), each step's time, and last step to exit."""
+
+    def __init__(self):
+        self.first = self.last = None
+        self.step_times: list[float] = []
+        self._tick = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._tick = time.perf_counter()
+        self.first = self.first or self._tick
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self.last = time.perf_counter()
+        self.step_times.append(self.last - self._tick)
+
+
+def pretraining_params() -> dict:
+    return yaml.safe_load((CONF / "parameters_pretraining.yml").read_text())["pretraining"]
+
+
+def project_run(params: dict, train: np.ndarray, val: np.ndarray, vocab: int, bytes_per_token: float, special_ids: dict, seed: int, log_to_mlflow: bool = True) -> dict:
+    """``lmladder.training.pretrain`` as the pretraining node calls it, timed from the model's construction
+    to the return, with its checkpoints and, when ``log_to_mlflow``, its MLflow logging."""
+    pl.seed_everything(seed, verbose=False)
+    start = time.perf_counter()
+    trainer = {**params["trainer"], "accelerator": "cpu"}
+    trainer["precision"] = resolve_precision(trainer["precision"], "cpu")
+    config = build_model_config(params["model"], vocab_size=vocab)
+    optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
+    clock = StepClock()
+    with tempfile.TemporaryDirectory() as checkpoints, mlflow.start_run(nested=mlflow.active_run() is not None) if log_to_mlflow else _nothing():
+        result = pretrain(
+            Transformer(config),
+            train,
+            val,
+            optimizer=optimizer,
+            lr_schedule=lr_schedule,
+            data={**params["data"], "seed": seed},
+            trainer=trainer,
+            bytes_per_token=bytes_per_token,
+            special_ids=special_ids,
+            checkpoint_dir=checkpoints,
+            logger=active_run_logger() if log_to_mlflow else None,
+            peak_flops=params.get("peak_flops"),
+            extra_callbacks=[clock],
+        )
+        end = time.perf_counter()
+    return {
+        "model": result.model,
+        "config": config,
+        "precision": trainer["precision"],
+        "wall": end - start,
+        "startup": clock.first - start,
+        "exit": end - clock.last,
+        "step_times": clock.step_times,
+        "steps": result.global_step,
+        "tokens_per_step": result.tokens_per_step,
+    }
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def plain_config_params(steps: int) -> dict:
+    """The project's parameters set to the plain loop's model, data and optimizer."""
+    params = copy.deepcopy(pretraining_params())
+    c = PLAIN
+    params["model"].update(preset=f"{c['n_layer']}x{c['n_embd']}", max_positions=c["block"], bias=False)
+    params["optimizer"].update(lr=c["lr"], betas=[0.9, 0.99], weight_decay=0.1)
+    params["lr_schedule"].update(warmup_steps=c["warmup"], min_lr_ratio=c["min_lr"] / c["lr"])
+    params["data"].update(block_size=c["block"], batch_size=c["batch"], val_windows=20)
+    params["trainer"].update(max_steps=steps, val_check_interval=250)  # nanoGPT's eval_interval
+    return params
+
+
+def recipe_tokens(train_docs: list[str], held_out: str, vocab_size: int):
+    tokenizer = train_bpe_tokenizer(train_docs, vocab_size)
+    eot = tokenizer.token_to_id(SPECIAL_TOKENS["eot"])
+    encodings = tokenizer.encode_batch(train_docs)
+    train = np.concatenate([np.array(e.ids + [eot], dtype=np.uint16) for e in encodings])
+    bytes_per_token = sum(len(t.encode("utf-8")) for t in train_docs) / len(train)
+    held = np.array(tokenizer.encode(held_out).ids, dtype=np.uint16)
+    special_ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
+    return train, held, bytes_per_token, special_ids
+
+
+def steps_in_budget(params: dict, budget: float, train, val, vocab, bytes_per_token, special_ids, seed: int, overhead: float) -> int:
+    """How many steps of ``params`` fit in ``budget`` seconds: the median step time of a short run, and the
+    validation passes and fixed overhead (``overhead``: start-up and exit of the plain-config run)."""
+    probe = copy.deepcopy(params)
+    probe["trainer"].update(max_steps=25, val_check_interval=25)
+    timed = project_run(probe, train, val, vocab, bytes_per_token, special_ids, seed, log_to_mlflow=False)
+    step = statistics.median(timed["step_times"][5:])
+    validation_share = params["data"]["val_windows"] / (params["data"]["batch_size"] * params["trainer"]["val_check_interval"] * 3)
+    return max(1, int((budget - overhead) / (step * (1 + validation_share))))
+
+
+def summary_row(name: str, run: dict, tokens_per_step: int, model_flops: int, peak: float, bpb: float) -> str:
+    median = statistics.median(run["step_times"][10:] or run["step_times"])
+    tps = tokens_per_step / median
+    return (
+        f"{name:<44} {run['steps']:>6} {run['wall']:>7.1f} {run['startup']:>8.2f} {run['exit']:>7.2f} {median * 1e3:>8.1f} "
+        f"{tps:>9.0f} {tps * model_flops / peak:>6.2f} {bpb:>8.3f}"
+    )
+
+
+def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
+    train_docs, held_out = load_text(text)
+    held_out = held_out.encode("utf-8")[:held_out_bytes].decode("utf-8", errors="ignore")
+    n_bytes = len(held_out.encode("utf-8"))
+    train_text = "\n\n".join(train_docs)
+    train_bytes = byte_tokens(train_text)
+    split = int(0.95 * len(train_bytes))
+    probe = matmul_probe("cpu")
+    print(f"\n== {text}: {len(train_bytes) / 1e6:.2f} MB of training text, {n_bytes:,} held-out bytes ==")
+    print(f"CPU matmul probe ({torch.get_num_threads()} threads): fp32 {probe['fp32_flops'] / 1e9:.0f} GFLOP/s, bf16 {probe['bf16_flops'] / 1e9:.0f} GFLOP/s; precision auto -> {resolve_precision('auto', 'cpu')}")
+
+    PLAIN["steps"] = steps
+    plain = plain_loop(train_bytes, seed)
+    budget = plain["wall"]
+    plain_flops = 6 * sum(p.numel() for p in plain["model"].blocks.parameters()) + 6 * VOCAB_BYTES * PLAIN["n_embd"] + 12 * PLAIN["n_layer"] * PLAIN["n_embd"] * PLAIN["block"]
+    plain_bpb = bits_per_byte(Scorer(plain["model"], VOCAB_BYTES, False), byte_tokens(held_out), PLAIN["block"], n_bytes)
+
+    same = plain_config_params(steps)
+    byte_ids = {role: VOCAB_BYTES + i for i, role in enumerate(SPECIAL_TOKENS)}
+    ours_same = project_run(same, train_bytes[:split], train_bytes[split:], VOCAB_BYTES + len(SPECIAL_TOKENS), 1.0, byte_ids, seed)
+    same_bpb = bits_per_byte(Scorer(ours_same["model"], ours_same["config"].vocab_size, True), byte_tokens(held_out), PLAIN["block"], n_bytes)
+
+    vocab = yaml.safe_load((CONF / "parameters_data_processing.yml").read_text())["data_processing"]["tokenizer"]["vocab_size"]
+    tick = time.perf_counter()
+    train, held, bytes_per_token, special_ids = recipe_tokens(train_docs, held_out, vocab)
+    tokenize_seconds = time.perf_counter() - tick
+    recipe = pretraining_params()
+    val_split = int(0.95 * len(train))
+    overhead = ours_same["startup"] + ours_same["exit"]
+    recipe["trainer"]["max_steps"] = steps_in_budget(recipe, budget, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, overhead)
+    ours_recipe = project_run(recipe, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed)
+    recipe_bpb = bits_per_byte(Scorer(ours_recipe["model"], vocab, True), held, recipe["data"]["block_size"], n_bytes)
+
+    header = f"{'run':<44} {'steps':>6} {'wall s':>7} {'start s':>8} {'exit s':>7} {'step ms':>8} {'tokens/s':>9} {'MFU':>6} {'bpb':>8}"
+    print(header)
+    print(summary_row("plain loop (fp32, bytes)", plain, PLAIN["batch"] * PLAIN["block"], plain_flops, probe["fp32_flops"], plain_bpb))
+    same_flops = flops_per_token(ours_same["config"], PLAIN["block"])
+    print(summary_row(f"lmladder, plain config ({ours_same['precision']})", ours_same, ours_same["tokens_per_step"], same_flops, device_peak_flops(ours_same["precision"], "cpu"), same_bpb))
+    recipe_flops = flops_per_token(ours_recipe["config"], recipe["data"]["block_size"])
+    print(summary_row(f"lmladder default recipe ({ours_recipe['precision']})", ours_recipe, ours_recipe["tokens_per_step"], recipe_flops, device_peak_flops(ours_recipe["precision"], "cpu"), recipe_bpb))
+    plain_step = statistics.median(plain["step_times"][10:])
+    same_step = statistics.median(ours_same["step_times"][10:])
+    print(f"(BPE tokenizer for the recipe trained in {tokenize_seconds:.1f} s, not counted)")
+    print(f"wall time, plain config: lmladder / loop            {ours_same['wall'] / plain['wall']:.2f}  (aim <= 1.1)")
+    print(f"step throughput, plain config: lmladder / loop      {plain_step / same_step:.2f}  (aim >= 1.05)")
+    print(f"held-out bpb at equal wall-clock: recipe / loop      {recipe_bpb / plain_bpb:.2f}  (aim <= 0.85; recipe wall {ours_recipe['wall']:.1f} s vs {budget:.1f} s)")
+
+    for precision in ("32-true", "bf16-mixed"):
+        short = copy.deepcopy(recipe)
+        short["trainer"].update(max_steps=40, val_check_interval=40, precision=precision)
+        run = project_run(short, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, log_to_mlflow=False)
+        median = statistics.median(run["step_times"][10:])
+        tps = run["tokens_per_step"] / median
+        peak = device_peak_flops(precision, "cpu")
+        print(f"default recipe at {precision:<10}: {median * 1e3:6.1f} ms/step  {tps:7.0f} tokens/s  MFU {tps * recipe_flops / peak:.2f} (peak {peak / 1e9:.0f} GFLOP/s)")
+
+
+# --- recipe trials --------------------------------------------------------------------------------------
+
+GPT2 = {"positional": "learned", "norm": "layernorm", "mlp": "gelu", "qk_norm": False, "zero_init_projections": False, "tie_embeddings": True, "bias": True}
+MODERN = {"positional": "rotary", "norm": "rmsnorm", "mlp": "relu2", "qk_norm": True, "zero_init_projections": True, "tie_embeddings": False, "bias": False}
+MUON = {"_target_": "lmladder.training.optim.MuonAdamW", "muon_lr": 0.02, "muon_momentum": 0.95}
+# name -> (model overrides, optimizer overrides, data overrides, tokenizer vocabulary)
+TRIALS = {
+    "gpt2": (GPT2, {}, {}, None),
+    "rotary": ({**GPT2, "positional": "rotary"}, {}, {}, None),
+    "rmsnorm_qknorm": ({**GPT2, "norm": "rmsnorm", "qk_norm": True, "bias": False}, {}, {}, None),
+    "relu2": ({**GPT2, "mlp": "relu2"}, {}, {}, None),
+    "swiglu": ({**GPT2, "mlp": "swiglu"}, {}, {}, None),
+    "zero_init": ({**GPT2, "zero_init_projections": True}, {}, {}, None),
+    "untied": ({**GPT2, "tie_embeddings": False}, {}, {}, None),
+    "modern": (MODERN, {}, {}, None),
+    "modern_muon": (MODERN, MUON, {}, None),
+    "modern_muon_vocab1024": (MODERN, MUON, {}, 1024),
+    "modern_muon_vocab2048": (MODERN, MUON, {}, 2048),
+    "modern_muon_lr_x2": (MODERN, {**MUON, "lr": 0.006, "muon_lr": 0.04}, {}, None),
+    "modern_muon_batch32": (MODERN, MUON, {"batch_size": 32}, None),
+}
+
+
+def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, names: list[str]) -> None:
+    mlflow.set_experiment("recipe_trials")
+    base_vocab = yaml.safe_load((CONF / "parameters_data_processing.yml").read_text())["data_processing"]["tokenizer"]["vocab_size"]
+    print(f"{'trial':<26} {'text':<10} {'seed':>4} {'steps':>6} {'wall s':>7} {'bpb':>7}")
+    for text in texts:
+        train_docs, held_out = load_text(text)
+        held_out = held_out.encode("utf-8")[:held_out_bytes].decode("utf-8", errors="ignore")
+        n_bytes = len(held_out.encode("utf-8"))
+        tokens = {}
+        for name in names:
+            model, optimizer, data, vocab = TRIALS[name]
+            vocab = vocab or base_vocab
+            if vocab not in tokens:
+                tokens[vocab] = recipe_tokens(train_docs, held_out, vocab)
+            train, held, bytes_per_token, special_ids = tokens[vocab]
+            split = int(0.95 * len(train))
+            params = pretraining_params()
+            params["model"].update(model)
+            if optimizer.get("_target_") == MUON["_target_"]:
+                params["optimizer"] = {"_target_": MUON["_target_"], "_partial_": True, "lr": 0.003, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.0}
+            params["optimizer"].update({k: v for k, v in optimizer.items() if k != "_target_"})
+            params["data"].update(data)
+            for seed in range(seeds):
+                params["trainer"]["max_steps"] = steps_in_budget(params, budget, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed, 1.0)
+                with mlflow.start_run(run_name=f"{name}-{text}-seed{seed}"):
+                    mlflow.log_params({"trial": name, "text": text, "seed": seed, "budget_s": budget, "vocab_size": vocab, **{f"model.{k}": v for k, v in params["model"].items()}, **{f"optimizer.{k}": v for k, v in params["optimizer"].items()}, **{f"data.{k}": v for k, v in params["data"].items()}, "max_steps": params["trainer"]["max_steps"]})
+                    run = project_run(params, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed)
+                    bpb = bits_per_byte(Scorer(run["model"], vocab, True), held, params["data"]["block_size"], n_bytes)
+                    mlflow.log_metrics({"held_out_bpb": bpb, "wall_s": run["wall"], "precision_bf16": float(run["precision"].startswith("bf16"))})
+                print(f"{name:<26} {text:<10} {seed:>4} {run['steps']:>6} {run['wall']:>7.1f} {bpb:>7.3f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--text", choices=["wikitext2", "embedded", "both"], default="both")
+    parser.add_argument("--steps", type=int, default=PLAIN["steps"], help="the plain loop's steps (its config: 2000)")
+    parser.add_argument("--held-out-bytes", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--trials", action="store_true", help="train the recipe variants instead (MLflow experiment recipe_trials)")
+    parser.add_argument("--only", nargs="*", default=list(TRIALS), help="with --trials: these trials")
+    parser.add_argument("--seeds", type=int, default=1, help="with --trials: seeds per trial")
+    parser.add_argument("--budget", type=float, default=60.0, help="with --trials: seconds per trial")
+    parser.add_argument("--tracking-uri", default=f"sqlite:///{ROOT / 'mlflow.db'}")
+    args = parser.parse_args()
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    mlflow.set_tracking_uri(args.tracking_uri)
+    texts = ["wikitext2", "embedded"] if args.text == "both" else [args.text]
+    if args.trials:
+        trials(texts, args.seeds, args.budget, args.held_out_bytes, args.only)
+        return
+    mlflow.set_experiment("time_to_quality")
+    for text in texts:
+        compare(text, args.seed, args.held_out_bytes, args.steps)
+
+
+if __name__ == "__main__":
+    main()
