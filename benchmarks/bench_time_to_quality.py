@@ -51,8 +51,8 @@ from lmladder.corpus.stdlib_docs import build_stdlib_corpus
 from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, train_bpe_tokenizer
 from lmladder.model import Transformer, flops_per_token
 from lmladder.tracking.lightning import active_run_logger
-from lmladder.training.config import build_model_config, build_optimizer_and_schedule, device_peak_flops, resolve_precision
-from lmladder.training.hardware import matmul_probe
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule, choose_precision, device_peak_flops
+from lmladder.training.hardware import cpu_prefers_bf16, matmul_probe
 from lmladder.training.pretrain import pretrain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +108,9 @@ def plain_loop(tokens: np.ndarray, seed: int) -> dict:
     model = PlainGPT(VOCAB_BYTES, c["block"], c["n_layer"], c["n_head"], c["n_embd"])
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=c["lr"], betas=(0.9, 0.99))
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=c["lr"], betas=(0.9, 0.99)
+    )
     data = torch.from_numpy(tokens.astype(np.int64))
     generator = torch.Generator().manual_seed(seed)
     step_times = []
@@ -133,7 +135,14 @@ def plain_loop(tokens: np.ndarray, seed: int) -> dict:
         optimizer.zero_grad(set_to_none=True)
         step_times.append(time.perf_counter() - tick)
     end = time.perf_counter()
-    return {"model": model, "wall": end - start, "startup": first_step_at - start, "exit": 0.0, "step_times": step_times, "steps": c["steps"]}
+    return {
+        "model": model,
+        "wall": end - start,
+        "startup": first_step_at - start,
+        "exit": 0.0,
+        "step_times": step_times,
+        "steps": c["steps"],
+    }
 
 
 # --- scoring ------------------------------------------------------------------------------------------
@@ -202,19 +211,34 @@ def pretraining_params() -> dict:
     return yaml.safe_load((CONF / "parameters_pretraining.yml").read_text())["pretraining"]
 
 
-def project_run(params: dict, train: np.ndarray, val: np.ndarray, vocab: int, bytes_per_token: float, special_ids: dict, seed: int, log_to_mlflow: bool = True) -> dict:
+def project_run(
+    params: dict,
+    train: np.ndarray,
+    val: np.ndarray,
+    vocab: int,
+    bytes_per_token: float,
+    special_ids: dict,
+    seed: int,
+    log_to_mlflow: bool = True,
+) -> dict:
     """``lmladder.training.pretrain`` as the pretraining node calls it, timed from the model's construction
     to the return, with its checkpoints and, when ``log_to_mlflow``, its MLflow logging."""
     pl.seed_everything(seed, verbose=False)
     start = time.perf_counter()
     trainer = {**params["trainer"], "accelerator": "cpu"}
-    trainer["precision"] = resolve_precision(trainer["precision"], "cpu")
     config = build_model_config(params["model"], vocab_size=vocab)
+    model = Transformer(config)
+    trainer["precision"] = choose_precision(trainer["precision"], "cpu", model, params["data"]["batch_size"], params["data"]["block_size"])[
+        0
+    ]
     optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
     clock = StepClock()
-    with tempfile.TemporaryDirectory() as checkpoints, mlflow.start_run(nested=mlflow.active_run() is not None) if log_to_mlflow else _nothing():
+    with (
+        tempfile.TemporaryDirectory() as checkpoints,
+        mlflow.start_run(nested=mlflow.active_run() is not None) if log_to_mlflow else _nothing(),
+    ):
         result = pretrain(
-            Transformer(config),
+            model,
             train,
             val,
             optimizer=optimizer,
@@ -302,18 +326,26 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
     split = int(0.95 * len(train_bytes))
     probe = matmul_probe("cpu")
     print(f"\n== {text}: {len(train_bytes) / 1e6:.2f} MB of training text, {n_bytes:,} held-out bytes ==")
-    print(f"CPU matmul probe ({torch.get_num_threads()} threads): fp32 {probe['fp32_flops'] / 1e9:.0f} GFLOP/s, bf16 {probe['bf16_flops'] / 1e9:.0f} GFLOP/s; precision auto -> {resolve_precision('auto', 'cpu')}")
+    print(
+        f"CPU matmul probe ({torch.get_num_threads()} threads): fp32 {probe['fp32_flops'] / 1e9:.0f} GFLOP/s, bf16 {probe['bf16_flops'] / 1e9:.0f} GFLOP/s; bf16 {'fast' if cpu_prefers_bf16(probe) else 'not fast'} here"
+    )
 
     PLAIN["steps"] = steps
     plain = plain_loop(train_bytes, seed)
     budget = plain["wall"]
-    plain_flops = 6 * sum(p.numel() for p in plain["model"].blocks.parameters()) + 6 * VOCAB_BYTES * PLAIN["n_embd"] + 12 * PLAIN["n_layer"] * PLAIN["n_embd"] * PLAIN["block"]
+    plain_flops = (
+        6 * sum(p.numel() for p in plain["model"].blocks.parameters())
+        + 6 * VOCAB_BYTES * PLAIN["n_embd"]
+        + 12 * PLAIN["n_layer"] * PLAIN["n_embd"] * PLAIN["block"]
+    )
     plain_bpb = bits_per_byte(Scorer(plain["model"], VOCAB_BYTES, False), byte_tokens(held_out), PLAIN["block"], n_bytes)
 
     same = plain_config_params(steps)
     byte_ids = {role: VOCAB_BYTES + i for i, role in enumerate(SPECIAL_TOKENS)}
     ours_same = project_run(same, train_bytes[:split], train_bytes[split:], VOCAB_BYTES + len(SPECIAL_TOKENS), 1.0, byte_ids, seed)
-    same_bpb = bits_per_byte(Scorer(ours_same["model"], ours_same["config"].vocab_size, True), byte_tokens(held_out), PLAIN["block"], n_bytes)
+    same_bpb = bits_per_byte(
+        Scorer(ours_same["model"], ours_same["config"].vocab_size, True), byte_tokens(held_out), PLAIN["block"], n_bytes
+    )
 
     vocab = yaml.safe_load((CONF / "parameters_data_processing.yml").read_text())["data_processing"]["tokenizer"]["vocab_size"]
     tick = time.perf_counter()
@@ -322,7 +354,9 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
     recipe = pretraining_params()
     val_split = int(0.95 * len(train))
     overhead = ours_same["startup"] + ours_same["exit"]
-    recipe["trainer"]["max_steps"] = steps_in_budget(recipe, budget, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, overhead)
+    recipe["trainer"]["max_steps"] = steps_in_budget(
+        recipe, budget, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, overhead
+    )
     ours_recipe = project_run(recipe, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed)
     recipe_bpb = bits_per_byte(Scorer(ours_recipe["model"], vocab, True), held, recipe["data"]["block_size"], n_bytes)
 
@@ -330,15 +364,35 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
     print(header)
     print(summary_row("plain loop (fp32, bytes)", plain, PLAIN["batch"] * PLAIN["block"], plain_flops, probe["fp32_flops"], plain_bpb))
     same_flops = flops_per_token(ours_same["config"], PLAIN["block"])
-    print(summary_row(f"lmladder, plain config ({ours_same['precision']})", ours_same, ours_same["tokens_per_step"], same_flops, device_peak_flops(ours_same["precision"], "cpu"), same_bpb))
+    print(
+        summary_row(
+            f"lmladder, plain config ({ours_same['precision']})",
+            ours_same,
+            ours_same["tokens_per_step"],
+            same_flops,
+            device_peak_flops(ours_same["precision"], "cpu"),
+            same_bpb,
+        )
+    )
     recipe_flops = flops_per_token(ours_recipe["config"], recipe["data"]["block_size"])
-    print(summary_row(f"lmladder default recipe ({ours_recipe['precision']})", ours_recipe, ours_recipe["tokens_per_step"], recipe_flops, device_peak_flops(ours_recipe["precision"], "cpu"), recipe_bpb))
+    print(
+        summary_row(
+            f"lmladder default recipe ({ours_recipe['precision']})",
+            ours_recipe,
+            ours_recipe["tokens_per_step"],
+            recipe_flops,
+            device_peak_flops(ours_recipe["precision"], "cpu"),
+            recipe_bpb,
+        )
+    )
     plain_step = statistics.median(plain["step_times"][10:])
     same_step = statistics.median(ours_same["step_times"][10:])
     print(f"(BPE tokenizer for the recipe trained in {tokenize_seconds:.1f} s, not counted)")
     print(f"wall time, plain config: lmladder / loop            {ours_same['wall'] / plain['wall']:.2f}  (aim <= 1.1)")
     print(f"step throughput, plain config: lmladder / loop      {plain_step / same_step:.2f}  (aim >= 1.05)")
-    print(f"held-out bpb at equal wall-clock: recipe / loop      {recipe_bpb / plain_bpb:.2f}  (aim <= 0.85; recipe wall {ours_recipe['wall']:.1f} s vs {budget:.1f} s)")
+    print(
+        f"held-out bpb at equal wall-clock: recipe / loop      {recipe_bpb / plain_bpb:.2f}  (aim <= 0.85; recipe wall {ours_recipe['wall']:.1f} s vs {budget:.1f} s)"
+    )
 
     for precision in ("32-true", "bf16-mixed"):
         short = copy.deepcopy(recipe)
@@ -347,13 +401,31 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
         median = statistics.median(run["step_times"][10:])
         tps = run["tokens_per_step"] / median
         peak = device_peak_flops(precision, "cpu")
-        print(f"default recipe at {precision:<10}: {median * 1e3:6.1f} ms/step  {tps:7.0f} tokens/s  MFU {tps * recipe_flops / peak:.2f} (peak {peak / 1e9:.0f} GFLOP/s)")
+        print(
+            f"default recipe at {precision:<10}: {median * 1e3:6.1f} ms/step  {tps:7.0f} tokens/s  MFU {tps * recipe_flops / peak:.2f} (peak {peak / 1e9:.0f} GFLOP/s)"
+        )
 
 
 # --- recipe trials --------------------------------------------------------------------------------------
 
-GPT2 = {"positional": "learned", "norm": "layernorm", "mlp": "gelu", "qk_norm": False, "zero_init_projections": False, "tie_embeddings": True, "bias": True}
-MODERN = {"positional": "rotary", "norm": "rmsnorm", "mlp": "relu2", "qk_norm": True, "zero_init_projections": True, "tie_embeddings": False, "bias": False}
+GPT2 = {
+    "positional": "learned",
+    "norm": "layernorm",
+    "mlp": "gelu",
+    "qk_norm": False,
+    "zero_init_projections": False,
+    "tie_embeddings": True,
+    "bias": True,
+}
+MODERN = {
+    "positional": "rotary",
+    "norm": "rmsnorm",
+    "mlp": "relu2",
+    "qk_norm": True,
+    "zero_init_projections": True,
+    "tie_embeddings": False,
+    "bias": False,
+}
 MUON = {"_target_": "lmladder.training.optim.MuonAdamW", "muon_lr": 0.02, "muon_momentum": 0.95}
 # name -> (model overrides, optimizer overrides, data overrides, tokenizer vocabulary)
 TRIALS = {
@@ -392,16 +464,39 @@ def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, nam
             params = pretraining_params()
             params["model"].update(model)
             if optimizer.get("_target_") == MUON["_target_"]:
-                params["optimizer"] = {"_target_": MUON["_target_"], "_partial_": True, "lr": 0.003, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.0}
+                params["optimizer"] = {
+                    "_target_": MUON["_target_"],
+                    "_partial_": True,
+                    "lr": 0.003,
+                    "betas": [0.9, 0.95],
+                    "eps": 1e-8,
+                    "weight_decay": 0.0,
+                }
             params["optimizer"].update({k: v for k, v in optimizer.items() if k != "_target_"})
             params["data"].update(data)
             for seed in range(seeds):
-                params["trainer"]["max_steps"] = steps_in_budget(params, budget, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed, 1.0)
+                params["trainer"]["max_steps"] = steps_in_budget(
+                    params, budget, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed, 1.0
+                )
                 with mlflow.start_run(run_name=f"{name}-{text}-seed{seed}"):
-                    mlflow.log_params({"trial": name, "text": text, "seed": seed, "budget_s": budget, "vocab_size": vocab, **{f"model.{k}": v for k, v in params["model"].items()}, **{f"optimizer.{k}": v for k, v in params["optimizer"].items()}, **{f"data.{k}": v for k, v in params["data"].items()}, "max_steps": params["trainer"]["max_steps"]})
+                    mlflow.log_params(
+                        {
+                            "trial": name,
+                            "text": text,
+                            "seed": seed,
+                            "budget_s": budget,
+                            "vocab_size": vocab,
+                            **{f"model.{k}": v for k, v in params["model"].items()},
+                            **{f"optimizer.{k}": v for k, v in params["optimizer"].items()},
+                            **{f"data.{k}": v for k, v in params["data"].items()},
+                            "max_steps": params["trainer"]["max_steps"],
+                        }
+                    )
                     run = project_run(params, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed)
                     bpb = bits_per_byte(Scorer(run["model"], vocab, True), held, params["data"]["block_size"], n_bytes)
-                    mlflow.log_metrics({"held_out_bpb": bpb, "wall_s": run["wall"], "precision_bf16": float(run["precision"].startswith("bf16"))})
+                    mlflow.log_metrics(
+                        {"held_out_bpb": bpb, "wall_s": run["wall"], "precision_bf16": float(run["precision"].startswith("bf16"))}
+                    )
                 print(f"{name:<26} {text:<10} {seed:>4} {run['steps']:>6} {run['wall']:>7.1f} {bpb:>7.3f}", flush=True)
 
 

@@ -39,8 +39,8 @@ def test_throughput_monitor_counts_tokens_seen(trained_decoder):
     result, recorder = trained_decoder
     assert result.tokens_per_step == TOKENS_PER_STEP
     assert sorted(recorder.per_step) == list(range(1, 41))
-    for step, metrics in recorder.per_step.items():
-        assert metrics["tokens_seen"] == step * TOKENS_PER_STEP
+    for step, metrics in recorder.per_step.items():  # logged on the steps whose metrics go to the logger (every 5)
+        assert metrics.get("tokens_seen") == (step - step % 5) * TOKENS_PER_STEP if step >= 5 else "tokens_seen" not in metrics
     assert recorder.final["tokens_seen"] == 40 * TOKENS_PER_STEP
 
 
@@ -60,13 +60,14 @@ def test_throughput_monitor_logs_speed_every_n_steps():
     monitor = ThroughputMonitor(tokens_per_step=100, flops_per_token=6, peak_flops=1200.0, log_every_n_steps=5)
     module = FakeModule()
     for step in range(12):
-        trainer = SimpleNamespace(global_step=step, accumulate_grad_batches=1)
+        trainer = SimpleNamespace(global_step=step, accumulate_grad_batches=1, max_steps=12)
         monitor.on_train_batch_start(trainer, module, None, step)
         trainer.global_step = step + 1
         monitor.on_train_batch_end(trainer, module, None, None, step)
     names = [name for name, _ in module.logged]
-    assert names.count("tokens_seen") == 12
-    assert [value for name, value in module.logged if name == "tokens_seen"] == [100.0 * s for s in range(1, 13)]
+    # on the steps whose metrics go to the logger (every 5) and the last: not on every step, where each
+    # LightningModule.log costs as much as a small model's optimizer step
+    assert [value for name, value in module.logged if name == "tokens_seen"] == [500.0, 1000.0, 1200.0]
     assert names.count("tokens_per_s") == 2
     assert names.count("mfu") == 2
     speeds = [value for name, value in module.logged if name == "tokens_per_s"]

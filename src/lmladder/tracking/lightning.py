@@ -10,15 +10,11 @@ class ActiveRunMLFlowLogger(MLFlowLogger):
     """Lightning's MLflow logger writing into an existing run that someone else owns and ends.
 
     The stock ``finalize`` marks the run FINISHED when ``fit`` returns, while the Kedro pipeline
-    (and its chance to fail) is still going; kedro-mlflow ends the run itself. Metrics are logged
-    asynchronously (a training step does not wait for the tracking store) and flushed when ``fit`` ends.
+    (and its chance to fail) is still going; kedro-mlflow ends the run itself.
     """
 
-    def __init__(self, **kwargs):
-        super().__init__(synchronous=False, **kwargs)
-
     def finalize(self, status: str = "success") -> None:
-        mlflow.flush_async_logging()
+        pass
 
 
 def active_run_logger() -> ActiveRunMLFlowLogger | None:

@@ -21,6 +21,13 @@ def stepped(trainer: pl.Trainer, batch_idx: int) -> bool:
     return (batch_idx + 1) % trainer.accumulate_grad_batches == 0
 
 
+def logs_this_step(trainer: pl.Trainer) -> bool:
+    """Whether the optimizer step under way (``global_step + 1``) is one whose metrics Lightning sends to
+    the logger (every ``log_every_n_steps``), or the last."""
+    step = trainer.global_step + 1
+    return step % trainer.log_every_n_steps == 0 or step == trainer.max_steps
+
+
 class ThroughputMonitor(pl.Callback):
     """Logs tokens seen, tokens/s and model FLOPs utilisation, excluding validation time."""
 
@@ -39,7 +46,8 @@ class ThroughputMonitor(pl.Callback):
         if not stepped(trainer, batch_idx):
             return
         step = trainer.global_step
-        pl_module.log("tokens_seen", float(step * self.tokens_per_step))
+        if step % self.log_every_n_steps == 0 or step == trainer.max_steps:
+            pl_module.log("tokens_seen", float(step * self.tokens_per_step))
         if step - self._window_step >= self.log_every_n_steps:
             elapsed = time.perf_counter() - self._window_start
             self.tokens_per_second = (step - self._window_step) * self.tokens_per_step / elapsed
@@ -80,8 +88,11 @@ class LossHistory(pl.Callback):
         self.val: list[tuple[int, float]] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if stepped(trainer, batch_idx) and "train_loss" in trainer.callback_metrics:
-            self.train.append((trainer.global_step, float(trainer.callback_metrics["train_loss"])))
+        # The step's output, not trainer.callback_metrics: that is rebuilt from every logged metric on each
+        # access, and the loss is logged only every log_every_n_steps. Lightning divides the output by the
+        # micro-batches accumulated into the step.
+        if stepped(trainer, batch_idx) and outputs is not None:
+            self.train.append((trainer.global_step, float(outputs["loss"]) * trainer.accumulate_grad_batches))
 
     def on_validation_end(self, trainer, pl_module):
         if "val_loss" in trainer.callback_metrics and not trainer.sanity_checking:

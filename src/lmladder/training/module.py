@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 import torch
 
 from lmladder.model import Transformer
+from lmladder.training.callbacks import logs_this_step
 from lmladder.training.objectives import mask_tokens
 from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
 
@@ -92,8 +93,11 @@ class LanguageModelModule(pl.LightningModule):
     def training_step(self, batch, batch_index):
         loss = self._loss(*batch)
         require_finite_loss(loss, self.global_step, self.trainer.optimizers[0])
-        self.log("train_loss", loss, prog_bar=True)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+        # Only on the steps whose metrics go to the logger: each self.log costs about as much as a small
+        # model's optimizer step. The loss of every step is in LossHistory (from the step's output).
+        if logs_this_step(self.trainer):
+            self.log("train_loss", loss, prog_bar=True)
+            self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
         return loss
 
     def validation_step(self, batch, batch_index):

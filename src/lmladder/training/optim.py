@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import re
+from collections.abc import Callable
 
 import torch
 from torch.optim.adamw import adamw
 
 from lmladder.errors import TrainingDivergedError
 from lmladder.training.hardware import cpu_prefers_bf16, matmul_probe
+
+log = logging.getLogger(__name__)
 
 HIDDEN_MATRIX = re.compile(r"(^|\.)blocks\.")  # a parameter inside a Transformer block
 
@@ -154,6 +159,18 @@ def optimizer_and_schedule(model: torch.nn.Module, optimizer, lr_schedule, total
     """The answer to Lightning's ``configure_optimizers``: decay groups, the optimizer, a per-step schedule."""
     built = optimizer(weight_decay_groups(model))
     return {"optimizer": built, "lr_scheduler": {"scheduler": lr_schedule(built, total_steps=total_steps), "interval": "step"}}
+
+
+def unfused(optimizer: Callable) -> Callable:
+    """``optimizer`` (a partial, as Hydra builds it) without ``fused=True``: Lightning refuses to clip the
+    gradients of a fused optimizer under mixed precision (it would unscale them itself), so there the
+    update runs unfused, with a log line."""
+    if isinstance(optimizer, functools.partial) and optimizer.keywords.get("fused"):
+        log.info(
+            "optimizer: fused=true is off under mixed precision with gradient clipping (Lightning cannot clip a fused optimizer's gradients there)"
+        )
+        return functools.partial(optimizer.func, *optimizer.args, **{**optimizer.keywords, "fused": False})
+    return optimizer
 
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_lr_ratio: float) -> float:

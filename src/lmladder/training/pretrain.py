@@ -24,6 +24,7 @@ from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainPr
 from lmladder.training.config import device_peak_flops, trains_on_gpu
 from lmladder.training.data import TokenDataModule
 from lmladder.training.module import LanguageModelModule, compile_reason
+from lmladder.training.optim import unfused
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ def pretrain(
         val_windows=data.get("val_windows"),
         seed=data.get("seed", 0),
     )
+    if str(trainer.get("precision", "")).endswith("-mixed") and trainer.get("gradient_clip_val"):
+        optimizer = unfused(optimizer)
     compiled, reason = compile_reason(compile, trains_on_gpu(trainer.get("accelerator", "auto")))
     log.info("torch.compile %s: %s", "on" if compiled else "off", reason)
     module = LanguageModelModule(model, optimizer, lr_schedule, max_steps, bytes_per_token, special_ids, compile=compiled)
