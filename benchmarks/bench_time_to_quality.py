@@ -500,6 +500,28 @@ def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, nam
                 print(f"{name:<26} {text:<10} {seed:>4} {run['steps']:>6} {run['wall']:>7.1f} {bpb:>7.3f}", flush=True)
 
 
+def trials_table() -> str:
+    """The recorded trials (MLflow experiment ``recipe_trials``) as a markdown table: held-out bits/byte
+    per trial and text, mean over seeds with the spread (max - min) where there are several."""
+    runs = mlflow.search_runs(experiment_names=["recipe_trials"], filter_string="attributes.status = 'FINISHED'")
+    if runs.empty:
+        return "no finished runs in the MLflow experiment recipe_trials"
+    lines = [
+        "| trial | text | seeds | steps in the budget | held-out bits/byte (mean) | spread (max - min) | vs gpt2 |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    grouped = runs.groupby(["params.trial", "params.text"])
+    baseline = {text: group["metrics.held_out_bpb"].mean() for (trial, text), group in grouped if trial == "gpt2"}
+    order = {name: index for index, name in enumerate(TRIALS)}
+    for (trial, text), group in sorted(grouped, key=lambda item: (item[0][1], order.get(item[0][0], 99))):
+        bpb = group["metrics.held_out_bpb"]
+        spread = f"{bpb.max() - bpb.min():.3f}" if len(group) > 1 else "-"
+        relative = f"{bpb.mean() / baseline[text]:.3f}" if text in baseline else "-"
+        steps = "/".join(sorted(set(group["params.max_steps"])))
+        lines.append(f"| {trial} | {text} | {len(group)} | {steps} | {bpb.mean():.3f} | {spread} | {relative} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--text", choices=["wikitext2", "embedded", "both"], default="both")
@@ -510,12 +532,16 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(TRIALS), help="with --trials: these trials")
     parser.add_argument("--seeds", type=int, default=1, help="with --trials: seeds per trial")
     parser.add_argument("--budget", type=float, default=60.0, help="with --trials: seconds per trial")
+    parser.add_argument("--table", action="store_true", help="print the recorded trials as a markdown table (docs/recipe.md)")
     parser.add_argument("--tracking-uri", default=f"sqlite:///{ROOT / 'mlflow.db'}")
     args = parser.parse_args()
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     mlflow.set_tracking_uri(args.tracking_uri)
     texts = ["wikitext2", "embedded"] if args.text == "both" else [args.text]
+    if args.table:
+        print(trials_table())
+        return
     if args.trials:
         trials(texts, args.seeds, args.budget, args.held_out_bytes, args.only)
         return

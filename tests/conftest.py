@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ SLOW_TESTS = (
     "test_readme_commands.py",
     "test_run.py",
 )
+
+
+def pytest_configure(config) -> None:
+    # Hardware probes (lmladder.training.hardware) measured by the tests go to a scratch cache, never the
+    # developer's ~/.cache/lmladder; the kedro runs the tests start inherit it.
+    os.environ["LMLADDER_CACHE_DIR"] = tempfile.mkdtemp(prefix="lmladder-test-cache-")
 
 
 def pytest_collection_modifyitems(items) -> None:

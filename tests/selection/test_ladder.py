@@ -131,6 +131,15 @@ def test_run_time_rules_set_tokens_from_the_budget_and_warmup_from_the_steps():
     assert resolve_run_time(own, flops_per_token=1e6, tokens_per_step=2048, lr=0.01, warmup_fraction=0.06)["optimizer"]["lr"] == 0.02
 
 
+def test_the_learning_rate_rule_scales_muons_rate_with_adamws():
+    muon = {**PRETRAINING, "optimizer": {"_target_": "lmladder.training.optim.MuonAdamW", "_partial_": True, "lr": 0.003, "muon_lr": 0.02}}
+    parameters = rung_parameters("c2_d1", expand_ladder(SELECTION)["c2_d1"], muon, FINETUNING)
+    resolved = resolve_run_time(parameters, flops_per_token=1e6, tokens_per_step=2048, lr=0.006, warmup_fraction=0.06)
+    assert resolved["optimizer"]["lr"] == 0.006
+    assert resolved["optimizer"]["muon_lr"] == pytest.approx(0.04)
+    assert parameters["pretraining"]["optimizer"]["muon_lr"] == 0.02  # the input is left alone
+
+
 def test_the_learning_rate_rule_is_anchored_at_the_project_model():
     assert scaled_learning_rate(1e6, base_lr=0.003, base_N=1e6, exponent=-1 / 3) == pytest.approx(0.003)
     assert scaled_learning_rate(8e6, base_lr=0.003, base_N=1e6, exponent=-1 / 3, multiplier=2) == pytest.approx(0.003)

@@ -28,7 +28,7 @@ def run_pretrain(model, checkpoint_dir, *, period=50, max_steps=40, data=None, t
         model,
         periodic_tokens(20000, period),
         periodic_tokens(3000, period),
-        optimizer=functools.partial(torch.optim.AdamW, lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1),
+        optimizer=kwargs.pop("optimizer", functools.partial(torch.optim.AdamW, lr=3e-3, betas=(0.9, 0.95), weight_decay=0.1)),
         lr_schedule=functools.partial(warmup_cosine_schedule, warmup_steps=5, min_lr_ratio=0.1),
         data={**dict(block_size=32, batch_size=8, val_windows=8, seed=0), **(data or {})},
         trainer={

@@ -164,6 +164,19 @@ def test_building_the_optimizer_and_schedule_refuses_any_other_target(tmp_path, 
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("target", ["torch.optim.RAdam", "torch.optim.NAdam", "torch.optim.Adamax"])
+def test_an_optimizer_switched_to_one_without_a_key_the_base_sets_is_refused_naming_the_key(params, target):
+    """conf/base sets AdamW's ``fused: true``; an environment that changes only the ``_target_`` keeps it
+    (parameters merge key by key), and these optimizers take no ``fused``: refused when built, not at fit."""
+    params["optimizer"]["_target_"] = target
+    with pytest.raises(
+        ConfigError, match=rf"^pretraining\.optimizer: {re.escape(target)} got an unexpected keyword argument 'fused'; remove that key"
+    ):
+        build_optimizer_and_schedule(params, "pretraining")
+    del params["optimizer"]["fused"]
+    build_optimizer_and_schedule(params, "pretraining")
+
+
 def test_a_target_is_refused_by_the_instantiate_helper_under_the_path_it_is_given(tmp_path):
     marker = tmp_path / "owned.txt"
     with pytest.raises(ConfigError, match=r"^model_selection\.rungs\.r -> pretraining\.optimizer\._target_='builtins\.open' is not"):

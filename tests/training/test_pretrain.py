@@ -1,3 +1,4 @@
+import functools
 import logging
 import math
 import re
@@ -11,9 +12,12 @@ import torch
 from pytorch_lightning.plugins import TorchCheckpointIO
 
 from lmladder.errors import ConfigError, CorruptFileError, TrainingDivergedError
+from lmladder.training import module as module_module
+from lmladder.training.module import compile_reason
+from lmladder.training.optim import unfused
 from lmladder.training.pretrain import resolve_max_steps
 
-from .conftest import build_model, disk_full_half_way, run_pretrain
+from .conftest import MetricsRecorder, build_model, disk_full_half_way, run_pretrain
 
 
 class CrashAt(pl.Callback):
@@ -86,6 +90,78 @@ def test_validation_interval_counts_optimizer_steps_under_accumulation(accumulat
 
 def test_loss_history_has_one_entry_per_optimizer_step_under_accumulation(accumulated_run):
     assert [step for step, _ in accumulated_run.history.train] == list(range(1, 21))
+
+
+def test_the_loss_history_holds_the_logged_train_loss_under_accumulation(tmp_path):
+    """The history reads each step's output (divided by Lightning by the micro-batches accumulated) and
+    the module logs train_loss only every log_every_n_steps: both must give the same loss on those steps."""
+    recorder = MetricsRecorder()
+    trainer = {"max_steps": 10, "accumulate_grad_batches": 2, "log_every_n_steps": 5}
+    result = run_pretrain(build_model(), tmp_path / "ck", max_steps=None, trainer=trainer, extra_callbacks=[recorder])
+    history = dict(result.history.train)
+    assert sorted(history) == list(range(1, 11))
+    for step in (5, 10):
+        assert history[step] == pytest.approx(recorder.per_step[step]["train_loss"], rel=1e-6)
+    assert "train_loss" not in recorder.per_step[4]
+
+
+def test_compile_on_a_cpu_trains_compiled_and_saves_the_models_own_parameter_names(tmp_path, caplog, monkeypatch):
+    calls = []
+    real_compile = torch.compile
+    monkeypatch.setattr(torch, "compile", lambda fn: calls.append(fn) or real_compile(fn, backend="eager"))  # no C++ build in a unit test
+    monkeypatch.setattr(module_module.shutil, "which", lambda name: name)  # as if a C++ compiler were installed
+    with caplog.at_level(logging.INFO, logger="lmladder.training.pretrain"):
+        result = run_pretrain(build_model(), tmp_path / "ck", max_steps=3, compile=True)
+    assert result.compiled and len(calls) == 1
+    assert "torch.compile on: pretraining.compile is true" in caplog.text
+    assert set(result.model.state_dict()) == set(build_model().state_dict())
+    checkpoint = torch.load(tmp_path / "ck" / "last.ckpt", weights_only=True)
+    assert sorted(checkpoint["state_dict"]) == sorted(f"model.{name}" for name in build_model().state_dict())
+
+
+def test_compile_auto_stays_off_on_a_cpu_and_a_failed_compile_falls_back_to_eager(tmp_path, caplog, monkeypatch):
+    with caplog.at_level(logging.INFO, logger="lmladder.training.pretrain"):
+        assert not run_pretrain(build_model(), tmp_path / "a", max_steps=2, compile="auto").compiled
+    assert "torch.compile off: pretraining.compile is auto and training runs on a CPU" in caplog.text
+    state = torch.load(tmp_path / "a" / "last.ckpt", weights_only=True)["state_dict"]
+    assert sorted(state) == sorted(f"model.{name}" for name in build_model().state_dict())  # each weight once
+
+    def broken(fn):
+        def compiled(*args):
+            raise RuntimeError("inductor: no working C++ compiler")
+
+        return compiled
+
+    monkeypatch.setattr(torch, "compile", broken)
+    monkeypatch.setattr(module_module.shutil, "which", lambda name: name)
+    with caplog.at_level(logging.WARNING, logger="lmladder.training.module"):
+        result = run_pretrain(build_model(), tmp_path / "b", max_steps=3, compile=True)
+    assert result.global_step == 3
+    assert "torch.compile failed (RuntimeError: inductor: no working C++ compiler); training continues without it" in caplog.text
+
+
+def test_compile_needs_a_cpp_compiler_on_a_cpu(monkeypatch):
+    monkeypatch.setattr(module_module.shutil, "which", lambda name: None)
+    assert compile_reason(True, accelerator_is_gpu=False) == (
+        False,
+        "no C++ compiler (g++, c++ or $CXX) on PATH, which torch.compile needs for CPU kernels",
+    )
+    assert compile_reason(True, accelerator_is_gpu=True) == (True, "pretraining.compile is true")
+    assert compile_reason("auto", accelerator_is_gpu=True) == (True, "pretraining.compile is auto and training runs on a GPU")
+    assert compile_reason(False, accelerator_is_gpu=True) == (False, "pretraining.compile is false")
+
+
+def test_a_fused_optimizer_trains_in_mixed_precision_unfused_with_a_log_line(tmp_path, caplog):
+    optimizer = functools.partial(torch.optim.AdamW, lr=3e-3, fused=True)
+    for precision in ("bf16-mixed", "16-mixed", "bf16", "16", 16):
+        assert unfused(optimizer, precision, 1.0).keywords == {"lr": 3e-3, "fused": False}
+    assert unfused(optimizer, "bf16-mixed", None) is optimizer  # no clipping: nothing to refuse
+    assert unfused(optimizer, "32-true", 1.0) is optimizer
+    assert unfused(functools.partial(torch.optim.SGD, lr=0.1), "bf16-mixed", 1.0).keywords == {"lr": 0.1}
+    with caplog.at_level(logging.INFO, logger="lmladder.training.optim"):
+        result = run_pretrain(build_model(), tmp_path / "ck", max_steps=3, trainer={"precision": "bf16-mixed"}, optimizer=optimizer)
+    assert result.global_step == 3
+    assert "fused=true is off under mixed precision with gradient clipping" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,9 @@ def resolve_run_time(parameters: dict, *, flops_per_token: float, tokens_per_ste
     tokens = pretraining["trainer"]["max_tokens"]
     steps = math.ceil(tokens / tokens_per_step) if tokens else pretraining["trainer"]["max_steps"]
     if "pretraining.optimizer.lr" in run_time:
+        # MuonAdamW's Muon rate moves with its AdamW rate: the rule and the sweep scale the optimizer as a whole.
+        if "muon_lr" in pretraining["optimizer"]:
+            pretraining["optimizer"]["muon_lr"] *= float(lr) / pretraining["optimizer"]["lr"]
         pretraining["optimizer"]["lr"] = float(lr)
     if "pretraining.lr_schedule.warmup_steps" in run_time:
         pretraining["lr_schedule"]["warmup_steps"] = int(round(warmup_fraction * steps))

@@ -6,6 +6,8 @@ the session starts; ``instantiate_allowed`` checks the targets again at the mome
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 from collections.abc import Sequence
 
@@ -31,7 +33,9 @@ def instantiate_allowed(mapping: dict, section: str, path: str | None = None, **
     """``hydra.utils.instantiate(mapping, **kwargs)``, once ``mapping``'s ``_target_`` is one the schema
     allows for ``section`` (a key of ``HYDRA_MAPPINGS``: ``"pretraining.optimizer"``) and nothing inside it
     would make Hydra build anything else (``check_hydra_keys``). ``path`` names the mapping in messages
-    (default: ``section``); a build that fails is a ``ConfigError`` naming it.
+    (default: ``section``); a build that fails is a ``ConfigError`` naming it, and so is a partial (an
+    optimizer or schedule, called later with the parameters) given an argument its target does not take:
+    otherwise that surfaces only when training starts.
 
     Every Hydra build of parameters goes through here, not only the session-start check: a ladder rung's
     parameters reach the training nodes through a saved file (``ladder_parameters``), so a run of just
@@ -40,12 +44,18 @@ def instantiate_allowed(mapping: dict, section: str, path: str | None = None, **
     targets = HYDRA_MAPPINGS[section]
     check_hydra_keys(mapping, path, lambda where: targets if where == path else None)
     try:
-        return instantiate(mapping, **kwargs)
+        built = instantiate(mapping, **kwargs)
     except InstantiationException as error:
         cause = error.__cause__
         if isinstance(cause, ConfigError):  # the project's own factory refused a value: its message says which
             raise ConfigError(f"{path}: {cause}") from None
         raise ConfigError(f"{path} could not be built: {error}") from error
+    if isinstance(built, functools.partial):
+        try:
+            inspect.signature(built.func).bind_partial(*built.args, **built.keywords)
+        except TypeError as error:
+            raise ConfigError(f"{path}: {mapping['_target_']} {error}; remove that key from {path} or choose another _target_") from None
+    return built
 
 
 def build_model_config(model_params: dict, vocab_size: int, path: str = "pretraining.model"):
@@ -83,6 +93,9 @@ def choose_precision(
         return precision, {}
     if trains_on_gpu(accelerator):
         return ("bf16-mixed" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "32-true"), {}
+    if model is None:
+        log.info("precision auto: 32-true (fine-tuning trains in fp32 on a CPU)")
+        return "32-true", {}
     probe = matmul_probe("cpu")
     evidence = {
         "train.matmul_fp32_gflops": round(probe["fp32_flops"] / 1e9, 1),
@@ -90,9 +103,6 @@ def choose_precision(
     }
     if not cpu_prefers_bf16(probe):
         reason = f"bf16 matmuls are not {CPU_BF16_MIN_SPEEDUP:g}x faster than fp32 on this CPU"
-        choice = "32-true"
-    elif model is None:
-        reason = "fine-tuning trains in fp32 on a CPU (no step probe)"
         choice = "32-true"
     else:
         step = step_probe(model, batch_size, block_size)

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 from lmladder.errors import ConfigError
 from lmladder.model import Transformer
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, encode_for_classification, pad_batch
-from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
+from lmladder.training.optim import optimizer_and_schedule, require_finite_loss, unfused
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def finetune(
     train_loader = _batches(tokenizer, *train, label_index, config.max_positions, config.architecture, batch_size, True, seed)
     val_loader = _batches(tokenizer, *val, label_index, config.max_positions, config.architecture, batch_size, False, seed)
     weights = class_weights([label_index[label] for label in train[1]], len(labels)) if class_weighted else None
+    optimizer = unfused(optimizer, (trainer or {}).get("precision", "32-true"), (trainer or {}).get("gradient_clip_val"))
     module = ClassifierModule(
         model, optimizer, lr_schedule, total_steps=max_epochs * len(train_loader), weights=weights, metric_prefix=metric_prefix
     )

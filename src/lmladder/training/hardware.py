@@ -124,7 +124,8 @@ def matmul_probe(device: str = "cpu", path: Path | None = None) -> dict:
     key = machine_key(device)
 
     def measure() -> dict:
-        figures = {"fp32_flops": measure_matmul_peak(device, torch.float32), "bf16_flops": measure_matmul_peak(device, torch.bfloat16)}
+        with torch.random.fork_rng(devices=[]):  # random matrices, without moving the run's random stream
+            figures = {"fp32_flops": measure_matmul_peak(device, torch.float32), "bf16_flops": measure_matmul_peak(device, torch.bfloat16)}
         log.info(
             "measured %s matmuls: fp32 %.0f GFLOP/s, bf16 %.0f GFLOP/s", device, figures["fp32_flops"] / 1e9, figures["bf16_flops"] / 1e9
         )
@@ -144,7 +145,7 @@ def step_probe(model: torch.nn.Module, batch_size: int, block_size: int, path: P
     def measure() -> dict:
         probe = copy.deepcopy(model).train()
         times = {}
-        with torch.random.fork_rng():
+        with torch.random.fork_rng(devices=[]):
             tokens = torch.randint(0, model.config.vocab_size, (batch_size, block_size))
             for name, bf16 in (("fp32_step_s", False), ("bf16_step_s", True)):
                 seconds = []

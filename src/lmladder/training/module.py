@@ -14,7 +14,7 @@ import torch
 from lmladder.model import Transformer
 from lmladder.training.callbacks import logs_this_step
 from lmladder.training.objectives import mask_tokens
-from lmladder.training.optim import optimizer_and_schedule, require_finite_loss
+from lmladder.training.optim import learning_rate, optimizer_and_schedule, require_finite_loss
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ class LanguageModelModule(pl.LightningModule):
         self.bytes_per_token = bytes_per_token
         self.special_ids = special_ids
         self.mlm_probability = mlm_probability
-        self.training_forward = CompiledForward(model) if compile else model
+        self.compiled_forward = CompiledForward(model) if compile else None  # not a module: no second copy of the weights
 
     def _loss(self, inputs: torch.Tensor, targets: torch.Tensor, generator=None) -> torch.Tensor:
-        forward = self.training_forward if self.training else self.model
+        forward = self.compiled_forward if self.training and self.compiled_forward is not None else self.model
         if self.model.config.architecture == "decoder":
             return forward(inputs, targets)[1]
         masked, labels = mask_tokens(
@@ -97,7 +97,7 @@ class LanguageModelModule(pl.LightningModule):
         # model's optimizer step. The loss of every step is in LossHistory (from the step's output).
         if logs_this_step(self.trainer):
             self.log("train_loss", loss, prog_bar=True)
-            self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"])
+            self.log("lr", learning_rate(self.trainer.optimizers[0]))
         return loss
 
     def validation_step(self, batch, batch_index):

@@ -131,8 +131,8 @@ class MuonAdamW(torch.optim.Optimizer):
     def _adamw(self, group: dict, params: list[torch.Tensor]) -> None:
         for p in params:
             state = self.state[p]
-            if not state:
-                state["step"] = torch.tensor(0.0)
+            if not state:  # as torch's AdamW: the fused kernel wants the step count on the parameter's device
+                state["step"] = torch.tensor(0.0, device=p.device if group["fused"] else None)
                 state["exp_avg"] = torch.zeros_like(p)
                 state["exp_avg_sq"] = torch.zeros_like(p)
         states = [self.state[p] for p in params]
@@ -161,11 +161,12 @@ def optimizer_and_schedule(model: torch.nn.Module, optimizer, lr_schedule, total
     return {"optimizer": built, "lr_scheduler": {"scheduler": lr_schedule(built, total_steps=total_steps), "interval": "step"}}
 
 
-def unfused(optimizer: Callable) -> Callable:
-    """``optimizer`` (a partial, as Hydra builds it) without ``fused=True``: Lightning refuses to clip the
-    gradients of a fused optimizer under mixed precision (it would unscale them itself), so there the
-    update runs unfused, with a log line."""
-    if isinstance(optimizer, functools.partial) and optimizer.keywords.get("fused"):
+def unfused(optimizer: Callable, precision: str | int, gradient_clip_val: float | None) -> Callable:
+    """``optimizer`` (a partial, as Hydra builds it), without ``fused=True`` when training clips gradients
+    in mixed precision: Lightning refuses to clip a fused optimizer's gradients there (it would unscale
+    them itself), so the update runs unfused, with a log line."""
+    mixed = str(precision) in ("16", "bf16") or str(precision).endswith("-mixed")  # Lightning's names, old and new
+    if mixed and gradient_clip_val and isinstance(optimizer, functools.partial) and optimizer.keywords.get("fused"):
         log.info(
             "optimizer: fused=true is off under mixed precision with gradient clipping (Lightning cannot clip a fused optimizer's gradients there)"
         )
@@ -187,11 +188,17 @@ def warmup_cosine_schedule(
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, total_steps, warmup_steps, min_lr_ratio))
 
 
+def learning_rate(optimizer: torch.optim.Optimizer) -> float:
+    """The learning rate to report: the last group's, AdamW's in ``MuonAdamW`` (the first group is Muon's
+    hidden matrices, at ``muon_lr``); every group's with a plain optimizer."""
+    return optimizer.param_groups[-1]["lr"]
+
+
 def require_finite_loss(loss: torch.Tensor, step: int, optimizer: torch.optim.Optimizer) -> None:
     """Stop at the first NaN/Inf loss, naming the step and learning rate: a diverged run never recovers,
     and every further step would only waste compute and overwrite the last good checkpoint."""
     if not torch.isfinite(loss).all():
-        lr = optimizer.param_groups[0]["lr"]
+        lr = learning_rate(optimizer)
         raise TrainingDivergedError(
             f"training loss became {loss.detach().float().item()} at step {step} (learning rate {lr:.3g}); "
             "lower the learning rate or check the data"

@@ -104,8 +104,7 @@ def pretrain(
         val_windows=data.get("val_windows"),
         seed=data.get("seed", 0),
     )
-    if str(trainer.get("precision", "")).endswith("-mixed") and trainer.get("gradient_clip_val"):
-        optimizer = unfused(optimizer)
+    optimizer = unfused(optimizer, trainer.get("precision", "32-true"), trainer.get("gradient_clip_val"))
     compiled, reason = compile_reason(compile, trains_on_gpu(trainer.get("accelerator", "auto")))
     log.info("torch.compile %s: %s", "on" if compiled else "off", reason)
     module = LanguageModelModule(model, optimizer, lr_schedule, max_steps, bytes_per_token, special_ids, compile=compiled)

@@ -48,7 +48,9 @@ def pretrain_model(
     trainer["precision"], precision_evidence = choose_precision(
         requested_precision, trainer["accelerator"], model, params["data"]["batch_size"], params["data"]["block_size"]
     )
-    checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(params, validated_data["data_fingerprint"], seed)
+    # The precision auto chose is part of the key: a resume never continues a run in another precision.
+    keyed = {**params, "trainer": {**params["trainer"], "precision": trainer["precision"]}}
+    checkpoint_dir = Path(params["checkpoint_dir"]) / checkpoint_key(keyed, validated_data["data_fingerprint"], seed)
     logger = active_run_logger()
     counts = parameter_counts(config)
 
