@@ -10,15 +10,17 @@ In one process, per text:
    128, block 64, batch 12, 2,000 steps) trains; its training time is the budget;
 2. the project's ``pretrain`` at the plain loop's config (same model shape, bytes, steps and optimizer;
    precision auto; its checkpoints, validation and MLflow logging included), end to end;
-3. the project's default recipe (conf/base: its tokenizer size, model, optimizer, schedule, batch) with
-   as many steps as fit in the budget (the step time measured on a few steps first, not counted).
+3. the project's default recipe (conf/base: its tokenizer size, model, optimizer, schedule, batch) for
+   the budget less the project's start-up and exit measured in 2 (``TimeBudget``: training stops at the
+   budget and the cosine follows elapsed time).
 
 Prints wall time, start-up to first step and last step to exit, median step time, tokens/s, MFU against
 the measured matmul peak of the precision in use, held-out bits/byte and the ratios the project aims at:
 wall time <= 1.1x the loop's, step throughput >= 1.05x, bits/byte at equal wall-clock <= 0.85x. Then the
 default recipe's throughput and MFU in both precisions.
 
-``--trials`` instead trains each recipe variant of ``TRIALS`` for the budget on each text, with
+``--trials`` instead trains each recipe variant of ``TRIALS`` for ``--budget`` seconds (``TimeBudget``:
+the cosine follows elapsed time, so every variant ends its schedule at the budget) on each text, with
 ``--seeds`` seeds, and records every trial as an MLflow run (experiment ``recipe_trials``): the table
 behind docs/recipe.md.
 
@@ -220,9 +222,12 @@ def project_run(
     special_ids: dict,
     seed: int,
     log_to_mlflow: bool = True,
+    budget: float | None = None,
 ) -> dict:
     """``lmladder.training.pretrain`` as the pretraining node calls it, timed from the model's construction
-    to the return, with its checkpoints and, when ``log_to_mlflow``, its MLflow logging."""
+    to the return, with its checkpoints and, when ``log_to_mlflow``, its MLflow logging. With ``budget``
+    (seconds), training stops after that long (counted from the first step, validation included) and the
+    cosine schedule runs on elapsed time instead of steps (``TimeBudget``): equal wall-clock, exactly."""
     pl.seed_everything(seed, verbose=False)
     start = time.perf_counter()
     trainer = {**params["trainer"], "accelerator": "cpu"}
@@ -233,6 +238,12 @@ def project_run(
     ]
     optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
     clock = StepClock()
+    callbacks = [clock]
+    if budget is not None:
+        timer = TimeBudget(budget)
+        callbacks.append(timer)
+        lr_schedule = timer.schedule(params["lr_schedule"]["warmup_steps"], params["lr_schedule"]["min_lr_ratio"])
+        trainer["max_steps"] = 10**6  # the budget stops training
     with (
         tempfile.TemporaryDirectory() as checkpoints,
         mlflow.start_run(nested=mlflow.active_run() is not None) if log_to_mlflow else _nothing(),
@@ -250,7 +261,7 @@ def project_run(
             checkpoint_dir=checkpoints,
             logger=active_run_logger() if log_to_mlflow else None,
             peak_flops=params.get("peak_flops"),
-            extra_callbacks=[clock],
+            extra_callbacks=callbacks,
         )
         end = time.perf_counter()
     return {
@@ -264,6 +275,33 @@ def project_run(
         "steps": result.global_step,
         "tokens_per_step": result.tokens_per_step,
     }
+
+
+class TimeBudget(pl.Callback):
+    """Stops training ``seconds`` after its first step, and drives a warmup + cosine schedule whose cosine
+    follows the elapsed share of the budget rather than the step count: every recipe trains for the same
+    time and ends its schedule at the floor, whatever its step time."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.start = seconds, None
+
+    def fraction(self) -> float:
+        return 0.0 if self.start is None else min(1.0, (time.perf_counter() - self.start) / self.seconds)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.start = self.start or time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if self.fraction() >= 1.0:
+            trainer.should_stop = True
+
+    def schedule(self, warmup_steps: int, min_lr_ratio: float):
+        def factor(step: int) -> float:
+            if step < warmup_steps:
+                return (step + 1) / warmup_steps
+            return min_lr_ratio + (1 - min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * self.fraction()))
+
+        return lambda optimizer, total_steps: torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 class _nothing:
@@ -295,17 +333,6 @@ def recipe_tokens(train_docs: list[str], held_out: str, vocab_size: int):
     held = np.array(tokenizer.encode(held_out).ids, dtype=np.uint16)
     special_ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
     return train, held, bytes_per_token, special_ids
-
-
-def steps_in_budget(params: dict, budget: float, train, val, vocab, bytes_per_token, special_ids, seed: int, overhead: float) -> int:
-    """How many steps of ``params`` fit in ``budget`` seconds: the median step time of a short run, and the
-    validation passes and fixed overhead (``overhead``: start-up and exit of the plain-config run)."""
-    probe = copy.deepcopy(params)
-    probe["trainer"].update(max_steps=25, val_check_interval=25)
-    timed = project_run(probe, train, val, vocab, bytes_per_token, special_ids, seed, log_to_mlflow=False)
-    step = statistics.median(timed["step_times"][5:])
-    validation_share = params["data"]["val_windows"] / (params["data"]["batch_size"] * params["trainer"]["val_check_interval"] * 3)
-    return max(1, int((budget - overhead) / (step * (1 + validation_share))))
 
 
 def summary_row(name: str, run: dict, tokens_per_step: int, model_flops: int, peak: float, bpb: float) -> str:
@@ -353,11 +380,10 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
     tokenize_seconds = time.perf_counter() - tick
     recipe = pretraining_params()
     val_split = int(0.95 * len(train))
-    overhead = ours_same["startup"] + ours_same["exit"]
-    recipe["trainer"]["max_steps"] = steps_in_budget(
-        recipe, budget, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, overhead
+    overhead = ours_same["startup"] + ours_same["exit"]  # the project's start-up and exit, inside the budget too
+    ours_recipe = project_run(
+        recipe, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, budget=budget - overhead
     )
-    ours_recipe = project_run(recipe, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed)
     recipe_bpb = bits_per_byte(Scorer(ours_recipe["model"], vocab, True), held, recipe["data"]["block_size"], n_bytes)
 
     header = f"{'run':<44} {'steps':>6} {'wall s':>7} {'start s':>8} {'exit s':>7} {'step ms':>8} {'tokens/s':>9} {'MFU':>6} {'bpb':>8}"
@@ -445,7 +471,7 @@ TRIALS = {
 }
 
 
-def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, names: list[str]) -> None:
+def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, names: list[str], first_seed: int = 0) -> None:
     mlflow.set_experiment("recipe_trials")
     base_vocab = yaml.safe_load((CONF / "parameters_data_processing.yml").read_text())["data_processing"]["tokenizer"]["vocab_size"]
     print(f"{'trial':<26} {'text':<10} {'seed':>4} {'steps':>6} {'wall s':>7} {'bpb':>7}")
@@ -474,10 +500,7 @@ def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, nam
                 }
             params["optimizer"].update({k: v for k, v in optimizer.items() if k != "_target_"})
             params["data"].update(data)
-            for seed in range(seeds):
-                params["trainer"]["max_steps"] = steps_in_budget(
-                    params, budget, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed, 1.0
-                )
+            for seed in range(first_seed, first_seed + seeds):
                 with mlflow.start_run(run_name=f"{name}-{text}-seed{seed}"):
                     mlflow.log_params(
                         {
@@ -489,11 +512,11 @@ def trials(texts: list[str], seeds: int, budget: float, held_out_bytes: int, nam
                             **{f"model.{k}": v for k, v in params["model"].items()},
                             **{f"optimizer.{k}": v for k, v in params["optimizer"].items()},
                             **{f"data.{k}": v for k, v in params["data"].items()},
-                            "max_steps": params["trainer"]["max_steps"],
                         }
                     )
-                    run = project_run(params, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed)
+                    run = project_run(params, train[:split], train[split:], vocab, bytes_per_token, special_ids, seed, budget=budget)
                     bpb = bits_per_byte(Scorer(run["model"], vocab, True), held, params["data"]["block_size"], n_bytes)
+                    mlflow.log_param("max_steps", run["steps"])  # the steps the budget allowed
                     mlflow.log_metrics(
                         {"held_out_bpb": bpb, "wall_s": run["wall"], "precision_bf16": float(run["precision"].startswith("bf16"))}
                     )
@@ -531,6 +554,7 @@ def main() -> None:
     parser.add_argument("--trials", action="store_true", help="train the recipe variants instead (MLflow experiment recipe_trials)")
     parser.add_argument("--only", nargs="*", default=list(TRIALS), help="with --trials: these trials")
     parser.add_argument("--seeds", type=int, default=1, help="with --trials: seeds per trial")
+    parser.add_argument("--first-seed", type=int, default=0, help="with --trials: the first seed (add seeds to recorded trials)")
     parser.add_argument("--budget", type=float, default=60.0, help="with --trials: seconds per trial")
     parser.add_argument("--table", action="store_true", help="print the recorded trials as a markdown table (docs/recipe.md)")
     parser.add_argument("--tracking-uri", default=f"sqlite:///{ROOT / 'mlflow.db'}")
@@ -543,7 +567,7 @@ def main() -> None:
         print(trials_table())
         return
     if args.trials:
-        trials(texts, args.seeds, args.budget, args.held_out_bytes, args.only)
+        trials(texts, args.seeds, args.budget, args.held_out_bytes, args.only, args.first_seed)
         return
     mlflow.set_experiment("time_to_quality")
     for text in texts:
