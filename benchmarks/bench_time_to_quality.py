@@ -17,7 +17,8 @@ In one process, per text:
 Prints wall time, start-up to first step and last step to exit, median step time, tokens/s, MFU against
 the measured matmul peak of the precision in use, held-out bits/byte and the ratios the project aims at:
 wall time <= 1.1x the loop's, step throughput >= 1.05x, bits/byte at equal wall-clock <= 0.85x. Then the
-default recipe's throughput and MFU in both precisions.
+default recipe in both precisions at equal steps, two seeds each (speed, MFU against each precision's
+measured peak, held-out bits/byte), and what ``precision: auto`` picks here for a small and a large preset.
 
 ``--trials`` instead trains each recipe variant of ``TRIALS`` for ``--budget`` seconds (``TimeBudget``:
 the cosine follows elapsed time, so every variant ends its schedule at the budget) on each text, with
@@ -344,7 +345,7 @@ def summary_row(name: str, run: dict, tokens_per_step: int, model_flops: int, pe
     )
 
 
-def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
+def compare(text: str, seed: int, held_out_bytes: int, steps: int, precision_steps: int) -> None:
     train_docs, held_out = load_text(text)
     held_out = held_out.encode("utf-8")[:held_out_bytes].decode("utf-8", errors="ignore")
     n_bytes = len(held_out.encode("utf-8"))
@@ -420,16 +421,31 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int) -> None:
         f"held-out bpb at equal wall-clock: recipe / loop      {recipe_bpb / plain_bpb:.2f}  (aim <= 0.85; recipe wall {ours_recipe['wall']:.1f} s vs {budget:.1f} s)"
     )
 
+    # Both precisions at equal steps (two seeds each): speed, MFU against each precision's measured peak,
+    # and the held-out bits/byte they reach.
+    print(f"default recipe, {precision_steps} steps in each precision (seeds {seed}, {seed + 1}):")
     for precision in ("32-true", "bf16-mixed"):
-        short = copy.deepcopy(recipe)
-        short["trainer"].update(max_steps=40, val_check_interval=40, precision=precision)
-        run = project_run(short, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, seed, log_to_mlflow=False)
-        median = statistics.median(run["step_times"][10:])
-        tps = run["tokens_per_step"] / median
-        peak = device_peak_flops(precision, "cpu")
-        print(
-            f"default recipe at {precision:<10}: {median * 1e3:6.1f} ms/step  {tps:7.0f} tokens/s  MFU {tps * recipe_flops / peak:.2f} (peak {peak / 1e9:.0f} GFLOP/s)"
-        )
+        for run_seed in (seed, seed + 1):
+            fixed = copy.deepcopy(recipe)
+            fixed["trainer"].update(max_steps=precision_steps, precision=precision)
+            run = project_run(
+                fixed, train[:val_split], train[val_split:], vocab, bytes_per_token, special_ids, run_seed, log_to_mlflow=False
+            )
+            median = statistics.median(run["step_times"][10:])
+            tps = run["tokens_per_step"] / median
+            peak = device_peak_flops(precision, "cpu")
+            bpb = bits_per_byte(Scorer(run["model"], vocab, True), held, recipe["data"]["block_size"], n_bytes)
+            print(
+                f"  {precision:<10} seed {run_seed}: {median * 1e3:6.1f} ms/step  {tps:7.0f} tokens/s  MFU {tps * recipe_flops / peak:.2f} "
+                f"(peak {peak / 1e9:.0f} GFLOP/s)  held-out bpb {bpb:.4f}"
+            )
+    # What precision: auto chooses for a small and a large preset on this CPU (the probes are cached).
+    for preset in ("tiny", "base"):
+        sized = copy.deepcopy(recipe)
+        sized["model"]["preset"] = preset
+        model = Transformer(build_model_config(sized["model"], vocab_size=vocab))
+        choice, evidence = choose_precision("auto", "cpu", model, recipe["data"]["batch_size"], recipe["data"]["block_size"])
+        print(f"precision auto, preset {preset}: {choice}  {evidence}")
 
 
 # --- recipe trials --------------------------------------------------------------------------------------
@@ -550,6 +566,7 @@ def main() -> None:
     parser.add_argument("--text", choices=["wikitext2", "embedded", "both"], default="both")
     parser.add_argument("--steps", type=int, default=PLAIN["steps"], help="the plain loop's steps (its config: 2000)")
     parser.add_argument("--held-out-bytes", type=int, default=100_000)
+    parser.add_argument("--precision-steps", type=int, default=200, help="steps of the default recipe in each precision")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--trials", action="store_true", help="train the recipe variants instead (MLflow experiment recipe_trials)")
     parser.add_argument("--only", nargs="*", default=list(TRIALS), help="with --trials: these trials")
@@ -571,7 +588,7 @@ def main() -> None:
         return
     mlflow.set_experiment("time_to_quality")
     for text in texts:
-        compare(text, args.seed, args.held_out_bytes, args.steps)
+        compare(text, args.seed, args.held_out_bytes, args.steps, args.precision_steps)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,11 @@ from omegaconf import OmegaConf
 
 from lmladder import parameters as schema
 from lmladder.errors import ConfigError
+from lmladder.model import Transformer
 from lmladder.parameters import check_parameters, check_section, default_parameters, parse_parameters
 from lmladder.selection.ladder import expand_ladder, rung_parameters
+from lmladder.training.config import build_model_config, build_optimizer_and_schedule
+from lmladder.training.optim import weight_decay_groups
 from tests.conftest import load_parameters
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -46,9 +49,42 @@ def delete_key(params: dict, dotted: str) -> None:
 # --- the project's own configuration ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("env", ["local", "test", "hub"])
+@pytest.mark.parametrize("env", ["local", "test", "hub", "gpt2"])
 def test_every_environment_passes(env):
     check_parameters(load_parameters(env))
+
+
+def test_the_gpt2_environment_trains_the_gpt2_style_recipe_and_base_the_chosen_one():
+    """kedro run --env gpt2: learned positions, LayerNorm, GELU, biases, tied embeddings, AdamW with weight
+    decay everywhere (MuonAdamW without Muon); conf/base: the recipe docs/recipe.md's trials chose."""
+    gpt2 = load_parameters("gpt2")["pretraining"]
+    config = build_model_config(gpt2["model"], vocab_size=300)
+    assert (config.positional, config.norm, config.mlp, config.qk_norm, config.zero_init_projections) == (
+        "learned",
+        "layernorm",
+        "gelu",
+        False,
+        False,
+    )
+    assert config.bias and config.tie_embeddings
+    optimizer, _ = build_optimizer_and_schedule(gpt2, "pretraining")
+    built = optimizer(weight_decay_groups(Transformer(config)))
+    assert not any(group["muon"] for group in built.param_groups)
+    assert [group["weight_decay"] for group in built.param_groups] == [0.1, 0.1, 0.0]
+    base = load_parameters("local")["pretraining"]
+    chosen = build_model_config(base["model"], vocab_size=300)
+    assert (chosen.positional, chosen.norm, chosen.mlp, chosen.qk_norm, chosen.zero_init_projections) == (
+        "rotary",
+        "rmsnorm",
+        "relu2",
+        True,
+        True,
+    )
+    assert not chosen.bias and not chosen.tie_embeddings
+    optimizer, _ = build_optimizer_and_schedule(base, "pretraining")
+    assert [group["muon"] for group in optimizer(weight_decay_groups(Transformer(chosen))).param_groups] == [True, False, False]
+    same = ("lr_schedule", "data", "trainer", "peak_flops", "compile")  # only the recipe differs (and the workspace)
+    assert {key: gpt2[key] for key in same} == {key: base[key] for key in same}
 
 
 def test_conf_base_equals_the_schema_defaults():

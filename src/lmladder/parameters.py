@@ -200,7 +200,7 @@ OPTIMIZER_CHECKS = _hydra(
     weight_decay=_typed(float, NON_NEGATIVE),
     momentum=_typed(float, NON_NEGATIVE),
     fused=_typed(bool),
-    muon_lr=_typed(float, POSITIVE),
+    muon_lr=_typed(float | None, POSITIVE),  # None: Muon off (MuonAdamW is AdamW throughout)
     muon_momentum=_typed(float, between(0, 1, high_open=True)),
 )
 LR_SCHEDULE_CHECKS = _hydra(
@@ -447,11 +447,13 @@ def _pretraining_model() -> dict:
         "preset": "tiny",
         "max_positions": 128,
         "architecture": "decoder",
-        "positional": "learned",
-        "norm": "layernorm",
-        "mlp": "gelu",
-        "bias": True,
-        "tie_embeddings": True,
+        "positional": "rotary",
+        "norm": "rmsnorm",
+        "mlp": "relu2",
+        "qk_norm": True,
+        "zero_init_projections": True,
+        "bias": False,
+        "tie_embeddings": False,
         "dropout": 0.0,
     }
 
@@ -489,12 +491,14 @@ class Pretraining:
     model: dict = _field(factory=_pretraining_model, check=MODEL_CHECKS)
     optimizer: dict = _field(
         factory=lambda: {
-            "_target_": "torch.optim.AdamW",
+            "_target_": "lmladder.training.optim.MuonAdamW",
             "_partial_": True,
-            "lr": 0.003,
+            "lr": 0.006,
+            "muon_lr": 0.04,
+            "muon_momentum": 0.95,
             "betas": [0.9, 0.95],
             "eps": 1.0e-8,
-            "weight_decay": 0.1,
+            "weight_decay": 0.0,
             "fused": True,
         },
         check=OPTIMIZER_CHECKS,

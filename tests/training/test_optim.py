@@ -70,6 +70,23 @@ def test_muon_adamw_updates_every_other_parameter_exactly_as_torch_adamw():
     assert all(torch.equal(a, b) for a, b in zip(ours, reference, strict=True))
 
 
+def test_muon_adamw_without_muon_is_adamw_for_every_parameter():
+    torch.manual_seed(0)
+    model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=16))
+    reference = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=1, n_head=2, n_embd=16))
+    reference.load_state_dict(model.state_dict())
+    optimizer = MuonAdamW(weight_decay_groups(model), lr=0.01, weight_decay=0.1, muon_lr=None)
+    assert [group["lr"] for group in optimizer.param_groups] == [0.01, 0.01, 0.01]
+    torch_adamw = torch.optim.AdamW(weight_decay_groups(reference), lr=0.01, weight_decay=0.1, betas=(0.9, 0.95))
+    ids = torch.randint(0, 64, (2, 8))
+    for _ in range(3):
+        for net, opt in ((model, optimizer), (reference, torch_adamw)):
+            net(ids, ids)[1].backward()
+            opt.step()
+            opt.zero_grad()
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), reference.parameters(), strict=True))
+
+
 def test_muon_adamw_trains_a_model_resumes_from_its_state_and_a_schedule_scales_both_rates():
     torch.manual_seed(0)
     model = Transformer(ModelConfig(vocab_size=64, max_positions=8, n_layer=2, n_head=2, n_embd=16))

@@ -61,7 +61,8 @@ class MuonAdamW(torch.optim.Optimizer):
     Muon (Jordan et al. 2024, as in ``torch.optim.Muon``): SGD momentum (Nesterov), the update
     orthogonalised by ``newton_schulz`` and scaled by sqrt(max(1, rows/cols)), decoupled weight decay.
     It applies to the group named ``hidden_matrices`` (see ``weight_decay_groups``), whose learning rate
-    is ``muon_lr``; the other groups take AdamW's ``lr``. A schedule scales both alike.
+    is ``muon_lr``; the other groups take AdamW's ``lr``. A schedule scales both alike. ``muon_lr=None``
+    turns Muon off: AdamW for every parameter (the GPT-2-style recipe, conf/gpt2).
     """
 
     def __init__(
@@ -71,7 +72,7 @@ class MuonAdamW(torch.optim.Optimizer):
         betas: tuple[float, float] = (0.9, 0.95),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
-        muon_lr: float = 0.02,
+        muon_lr: float | None = 0.02,
         muon_momentum: float = 0.95,
         ns_steps: int = 5,
         fused: bool | None = None,
@@ -80,7 +81,8 @@ class MuonAdamW(torch.optim.Optimizer):
         if not groups or not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
-            if group.get("name") == "hidden_matrices":
+            group["muon"] = muon_lr is not None and group.get("name") == "hidden_matrices"
+            if group["muon"]:
                 group.setdefault("lr", muon_lr)
         defaults = {
             "lr": lr,
@@ -102,7 +104,7 @@ class MuonAdamW(torch.optim.Optimizer):
                 loss = closure()
         for group in self.param_groups:
             params = [p for p in group["params"] if p.grad is not None]
-            if group.get("name") == "hidden_matrices":
+            if group["muon"]:
                 self._muon(group, params)
             elif params:
                 self._adamw(group, params)
