@@ -546,18 +546,22 @@ def trials_table() -> str:
     if runs.empty:
         return "no finished runs in the MLflow experiment recipe_trials"
     lines = [
-        "| trial | text | seeds | steps in the budget | held-out bits/byte (mean) | spread (max - min) | vs gpt2 |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| trial | text | seeds | steps in the budget | held-out bits/byte (mean) | spread (max - min) | vs gpt2 (means) | vs gpt2 (seed 0) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     grouped = runs.groupby(["params.trial", "params.text"])
     baseline = {text: group["metrics.held_out_bpb"].mean() for (trial, text), group in grouped if trial == "gpt2"}
+    # Seed 0 of every trial ran in one sweep, one after another: the paired comparison with the least drift.
+    first = {text: group[group["params.seed"] == "0"]["metrics.held_out_bpb"].mean() for (trial, text), group in grouped if trial == "gpt2"}
     order = {name: index for index, name in enumerate(TRIALS)}
     for (trial, text), group in sorted(grouped, key=lambda item: (item[0][1], order.get(item[0][0], 99))):
         bpb = group["metrics.held_out_bpb"]
         spread = f"{bpb.max() - bpb.min():.3f}" if len(group) > 1 else "-"
         relative = f"{bpb.mean() / baseline[text]:.3f}" if text in baseline else "-"
+        seed0 = group[group["params.seed"] == "0"]["metrics.held_out_bpb"]
+        paired = f"{seed0.mean() / first[text]:.3f}" if text in first and len(seed0) else "-"
         steps = "/".join(sorted(set(group["params.max_steps"])))
-        lines.append(f"| {trial} | {text} | {len(group)} | {steps} | {bpb.mean():.3f} | {spread} | {relative} |")
+        lines.append(f"| {trial} | {text} | {len(group)} | {steps} | {bpb.mean():.3f} | {spread} | {relative} | {paired} |")
     return "\n".join(lines)
 
 
