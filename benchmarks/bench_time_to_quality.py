@@ -314,11 +314,20 @@ class _nothing:
 
 
 def plain_config_params(steps: int) -> dict:
-    """The project's parameters set to the plain loop's model, data and optimizer."""
+    """The project's parameters set to the plain loop's model (the GPT-2-style recipe of conf/gpt2, without
+    biases as nanoGPT), data and optimizer (AdamW; fused, as the project's default)."""
     params = copy.deepcopy(pretraining_params())
     c = PLAIN
-    params["model"].update(preset=f"{c['n_layer']}x{c['n_embd']}", max_positions=c["block"], bias=False)
-    params["optimizer"].update(lr=c["lr"], betas=[0.9, 0.99], weight_decay=0.1)
+    gpt2 = yaml.safe_load((ROOT / "conf" / "gpt2" / "parameters.yml").read_text())["pretraining"]["model"]
+    params["model"].update(gpt2, preset=f"{c['n_layer']}x{c['n_embd']}", max_positions=c["block"], bias=False)
+    params["optimizer"] = {
+        "_target_": "torch.optim.AdamW",
+        "_partial_": True,
+        "lr": c["lr"],
+        "betas": [0.9, 0.99],
+        "weight_decay": 0.1,
+        "fused": True,
+    }
     params["lr_schedule"].update(warmup_steps=c["warmup"], min_lr_ratio=c["min_lr"] / c["lr"])
     params["data"].update(block_size=c["block"], batch_size=c["batch"], val_windows=20)
     params["trainer"].update(max_steps=steps, val_check_interval=250)  # nanoGPT's eval_interval

@@ -106,7 +106,7 @@ def test_parsed_parameters_are_typed(loaded):
     parsed = parse_parameters(loaded)
     assert isinstance(parsed, schema.Parameters)
     assert parsed.pretraining.trainer.max_steps == 30  # conf/test
-    assert parsed.pretraining.optimizer["lr"] == 0.003  # a Hydra section stays a mapping
+    assert parsed.pretraining.optimizer["lr"] == 0.006  # a Hydra section stays a mapping
     assert parsed.model_selection.rungs["default_model"] == schema.RungSpec(preset="nano", tokens=12000, held_out=True)
     assert parsed.model_selection.budgets["c1"] == schema.Budget(flops=1.0e10, sizes=["d1", "d2", "d3"])
     assert set(parsed.model_selection.budgets) == {"c1", "c2"}

@@ -14,7 +14,7 @@ from pytorch_lightning.plugins import TorchCheckpointIO
 from lmladder.errors import ConfigError, CorruptFileError, TrainingDivergedError
 from lmladder.training import module as module_module
 from lmladder.training.module import compile_reason
-from lmladder.training.optim import unfused
+from lmladder.training.optim import MuonAdamW, unfused
 from lmladder.training.pretrain import resolve_max_steps
 
 from .conftest import MetricsRecorder, build_model, disk_full_half_way, run_pretrain
@@ -62,6 +62,28 @@ def test_resume_after_crash_matches_an_uninterrupted_run(tmp_path, trained_decod
     # bit-identical on CPU (docs/reliability.md), not merely close
     differing = [name for name, tensor in resumed_state.items() if not torch.equal(tensor, expected[name])]
     assert not differing, f"weights differ from the uninterrupted run's: {differing}"
+
+
+def test_the_default_recipe_with_muon_resumes_bit_identically(tmp_path):
+    """MuonAdamW's momentum buffers and AdamW's moments go through the checkpoint like AdamW's alone."""
+    muon = functools.partial(MuonAdamW, lr=6e-3, muon_lr=0.04, fused=True)
+    recipe = {
+        "positional": "rotary",
+        "norm": "rmsnorm",
+        "mlp": "relu2",
+        "qk_norm": True,
+        "zero_init_projections": True,
+        "tie_embeddings": False,
+        "bias": False,
+    }
+    uninterrupted = run_pretrain(build_model(**recipe), tmp_path / "a", max_steps=30, optimizer=muon)
+    with pytest.raises(RuntimeError, match="simulated crash at step 15"):
+        run_pretrain(build_model(**recipe), tmp_path / "b", max_steps=30, optimizer=muon, extra_callbacks=[CrashAt(15)])
+    resumed = run_pretrain(build_model(**recipe), tmp_path / "b", max_steps=30, optimizer=muon)
+    assert resumed.resumed_from_step == 10 and resumed.global_step == 30
+    expected = uninterrupted.model.state_dict()
+    assert all(torch.equal(tensor, expected[name]) for name, tensor in resumed.model.state_dict().items())
+    assert uninterrupted.history.val[-1][1] < uninterrupted.history.train[0][1] - 1.0
 
 
 def test_encoder_masked_lm_loss_decreases(tmp_path):
