@@ -198,8 +198,8 @@ class SelfAttention(nn.Module):
         batch, length, width = x.shape
         q, k, v = self.qkv(x).split(width, dim=2)
         q, k, v = (t.view(batch, length, self.config.n_head, self.config.head_size).transpose(1, 2) for t in (q, k, v))
-        if self.config.qk_norm:
-            q, k = self.q_norm(q), self.k_norm(k)
+        if self.config.qk_norm:  # in the norm's dtype: under bf16 autocast q and k arrive in bf16, its gains in fp32
+            q, k = self.q_norm(q.float()).type_as(q), self.k_norm(k.float()).type_as(k)
         if rotary is not None:
             q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
         causal = self.config.architecture == "decoder"
