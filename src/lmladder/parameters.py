@@ -467,7 +467,7 @@ class PretrainingData:
 
 @dataclass(frozen=True)
 class PretrainingTrainer:
-    max_steps: int | None = _field(500, rule=POSITIVE)
+    max_steps: int | None = _field(400, rule=POSITIVE)
     max_tokens: int | None = _field(None, rule=POSITIVE)
     val_check_interval: int = _field(50, rule=POSITIVE)
     gradient_clip_val: float | None = _field(1.0, rule=NON_NEGATIVE)

@@ -166,14 +166,17 @@ def test_building_the_optimizer_and_schedule_refuses_any_other_target(tmp_path, 
 
 @pytest.mark.parametrize("target", ["torch.optim.RAdam", "torch.optim.NAdam", "torch.optim.Adamax"])
 def test_an_optimizer_switched_to_one_without_a_key_the_base_sets_is_refused_naming_the_key(params, target):
-    """conf/base sets AdamW's ``fused: true``; an environment that changes only the ``_target_`` keeps it
-    (parameters merge key by key), and these optimizers take no ``fused``: refused when built, not at fit."""
+    """conf/base sets MuonAdamW's ``muon_lr``, ``muon_momentum`` and ``fused``; an environment that changes only
+    the ``_target_`` keeps them (parameters merge key by key), and these optimizers take none of them:
+    refused when built, naming the key, not when training starts."""
     params["optimizer"]["_target_"] = target
     with pytest.raises(
-        ConfigError, match=rf"^pretraining\.optimizer: {re.escape(target)} got an unexpected keyword argument 'fused'; remove that key"
+        ConfigError,
+        match=rf"^pretraining\.optimizer: {re.escape(target)} got an unexpected keyword argument '(muon_lr|muon_momentum|fused)'; remove that key",
     ):
         build_optimizer_and_schedule(params, "pretraining")
-    del params["optimizer"]["fused"]
+    for key in ("muon_lr", "muon_momentum", "fused"):
+        del params["optimizer"][key]
     build_optimizer_and_schedule(params, "pretraining")
 
 

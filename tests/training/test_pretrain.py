@@ -124,7 +124,7 @@ def test_the_loss_history_holds_the_logged_train_loss_under_accumulation(tmp_pat
     assert sorted(history) == list(range(1, 11))
     for step in (5, 10):
         assert history[step] == pytest.approx(recorder.per_step[step]["train_loss"], rel=1e-6)
-    assert "train_loss" not in recorder.per_step[4]
+    assert "train_loss" not in recorder.per_step[3]  # nothing logged before the first logging step (5)
 
 
 def test_compile_on_a_cpu_trains_compiled_and_saves_the_models_own_parameter_names(tmp_path, caplog, monkeypatch):
