@@ -185,7 +185,11 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         ("pretraining.lr_schedule.warmup_steps", -1, r"^pretraining\.lr_schedule\.warmup_steps must be a non-negative integer, got -1"),
         ("finetuning.lr_schedule.warmup_steps", 2.5, r"^finetuning\.lr_schedule\.warmup_steps must be a non-negative integer, got 2\.5"),
         ("pretraining.lr_schedule.min_lr_ratio", 1.5, r"^pretraining\.lr_schedule\.min_lr_ratio must be a number in \[0, 1\]"),
-        ("pretraining.model.architecture", "gpt", r"^pretraining\.model\.architecture must be one of \['decoder', 'encoder'\]"),
+        (
+            "pretraining.model.architecture",
+            "gpt",
+            r"^pretraining\.model\.architecture must be one of \['decoder', 'encoder', 'encoder-decoder'\]",
+        ),
         ("pretraining.model.dropout", 1.0, r"^pretraining\.model\.dropout must be a number in \[0, 1\)"),
         ("pretraining.model._target_", 3, r"^pretraining\.model\._target_=3 is not allowed: Hydra would import and call it"),
         # types: bool is not an int, a float is not an int, null only where optional
@@ -218,7 +222,7 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         (
             "data_processing.tokenizer.vocab_size",
             100,
-            r"^data_processing\.tokenizer\.vocab_size must be an integer >= 260 \(256 bytes \+ 4 special tokens\), got 100",
+            r"^data_processing\.tokenizer\.vocab_size must be an integer >= 292 \(256 bytes \+ 4 special tokens \+ 32 span sentinels\), got 100",
         ),
         ("data_processing.packing.batch_size", 0, r"^data_processing\.packing\.batch_size must be a positive integer, got 0"),
         ("finetuning.dropout", 1, r"^finetuning\.dropout must be a number in \[0, 1\)"),
@@ -251,7 +255,7 @@ RETRAINING_PLAN = {"action": "train", "fingerprint": "abc123", "champion_version
         (
             "model_selection.rungs.default_model.architecture",
             "gpt",
-            r"^model_selection\.rungs\.default_model\.architecture must be one of \['decoder', 'encoder'\]",
+            r"^model_selection\.rungs\.default_model\.architecture must be one of \['decoder', 'encoder', 'encoder-decoder'\]",
         ),
         (
             "model_selection.rungs.default_model.tokens",

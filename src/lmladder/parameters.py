@@ -48,11 +48,11 @@ from lmladder.errors import ConfigError
 
 # Values owned by modules this one must not import (torch, lightning, pandas); tests/test_parameters.py
 # checks that each copy still equals its source.
-ARCHITECTURES = ("decoder", "encoder")  # lmladder.model.model.ARCHITECTURES
+ARCHITECTURES = ("decoder", "encoder", "encoder-decoder")  # lmladder.model.model.ARCHITECTURES
 POSITIONALS = ("learned", "rotary")  # lmladder.model.model.POSITIONALS
 NORMS = ("layernorm", "rmsnorm")  # lmladder.model.model.NORMS
 MLPS = ("gelu", "swiglu", "relu2")  # lmladder.model.model.MLPS
-MIN_VOCAB_SIZE = 260  # lmladder.corpus.tokenizer.MIN_VOCAB_SIZE: 256 bytes + 4 special tokens
+MIN_VOCAB_SIZE = 292  # lmladder.corpus.tokenizer.MIN_VOCAB_SIZE: 256 bytes + 4 special tokens + 32 sentinels
 RUNG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # lmladder.selection.ladder.RUNG_NAME
 RESERVED_RUNG_NAMES = frozenset({"shared_data", "retraining"})  # lmladder.selection.ladder.RESERVED_NAMES
 # Lightning's precision inputs (lightning_fabric.plugins.precision.precision), and our "auto".
@@ -400,7 +400,7 @@ class Decontamination:
 
 @dataclass(frozen=True)
 class Tokenizer:
-    vocab_size: int = _field(4096, rule=at_least(MIN_VOCAB_SIZE, " (256 bytes + 4 special tokens)"))
+    vocab_size: int = _field(4096, rule=at_least(MIN_VOCAB_SIZE, " (256 bytes + 4 special tokens + 32 span sentinels)"))
     min_frequency: int = _field(2, rule=NON_NEGATIVE)
     max_training_mb: float | None = _field(None, rule=POSITIVE)
 

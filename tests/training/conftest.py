@@ -45,7 +45,7 @@ def run_pretrain(model, checkpoint_dir, *, period=50, max_steps=40, data=None, t
             **(trainer or {}),
         },
         bytes_per_token=1.0,
-        special_ids=SPECIAL_IDS,
+        special_ids=kwargs.pop("special_ids", SPECIAL_IDS),
         checkpoint_dir=checkpoint_dir,
         peak_flops=kwargs.pop("peak_flops", 1e11),
         **kwargs,

@@ -17,7 +17,7 @@ from lmladder.training.module import compile_reason
 from lmladder.training.optim import MuonAdamW, unfused
 from lmladder.training.pretrain import resolve_max_steps
 
-from .conftest import MetricsRecorder, build_model, disk_full_half_way, run_pretrain
+from .conftest import SPECIAL_IDS, MetricsRecorder, build_model, disk_full_half_way, run_pretrain
 
 
 class CrashAt(pl.Callback):
@@ -93,6 +93,24 @@ def test_encoder_masked_lm_loss_decreases(tmp_path):
     assert first_train_loss > math.log(64) - 0.5
     assert final_val_loss < math.log(64) / 2
     assert final_val_loss < first_train_loss - 1.5
+
+
+def test_encoder_decoder_span_corruption_loss_decreases_logs_no_bits_per_byte_and_resumes(tmp_path):
+    from lmladder.model import EncoderDecoder, model_config
+
+    special_ids = {**SPECIAL_IDS, **{f"sentinel_{i}": 56 + i for i in range(8)}}  # the periodic text uses ids 4..53
+    pl.seed_everything(0)
+    model = EncoderDecoder(model_config("nano", vocab_size=64, max_positions=32, architecture="encoder-decoder"))
+    recorder = MetricsRecorder()
+    result = run_pretrain(model, tmp_path / "ck", period=4, max_steps=30, special_ids=special_ids, extra_callbacks=[recorder])
+    first_train_loss, final_val_loss = result.history.train[0][1], result.history.val[-1][1]
+    assert first_train_loss > math.log(64) - 0.5
+    assert final_val_loss < first_train_loss - 1.5
+    assert "val_loss" in recorder.final and "val_bpb" not in recorder.final  # a span loss is no code length of the text
+    resumed = run_pretrain(
+        EncoderDecoder(model.config), tmp_path / "ck", period=4, max_steps=40, special_ids=special_ids, trainer={"val_check_interval": 10}
+    )
+    assert resumed.resumed_from_step == 30 and resumed.global_step == 40
 
 
 @pytest.fixture(scope="module")

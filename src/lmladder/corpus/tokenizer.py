@@ -11,8 +11,11 @@ from lmladder.errors import ConfigError
 
 # Fixed ids 0..3: downstream code (padding, classification pooling, masked LM) relies on them.
 SPECIAL_TOKENS = {"eot": "<|endoftext|>", "pad": "<|pad|>", "cls": "<|cls|>", "mask": "<|mask|>"}
+# Span corruption's sentinels (T5), ids 4..35: each marks one corrupted span in the encoder's input and
+# introduces that span in the decoder's target. 32 spans cover windows of up to ~650 tokens.
+SENTINEL_TOKENS = tuple(f"<|sentinel_{i}|>" for i in range(32))
 BYTE_ALPHABET_SIZE = 256
-MIN_VOCAB_SIZE = BYTE_ALPHABET_SIZE + len(SPECIAL_TOKENS)
+MIN_VOCAB_SIZE = BYTE_ALPHABET_SIZE + len(SPECIAL_TOKENS) + len(SENTINEL_TOKENS)
 
 
 def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> Tokenizer:
@@ -21,7 +24,7 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: in
         raise ConfigError(
             f"tokenizer.vocab_size={vocab_size!r} is too small: a byte-level tokenizer needs "
             f"{BYTE_ALPHABET_SIZE} byte tokens plus {len(SPECIAL_TOKENS)} special tokens "
-            f"({', '.join(SPECIAL_TOKENS.values())}), so at least {MIN_VOCAB_SIZE}"
+            f"({', '.join(SPECIAL_TOKENS.values())}) and {len(SENTINEL_TOKENS)} span sentinels, so at least {MIN_VOCAB_SIZE}"
         )
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -29,7 +32,7 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, min_frequency: in
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         min_frequency=min_frequency,
-        special_tokens=list(SPECIAL_TOKENS.values()),
+        special_tokens=[*SPECIAL_TOKENS.values(), *SENTINEL_TOKENS],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
@@ -42,6 +45,27 @@ def special_token_id(tokenizer: Tokenizer, role: str) -> int:
     if token_id is None:
         raise ConfigError(f"the tokenizer has no {SPECIAL_TOKENS[role]!r} token; retrain it with lmladder")
     return token_id
+
+
+def special_token_ids(tokenizer: Tokenizer) -> dict[str, int]:
+    """Ids of the special tokens by role, and of the span sentinels (``sentinel_0`` ...) when the tokenizer
+    has them (tokenizers trained before they existed do not)."""
+    ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
+    for index, token in enumerate(SENTINEL_TOKENS):
+        if (token_id := tokenizer.token_to_id(token)) is not None:
+            ids[f"sentinel_{index}"] = token_id
+    return ids
+
+
+def sentinel_ids(special_ids: dict[str, int]) -> list[int]:
+    """The sentinel ids of ``special_token_ids``, in order."""
+    sentinels = [special_ids[f"sentinel_{i}"] for i in range(len(SENTINEL_TOKENS)) if f"sentinel_{i}" in special_ids]
+    if not sentinels:
+        raise ConfigError(
+            "the tokenizer has no span sentinels (<|sentinel_0|> ...), which encoder-decoder pretraining needs; "
+            "it was trained by an older lmladder: re-run data_processing to train it again"
+        )
+    return sentinels
 
 
 def tokenizer_sha256(tokenizer: Tokenizer) -> str:

@@ -1,12 +1,14 @@
-"""Pure torch: model config and size presets, the Transformer, parameter and FLOP counts, model directories."""
+"""Pure torch: model config and size presets, the three architectures, parameter and FLOP counts, model directories."""
 
 from lmladder.model.model import (
     PRESETS,
+    EncoderDecoder,
     ModelConfig,
     Transformer,
+    build_model,
     flops_per_token,
     model_config,
     parameter_counts,
 )
 
-__all__ = ["PRESETS", "ModelConfig", "Transformer", "flops_per_token", "model_config", "parameter_counts"]
+__all__ = ["PRESETS", "EncoderDecoder", "ModelConfig", "Transformer", "build_model", "flops_per_token", "model_config", "parameter_counts"]

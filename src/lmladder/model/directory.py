@@ -29,7 +29,7 @@ from tokenizers import Tokenizer
 from lmladder.atomic import atomic_directory, recover_directory
 from lmladder.errors import ConfigError, CorruptFileError
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier
-from lmladder.model.model import ModelConfig, Transformer
+from lmladder.model.model import ModelConfig, build_model
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def load_model_directory(path: str | Path) -> ModelBundle:
         if classifier is not None:
             model = SequenceClassifier(model_config, ClassifierConfig(**{**classifier, "labels": tuple(classifier["labels"])}))
         else:
-            model = Transformer(model_config)
+            model = build_model(model_config)
     except (ValueError, KeyError, TypeError) as error:
         raise CorruptFileError(f"{path / CONFIG} is not a valid model config ({error})") from error
     try:

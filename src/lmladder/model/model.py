@@ -1,7 +1,8 @@
-"""A GPT-style Transformer in one file, after nanoGPT's model.py.
+"""The Transformer in one file, after nanoGPT's model.py.
 
-One ``ModelConfig`` dataclass covers the two architectures the field chooses between: a decoder
-(causal language model, GPT) and an encoder (bidirectional, masked language model, BERT), plus the
+One ``ModelConfig`` dataclass covers the three architectures the field chooses between: a decoder
+(causal language model, GPT), an encoder (bidirectional, masked language model, BERT) and the original
+encoder-decoder (an encoder's states read by a causal decoder through cross-attention, T5/BART), plus the
 usual options: learned or rotary positions, LayerNorm or RMSNorm, GELU, SwiGLU or ReLU² MLP, QK-norm,
 zero-initialised residual projections, biases, tied embeddings, dropout. Attention goes through ``F.scaled_dot_product_attention`` (flash/memory-
 efficient kernels where the device has them).
@@ -19,7 +20,7 @@ import torch.nn.functional as F
 
 from lmladder.errors import ConfigError
 
-ARCHITECTURES = ("decoder", "encoder")
+ARCHITECTURES = ("decoder", "encoder", "encoder-decoder")
 POSITIONALS = ("learned", "rotary")
 NORMS = ("layernorm", "rmsnorm")
 MLPS = ("gelu", "swiglu", "relu2")
@@ -32,7 +33,8 @@ class ModelConfig:
     n_layer: int = 4
     n_head: int = 4
     n_embd: int = 128
-    architecture: str = "decoder"  # decoder: causal LM; encoder: bidirectional, masked LM
+    architecture: str = "decoder"  # decoder: causal LM; encoder: bidirectional, masked LM; encoder-decoder: T5-style
+    # (n_layer encoder blocks and n_layer decoder blocks, one shared token embedding)
     positional: str = "learned"  # learned absolute embeddings or rotary (RoPE) in attention
     norm: str = "layernorm"
     mlp: str = "gelu"  # gelu, swiglu or relu2 (ReLU squared, as in modded-nanogpt)
@@ -129,12 +131,8 @@ def model_config(preset: str, **overrides) -> ModelConfig:
     return ModelConfig.from_dict({"n_layer": n_layer, "n_head": n_head, "n_embd": n_embd, **overrides})
 
 
-def parameter_counts(config: ModelConfig) -> dict[str, int]:
-    """Exact parameter counts from the config alone (tests check them against the real model).
-
-    ``non_embedding`` excludes token and position embeddings and the output layer: the N of
-    scaling laws (Kaplan et al., 2020).
-    """
+def _stack_parameters(config: ModelConfig) -> tuple[int, int]:
+    """Non-embedding parameters of (the encoder or decoder stack, an encoder-decoder's decoder stack)."""
     d, hidden, bias = config.n_embd, config.mlp_hidden, config.bias
     norm = d + (d if bias and config.norm == "layernorm" else 0)
     attention = 4 * d * d + (4 * d if bias else 0)
@@ -143,10 +141,23 @@ def parameter_counts(config: ModelConfig) -> dict[str, int]:
     else:
         mlp = 2 * d * hidden + (hidden + d if bias else 0)
     qk_norm = 2 * config.head_size if config.qk_norm else 0  # RMSNorm gains of queries and keys
-    non_embedding = config.n_layer * (2 * norm + attention + mlp + qk_norm) + norm
-    token_embedding = config.vocab_size * d
-    position_embedding = config.max_positions * d if config.positional == "learned" else 0
-    output = 0 if config.tie_embeddings else config.vocab_size * d
+    block = 2 * norm + attention + mlp + qk_norm
+    cross_block = block + norm + attention + qk_norm  # plus a cross-attention and its norm
+    return config.n_layer * block + norm, config.n_layer * cross_block + norm
+
+
+def parameter_counts(config: ModelConfig) -> dict[str, int]:
+    """Exact parameter counts from the config alone (tests check them against the real model).
+
+    ``non_embedding`` excludes token and position embeddings and the output layer: the N of
+    scaling laws (Kaplan et al., 2020). An encoder-decoder counts both stacks; its embeddings are shared
+    by the two stacks and counted once.
+    """
+    stack, cross_stack = _stack_parameters(config)
+    non_embedding = stack + (cross_stack if config.architecture == "encoder-decoder" else 0)
+    token_embedding = config.vocab_size * config.n_embd
+    position_embedding = config.max_positions * config.n_embd if config.positional == "learned" else 0
+    output = 0 if config.tie_embeddings else config.vocab_size * config.n_embd
     return {
         "total": non_embedding + token_embedding + position_embedding + output,
         "non_embedding": non_embedding,
@@ -158,10 +169,41 @@ def flops_per_token(config: ModelConfig, sequence_length: int) -> int:
     """Training FLOPs per token: 6 x (matmul parameters) + the attention term, as in nanoGPT/PaLM.
 
     Matmul parameters are the non-embedding ones plus the output projection, which is a real
-    vocab x d matmul whether or not it shares weights with the embedding.
+    vocab x d matmul whether or not it shares weights with the embedding. For an encoder-decoder, per
+    token of a ``sequence_length`` window trained with span corruption (``span_corruption_lengths``): the
+    encoder reads the corrupted window, the decoder writes the spans, and the total is divided by the
+    window's length, so every architecture's figure is FLOPs per token of the same token files.
     """
+    if config.architecture == "encoder-decoder":
+        encoder_length, decoder_length = span_corruption_lengths(sequence_length)[:2]
+        return round(encoder_decoder_flops(config, encoder_length, decoder_length) / sequence_length)
     matmul_params = parameter_counts(config)["non_embedding"] + config.vocab_size * config.n_embd
     return 6 * matmul_params + 12 * config.n_layer * config.n_embd * sequence_length
+
+
+def encoder_decoder_flops(config: ModelConfig, encoder_length: int, decoder_length: int) -> int:
+    """Training FLOPs of one (source, target) pair of an encoder-decoder: 6 x parameters x tokens for each
+    stack (the output layer on the decoder's tokens only), plus the attention terms: self-attention over
+    each side's length, cross-attention of each decoder token over the encoder's length."""
+    encoder, decoder = _stack_parameters(config)
+    decoder += config.vocab_size * config.n_embd
+    lengths = encoder_length * encoder_length + decoder_length * decoder_length + decoder_length * encoder_length
+    attention = 12 * config.n_layer * config.n_embd * lengths
+    return 6 * (encoder * encoder_length + decoder * decoder_length) + attention
+
+
+# T5's span corruption (Raffel et al., 2020): 15% of a window's tokens, in spans of mean length 3, each
+# span replaced by one sentinel in the encoder's input; the decoder writes each sentinel and its span.
+NOISE_DENSITY = 0.15
+MEAN_SPAN_LENGTH = 3.0
+
+
+def span_corruption_lengths(length: int, noise_density: float = NOISE_DENSITY, mean_span_length: float = MEAN_SPAN_LENGTH):
+    """(encoder length, decoder length, noise tokens, spans) for a window of ``length`` tokens. The decoder
+    writes each span's sentinel and tokens and then the end-of-text token."""
+    noise = min(max(1, round(length * noise_density)), length - 1)
+    spans = min(max(1, round(noise / mean_span_length)), noise, length - noise)
+    return length - noise + spans, noise + spans + 1, noise, spans
 
 
 def _norm(config: ModelConfig) -> nn.Module:
@@ -184,9 +226,9 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, config: ModelConfig):
+    def __init__(self, config: ModelConfig, causal: bool):
         super().__init__()
-        self.config = config
+        self.config, self.causal = config, causal
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.proj.residual_projection = True
@@ -202,7 +244,7 @@ class SelfAttention(nn.Module):
             q, k = self.q_norm(q.float()).type_as(q), self.k_norm(k.float()).type_as(k)
         if rotary is not None:
             q, k = apply_rotary(q, *rotary), apply_rotary(k, *rotary)
-        causal = self.config.architecture == "decoder"
+        causal = self.causal
         if return_weights:  # explicit softmax, only to inspect attention (heatmaps)
             scores = q @ k.transpose(-2, -1) / math.sqrt(self.config.head_size)
             if causal:
@@ -252,24 +294,72 @@ class MLP(nn.Module):
         return self.dropout(self.down(hidden))
 
 
-class Block(nn.Module):
-    def __init__(self, config: ModelConfig):
-        super().__init__()
-        self.norm1 = _norm(config)
-        self.attention = SelfAttention(config)
-        self.norm2 = _norm(config)
-        self.mlp = MLP(config)
+class CrossAttention(nn.Module):
+    """An encoder-decoder's decoder queries attend to every (non-pad) encoder position. No causal mask and
+    no rotary angles: positions are already in the encoder's states (T5 and BART do the same)."""
 
-    def forward(self, x, rotary=None, attention_mask=None, return_weights=False):
-        attended, weights = self.attention(self.norm1(x), rotary, attention_mask, return_weights)
-        x = x + attended
-        return x + self.mlp(self.norm2(x)), weights
-
-
-class Transformer(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        self.q = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.kv = nn.Linear(config.n_embd, 2 * config.n_embd, bias=config.bias)
+        self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.proj.residual_projection = True
+        self.resid_dropout = nn.Dropout(config.dropout)
+        if config.qk_norm:
+            self.q_norm, self.k_norm = nn.RMSNorm(config.head_size), nn.RMSNorm(config.head_size)
+
+    def forward(self, x, memory, memory_mask=None):
+        batch, length, width = x.shape
+        heads = lambda t: t.view(batch, t.shape[1], self.config.n_head, self.config.head_size).transpose(1, 2)  # noqa: E731
+        q, (k, v) = heads(self.q(x)), (heads(t) for t in self.kv(memory).split(width, dim=2))
+        if self.config.qk_norm:
+            q, k = self.q_norm(q.float()).type_as(q), self.k_norm(k.float()).type_as(k)
+        mask = memory_mask[:, None, None, :] if memory_mask is not None else None
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.config.dropout if self.training else 0.0)
+        return self.resid_dropout(self.proj(y.transpose(1, 2).contiguous().view(batch, length, width)))
+
+
+class Block(nn.Module):
+    def __init__(self, config: ModelConfig, causal: bool, cross: bool = False):
+        super().__init__()
+        self.norm1 = _norm(config)
+        self.attention = SelfAttention(config, causal)
+        if cross:
+            self.norm_cross = _norm(config)
+            self.cross_attention = CrossAttention(config)
+        self.norm2 = _norm(config)
+        self.mlp = MLP(config)
+
+    def forward(self, x, rotary=None, attention_mask=None, return_weights=False, memory=None, memory_mask=None):
+        attended, weights = self.attention(self.norm1(x), rotary, attention_mask, return_weights)
+        x = x + attended
+        if memory is not None:
+            x = x + self.cross_attention(self.norm_cross(x), memory, memory_mask)
+        return x + self.mlp(self.norm2(x)), weights
+
+
+def _init_weights(module: nn.Module, config: ModelConfig) -> None:
+    # GPT-2: N(0, 0.02), and residual projections scaled by 1/sqrt(2 * n_layer) so the
+    # residual stream's variance does not grow with depth; or, with zero_init_projections
+    # (modded-nanogpt), zero, so that every block starts as the identity.
+    if isinstance(module, nn.Linear):
+        residual = getattr(module, "residual_projection", False)
+        std = 0.02 / math.sqrt(2 * config.n_layer) if residual else 0.02
+        if residual and config.zero_init_projections:
+            std = 0.0
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+
+class _Embeddings(nn.Module):
+    """Token embedding, and learned positions or rotary tables: what every architecture starts with.
+    (A base class, not a submodule: saved models keep the parameter names ``token_embedding.weight``...)"""
+
+    def _build_embeddings(self, config: ModelConfig) -> None:
         self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
         if config.positional == "learned":
             self.position_embedding = nn.Embedding(config.max_positions, config.n_embd)
@@ -278,30 +368,9 @@ class Transformer(nn.Module):
             self.register_buffer("rotary_cos", cos, persistent=False)
             self.register_buffer("rotary_sin", sin, persistent=False)
         self.dropout = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        self.final_norm = _norm(config)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        if config.tie_embeddings:
-            self.lm_head.weight = self.token_embedding.weight
-        self.apply(self._init_weights)
 
-    def _init_weights(self, module: nn.Module) -> None:
-        # GPT-2: N(0, 0.02), and residual projections scaled by 1/sqrt(2 * n_layer) so the
-        # residual stream's variance does not grow with depth; or, with zero_init_projections
-        # (modded-nanogpt), zero, so that every block starts as the identity.
-        if isinstance(module, nn.Linear):
-            residual = getattr(module, "residual_projection", False)
-            std = 0.02 / math.sqrt(2 * self.config.n_layer) if residual else 0.02
-            if residual and self.config.zero_init_projections:
-                std = 0.0
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=0.02)
-
-    def hidden_states(self, idx, attention_mask=None, return_attention=False):
-        """Final-norm hidden states [B, T, d] (and per-layer attention weights if asked)."""
+    def _embed(self, idx: torch.Tensor) -> tuple[torch.Tensor, tuple | None]:
+        """Embedded tokens (learned positions added) and the rotary tables for their length, if rotary."""
         length = idx.shape[1]
         if length > self.config.max_positions:
             raise ValueError(f"sequence of {length} tokens is longer than max_positions={self.config.max_positions}")
@@ -311,7 +380,35 @@ class Transformer(nn.Module):
             x = x + self.position_embedding(torch.arange(length, device=idx.device))
         else:
             rotary = (self.rotary_cos[:length], self.rotary_sin[:length])
-        x = self.dropout(x)
+        return self.dropout(x), rotary
+
+    def _output_layer(self, config: ModelConfig) -> None:
+        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie_embeddings:
+            self.lm_head.weight = self.token_embedding.weight
+
+
+def _cross_entropy(logits, targets, ignore_index):
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
+
+
+class Transformer(_Embeddings):
+    """A decoder (causal) or an encoder (bidirectional) stack; ``EncoderDecoder`` is the third architecture."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.architecture == "encoder-decoder":
+            raise ConfigError("architecture encoder-decoder is built by EncoderDecoder (or build_model), not Transformer")
+        self.config = config
+        self._build_embeddings(config)
+        self.blocks = nn.ModuleList(Block(config, causal=config.architecture == "decoder") for _ in range(config.n_layer))
+        self.final_norm = _norm(config)
+        self._output_layer(config)
+        self.apply(lambda module: _init_weights(module, config))
+
+    def hidden_states(self, idx, attention_mask=None, return_attention=False):
+        """Final-norm hidden states [B, T, d] (and per-layer attention weights if asked)."""
+        x, rotary = self._embed(idx)
         attention = []
         for block in self.blocks:
             x, weights = block(x, rotary, attention_mask, return_attention)
@@ -322,10 +419,7 @@ class Transformer(nn.Module):
     def forward(self, idx, targets=None, attention_mask=None, ignore_index: int = -100):
         """Logits [B, T, vocab]; with ``targets`` also the mean cross-entropy over non-ignored targets."""
         logits = self.lm_head(self.hidden_states(idx, attention_mask))
-        if targets is None:
-            return logits, None
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=ignore_index)
-        return logits, loss
+        return logits, None if targets is None else _cross_entropy(logits, targets, ignore_index)
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None, generator=None):
@@ -345,3 +439,113 @@ class Transformer(nn.Module):
                 next_token = torch.multinomial(logits.softmax(dim=-1), num_samples=1, generator=generator)
             idx = torch.cat((idx, next_token), dim=1)
         return idx
+
+
+class EncoderDecoder(_Embeddings):
+    """The original Transformer (Vaswani et al., 2017; T5's layout): ``n_layer`` bidirectional encoder blocks
+    read the source; ``n_layer`` causal decoder blocks write the target, each also attending to the
+    encoder's final states. One token embedding serves the encoder, the decoder and (tied) the output."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if config.architecture != "encoder-decoder":
+            raise ConfigError(f"EncoderDecoder needs architecture encoder-decoder, got {config.architecture!r}; use Transformer")
+        self.config = config
+        self._build_embeddings(config)
+        self.encoder_blocks = nn.ModuleList(Block(config, causal=False) for _ in range(config.n_layer))
+        self.encoder_norm = _norm(config)
+        self.decoder_blocks = nn.ModuleList(Block(config, causal=True, cross=True) for _ in range(config.n_layer))
+        self.final_norm = _norm(config)
+        self._output_layer(config)
+        self.apply(lambda module: _init_weights(module, config))
+
+    def encode(self, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's final states [B, S, d]; ``attention_mask`` True on real (non-pad) source tokens."""
+        x, rotary = self._embed(idx)
+        for block in self.encoder_blocks:
+            x = block(x, rotary, attention_mask)[0]
+        return self.encoder_norm(x)
+
+    def decode(self, decoder_idx: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-token logits [B, T, vocab] for each decoder position. The decoder needs no padding mask of
+        its own: with right padding, real positions never attend (causally) to pads."""
+        x, rotary = self._embed(decoder_idx)
+        for block in self.decoder_blocks:
+            x = block(x, rotary, memory=memory, memory_mask=memory_mask)[0]
+        return self.lm_head(self.final_norm(x))
+
+    def forward(self, idx, decoder_idx, targets=None, attention_mask=None, ignore_index: int = -100):
+        """Logits [B, T, vocab] of the decoder (teacher forcing on ``decoder_idx``) and, with ``targets``,
+        the mean cross-entropy over non-ignored targets."""
+        logits = self.decode(decoder_idx, self.encode(idx, attention_mask), attention_mask)
+        return logits, None if targets is None else _cross_entropy(logits, targets, ignore_index)
+
+    @torch.no_grad()
+    def generate(self, idx, start_id: int, end_id: int, max_new_tokens: int, num_beams: int = 1, length_penalty: float = 1.0):
+        """Token ids written for one source ``idx`` [S] (without the start and end tokens): greedy with
+        ``num_beams=1``, beam search otherwise; at most ``max_new_tokens``, fewer when ``end_id`` comes."""
+        memory = self.encode(idx.view(1, -1))
+
+        def next_logits(prefixes: torch.Tensor) -> torch.Tensor:
+            return self.decode(prefixes[:, -self.config.max_positions :], memory.expand(len(prefixes), -1, -1))[:, -1]
+
+        start = torch.tensor([[start_id]], device=idx.device)
+        if num_beams == 1:
+            return greedy_search(next_logits, start, end_id, max_new_tokens)
+        return beam_search(next_logits, start, end_id, max_new_tokens, num_beams, length_penalty)
+
+
+def build_model(config: ModelConfig) -> Transformer | EncoderDecoder:
+    """The model of a config's architecture."""
+    return EncoderDecoder(config) if config.architecture == "encoder-decoder" else Transformer(config)
+
+
+def beam_search(next_logits, prefix: torch.Tensor, end_id: int, max_new_tokens: int, num_beams: int, length_penalty: float = 1.0):
+    """Beam search after ``prefix`` [1, T]. ``next_logits`` maps prefixes [k, t] to next-token logits
+    [k, vocab]. Returns the written ids, without ``end_id``.
+
+    Beam search keeps the ``num_beams`` best unfinished hypotheses by summed log-probability; a hypothesis
+    that writes ``end_id`` is finished and scored by its log-probability over length ** length_penalty
+    (length_penalty 0: no normalisation). It stops when ``num_beams`` hypotheses have finished or at the
+    length limit (unfinished hypotheses then compete too). With one beam this is greedy search, exactly.
+    """
+    if not isinstance(num_beams, int) or num_beams < 1:
+        raise ConfigError(f"num_beams must be a positive integer, got {num_beams!r}")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ConfigError(f"max_new_tokens must be a non-negative integer, got {max_new_tokens!r}")
+    normalised = lambda score, length: score / max(length, 1) ** length_penalty  # noqa: E731
+    beams: list[tuple[float, list[int]]] = [(0.0, [])]
+    finished: list[tuple[float, list[int]]] = []
+    for _ in range(max_new_tokens):
+        written = torch.tensor([tokens for _, tokens in beams], dtype=torch.long, device=prefix.device).view(len(beams), -1)
+        log_probs = next_logits(torch.cat((prefix.expand(len(beams), -1), written), dim=1)).float().log_softmax(dim=-1)
+        scores = torch.tensor([score for score, _ in beams], device=log_probs.device)[:, None] + log_probs
+        top = scores.flatten().topk(min(2 * num_beams, scores.numel()))
+        alive = []
+        for score, index in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            beam, token = divmod(index, log_probs.shape[1])
+            if token == end_id:
+                finished.append((normalised(score, len(beams[beam][1]) + 1), beams[beam][1]))
+            else:
+                alive.append((score, beams[beam][1] + [token]))
+            if len(alive) == num_beams:
+                break
+        beams = alive
+        if len(finished) >= num_beams or not beams:
+            break
+    else:
+        finished += [(normalised(score, len(tokens)), tokens) for score, tokens in beams]
+    return max(finished, key=lambda hypothesis: hypothesis[0])[1]
+
+
+def greedy_search(next_logits, prefix: torch.Tensor, end_id: int, max_new_tokens: int) -> list[int]:
+    """The most likely next token at each step after ``prefix`` [1, T], until ``end_id`` (not returned)."""
+    written: list[int] = []
+    sequence = prefix
+    for _ in range(max_new_tokens):
+        token = int(next_logits(sequence)[0].argmax())
+        if token == end_id:
+            break
+        written.append(token)
+        sequence = torch.cat((sequence, sequence.new_tensor([[token]])), dim=1)
+    return written

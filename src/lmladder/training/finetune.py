@@ -93,15 +93,17 @@ class ClassifierModule(pl.LightningModule):
 
 
 class BestWeights(pl.Callback):
-    """Keeps the weights of the epoch with the best monitored score, in memory."""
+    """Keeps the weights of the epoch with the best monitored score, in memory. ``best_score`` is the score
+    with its sign flipped in mode ``min`` (a loss), so higher is always better."""
 
-    def __init__(self, monitor: str):
+    def __init__(self, monitor: str, mode: str = "max"):
         self.monitor, self.best_score, self.best_epoch, self.state = monitor, -float("inf"), -1, None
+        self.sign = -1.0 if mode == "min" else 1.0
 
     def on_validation_end(self, trainer, pl_module):
         score = trainer.callback_metrics.get(self.monitor)
-        if score is not None and not trainer.sanity_checking and float(score) > self.best_score:
-            self.best_score, self.best_epoch = float(score), trainer.current_epoch
+        if score is not None and not trainer.sanity_checking and self.sign * float(score) > self.best_score:
+            self.best_score, self.best_epoch = self.sign * float(score), trainer.current_epoch
             self.state = copy.deepcopy(pl_module.model.state_dict())
 
 

@@ -11,9 +11,10 @@ from collections.abc import Callable
 import pytorch_lightning as pl
 import torch
 
+from lmladder.corpus.tokenizer import sentinel_ids
 from lmladder.model import Transformer
 from lmladder.training.callbacks import logs_this_step
-from lmladder.training.objectives import mask_tokens
+from lmladder.training.objectives import corrupt_spans, mask_tokens
 from lmladder.training.optim import learning_rate, optimizer_and_schedule, require_finite_loss
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,11 @@ class CompiledForward:
 
 
 class LanguageModelModule(pl.LightningModule):
-    """Causal LM for a decoder, masked LM for an encoder.
+    """Causal LM for a decoder, masked LM for an encoder, span corruption for an encoder-decoder.
 
-    ``bits_per_byte`` converts the loss (nats per token) with the token files' bytes per token,
-    so models with different tokenizers compare on the same scale.
+    ``val_bpb`` converts a decoder's loss (nats per token) with the token files' bytes per token, so models
+    with different tokenizers compare on the same scale. The other two objectives predict a sample of the
+    tokens from both sides: their loss is no code length of the text, so they log no ``val_bpb``.
     """
 
     def __init__(
@@ -78,8 +80,12 @@ class LanguageModelModule(pl.LightningModule):
 
     def _loss(self, inputs: torch.Tensor, targets: torch.Tensor, generator=None) -> torch.Tensor:
         forward = self.compiled_forward if self.training and self.compiled_forward is not None else self.model
-        if self.model.config.architecture == "decoder":
+        architecture = self.model.config.architecture
+        if architecture == "decoder":
             return forward(inputs, targets)[1]
+        if architecture == "encoder-decoder":
+            encoder, decoder, labels = corrupt_spans(inputs, sentinel_ids(self.special_ids), self.special_ids["eot"], generator)
+            return forward(encoder, decoder, labels)[1]
         masked, labels = mask_tokens(
             inputs,
             self.special_ids["mask"],
@@ -102,11 +108,14 @@ class LanguageModelModule(pl.LightningModule):
 
     def validation_step(self, batch, batch_index):
         inputs, targets = batch
-        # The same masks on every validation pass, so encoder val losses are comparable over time.
-        generator = torch.Generator(device=inputs.device).manual_seed(batch_index)
+        # The same masks (spans) on every validation pass, so val losses are comparable over time. Span
+        # corruption draws its spans on the CPU.
+        architecture = self.model.config.architecture
+        generator = torch.Generator(device="cpu" if architecture == "encoder-decoder" else inputs.device).manual_seed(batch_index)
         loss = self._loss(inputs, targets, generator)
         self.log("val_loss", loss, prog_bar=True, sync_dist=True)
-        self.log("val_bpb", loss / math.log(2) / self.bytes_per_token, sync_dist=True)
+        if architecture == "decoder":
+            self.log("val_bpb", loss / math.log(2) / self.bytes_per_token, sync_dist=True)
 
     def configure_optimizers(self):
         return optimizer_and_schedule(self.model, self.optimizer_factory, self.lr_schedule_factory, self.total_steps)

@@ -16,7 +16,7 @@ from lmladder.training.hardware import cpu_prefers_bf16, matmul_probe
 
 log = logging.getLogger(__name__)
 
-HIDDEN_MATRIX = re.compile(r"(^|\.)blocks\.")  # a parameter inside a Transformer block
+HIDDEN_MATRIX = re.compile(r"(^|\.)(encoder_|decoder_)?blocks\.")  # a parameter inside a Transformer block
 
 
 def weight_decay_groups(model: torch.nn.Module) -> list[dict]:

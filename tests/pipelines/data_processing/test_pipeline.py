@@ -157,7 +157,7 @@ def test_labels_outside_the_declared_set_are_named(tmp_path):
 
 def test_vocab_too_small_for_special_tokens(tmp_path):
     corpus, labelled = small_sources()
-    with pytest.raises(ConfigError, match=r"vocab_size=100 is too small.*at least 260"):
+    with pytest.raises(ConfigError, match=r"vocab_size=100 is too small.*at least 292"):
         run_data_processing(make_catalog(tmp_path, corpus, labelled, small_params(**{"tokenizer.vocab_size": 100})))
     assert not (tmp_path / "train_tokens.bin").exists()
 

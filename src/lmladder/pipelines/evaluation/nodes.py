@@ -13,7 +13,7 @@ import torch
 from lmladder.corpus.documents import texts_at
 from lmladder.corpus.packing import TokenFile
 from lmladder.corpus.scripts import opening_words, script_mix
-from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id
+from lmladder.corpus.tokenizer import special_token_ids
 from lmladder.errors import ConfigError
 from lmladder.evaluation import (
     attention_grid_figure,
@@ -39,12 +39,14 @@ from lmladder.validation.gate import check_gate, frame_fingerprint
 
 
 def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, params: dict) -> dict:
-    """Perplexity and bits per byte of the pretrained model on the held-out corpus tokens."""
+    """Perplexity and bits per byte of the pretrained model on the held-out corpus tokens. An encoder-decoder's
+    span-corruption loss is no code length of the text: it gets its loss only."""
     model, tokenizer = pretrained.model, pretrained.tokenizer
-    special_ids = {role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS}
     loss = mean_token_loss(
-        model, val_tokens.tokens, model.config.max_positions, max_windows=params["lm_max_windows"], special_ids=special_ids
+        model, val_tokens.tokens, model.config.max_positions, max_windows=params["lm_max_windows"], special_ids=special_token_ids(tokenizer)
     )
+    if model.config.architecture == "encoder-decoder":
+        return {"loss": loss}
     return {"loss": loss, **language_model_metrics(loss, val_tokens.metadata["bytes_per_token"])}
 
 

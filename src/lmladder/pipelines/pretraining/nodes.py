@@ -10,14 +10,16 @@ import pytorch_lightning as pl
 from tokenizers import Tokenizer
 
 from lmladder.corpus.packing import TokenFile, check_tokenizer_matches
-from lmladder.corpus.tokenizer import SPECIAL_TOKENS, special_token_id, tokenizer_sha256
-from lmladder.model import Transformer, parameter_counts
+from lmladder.corpus.tokenizer import special_token_ids, tokenizer_sha256
+from lmladder.model import build_model, parameter_counts
 from lmladder.model.directory import ModelBundle
 from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import build_model_config, build_optimizer_and_schedule, choose_precision
 from lmladder.training.plots import loss_curve_figure
 from lmladder.training.pretrain import pretrain
 from lmladder.validation.gate import check_gate, token_file_fingerprint
+
+OBJECTIVES = {"decoder": "causal_lm", "encoder": "masked_lm", "encoder-decoder": "span_corruption"}
 
 
 def checkpoint_key(params: dict, data_fingerprint: str, seed: int) -> str:
@@ -42,7 +44,7 @@ def pretrain_model(
     config = build_model_config(params["model"], vocab_size=tokenizer.get_vocab_size())
     optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
     preset = params["model"]["preset"]
-    model = Transformer(config)
+    model = build_model(config)
     trainer = dict(params["trainer"])
     requested_precision = trainer["precision"]
     trainer["precision"], precision_evidence = choose_precision(
@@ -63,7 +65,7 @@ def pretrain_model(
         data={**params["data"], "seed": seed},
         trainer=trainer,
         bytes_per_token=train_tokens.metadata["bytes_per_token"],
-        special_ids={role: special_token_id(tokenizer, role) for role in SPECIAL_TOKENS},
+        special_ids=special_token_ids(tokenizer),
         checkpoint_dir=checkpoint_dir,
         logger=logger,
         peak_flops=params["peak_flops"],
@@ -86,7 +88,7 @@ def pretrain_model(
     if logger is not None:
         logger.log_hyperparams(resolved)
     metadata = {
-        "training": {"objective": "causal_lm" if config.architecture == "decoder" else "masked_lm", **resolved},
+        "training": {"objective": OBJECTIVES[config.architecture], **resolved},
         "data_fingerprint": validated_data["data_fingerprint"],
         "bytes_per_token": train_tokens.metadata["bytes_per_token"],
     }
