@@ -25,6 +25,7 @@ SLOW_TESTS = (
     "pipelines/",
     "reliability/",
     "tracking/test_serving.py",
+    "tracking/test_generator_serving.py",
     "test_hub_env.py",
     "test_pipeline_registry.py",
     "test_readme_commands.py",

@@ -331,6 +331,7 @@ class LadderRunHooks:
 
     def __init__(self) -> None:
         self._ladder: dict[str, dict] = {}
+        self._task = "classification"
         self._shared: dict = {}
         self._runs: dict[str, str] = {}
         self._active: str | None = None
@@ -338,8 +339,11 @@ class LadderRunHooks:
     @hook_impl(tryfirst=True)  # before anything builds the pipelines
     def after_context_created(self, context) -> None:
         from lmladder.pipelines.ladder_rungs import use_rungs
+        from lmladder.pipelines.session_task import use_task
 
         params = context.config_loader["parameters"]
+        self._task = params.get("task", "classification")
+        use_task(self._task)
         self._ladder = ladder_parameters(params)
         self._shared = {"seed": params.get("seed"), "evaluation": params.get("evaluation")}
         self._runs, self._active = {}, None
@@ -353,6 +357,11 @@ class LadderRunHooks:
             raise ConfigError(
                 f"model_selection was built for the rungs {sorted(built)} but this session's ladder is {sorted(self._ladder)}: "
                 "pipelines are built once per process; call kedro.framework.startup.bootstrap_project() before a session with another ladder"
+            )
+        if self._task == "generation" and any(node.name.startswith("retraining.") for node in pipeline.nodes):
+            raise ConfigError(
+                "retraining compares and promotes classifiers; task is generation. Run retraining with task: classification "
+                "(a scheduled retraining of a generator is not built yet)"
             )
         runner = str(run_params.get("runner"))
         if any(rung_of(node, self._ladder) for node in pipeline.nodes) and CONCURRENT_RUNNER.search(runner):

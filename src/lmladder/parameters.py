@@ -371,6 +371,18 @@ class Labelled:
 
 
 @dataclass(frozen=True)
+class Pairs:
+    """The (source, target) pairs of ``task: generation``."""
+
+    source: Literal["code_summaries", "table"] = "code_summaries"  # the stdlib's functions -> docstring summaries, or raw_labelled
+    source_column: str = _field("source", rule=NON_EMPTY)
+    target_column: str = _field("target", rule=NON_EMPTY)
+    id_column: str | None = None
+    max_examples: int | None = _field(None, rule=POSITIVE)
+    min_target_words: int = _field(6, rule=POSITIVE)  # decontamination: held-out targets this long are looked for in the corpus
+
+
+@dataclass(frozen=True)
 class Dedup:
     threshold: float = _field(0.8, rule=between(0, 1, low_open=True))
     num_perm: int = _field(128, rule=POSITIVE)
@@ -415,6 +427,7 @@ class Packing:
 class DataProcessing:
     corpus: Corpus = _field(factory=Corpus)
     labelled: Labelled = _field(factory=Labelled)
+    pairs: Pairs = _field(factory=Pairs)
     cleaning: Cleaning = _field(factory=Cleaning)
     dedup: Dedup = _field(factory=Dedup)
     splits: Splits = _field(factory=Splits)
@@ -532,6 +545,15 @@ class FinetuningTrainer:
 
 
 @dataclass(frozen=True)
+class FinetuningGeneration:
+    """How a generator (``task: generation``) is trained and then writes."""
+
+    max_target_tokens: int = _field(32, rule=POSITIVE)  # targets are cut to this many tokens; generation stops there too
+    num_beams: int = _field(1, rule=POSITIVE)  # 1: greedy
+    length_penalty: float = 1.0
+
+
+@dataclass(frozen=True)
 class Finetuning:
     mode: FinetuningMode = "full"
     baseline_mode: FinetuningMode = "scratch"
@@ -555,6 +577,7 @@ class Finetuning:
         check=LR_SCHEDULE_CHECKS,
     )
     trainer: FinetuningTrainer = _field(factory=FinetuningTrainer)
+    generation: FinetuningGeneration = _field(factory=lambda: FinetuningGeneration())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -574,6 +597,8 @@ class Generation:
 @dataclass(frozen=True)
 class Evaluation:
     registered_model_name: str = _field("lmladder-classifier-${globals:workspace}", rule=NON_EMPTY)
+    generator_registered_model_name: str = _field("lmladder-generator-${globals:workspace}", rule=NON_EMPTY)
+    generation_samples: int = _field(8, rule=POSITIVE)  # test examples shown beside their references in the report
     allow_label_set_change: bool = False
     alias: str = _field("candidate", rule=NON_EMPTY)
     max_text_chars: int = _field(20000, rule=POSITIVE)
@@ -594,6 +619,17 @@ class Evaluation:
             "(other sources, topics or languages).",
             "Small models pretrained from scratch: quality is far below large pretrained models.",
             "Calibration is measured on the test split only; re-check it on your own data.",
+        ]
+    )
+    generation_intended_use: str = (
+        "Writing target texts (e.g. one-sentence summaries) for sources like those of the pairs set, and comparing model "
+        "sizes and architectures for that task. Not for decisions about people."
+    )
+    generation_limitations: list[str] = _field(
+        factory=lambda: [
+            "Trained and tested on the pairs set described above only: expect worse outputs for sources unlike it.",
+            "Small models pretrained from scratch: outputs are often fluent-looking but wrong; check them before use.",
+            "BLEU, chrF and ROUGE-L compare with one reference each: a correct output worded differently scores low.",
         ]
     )
 
@@ -781,6 +817,7 @@ class Retraining:
 @dataclass(frozen=True)
 class Parameters:
     seed: int = _field(42, rule=NON_NEGATIVE)
+    task: Literal["classification", "generation"] = "classification"
     data_processing: DataProcessing = _field(factory=DataProcessing)
     data_validation: DataValidation = _field(factory=DataValidation)
     pretraining: Pretraining = _field(factory=Pretraining)

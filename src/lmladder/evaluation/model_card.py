@@ -27,6 +27,21 @@ REQUIRED_KEYS = (
     "metrics.classifier.macro_f1",
 )
 
+# A generator's card (``task: generation``) needs its scores instead of the classifier's.
+GENERATION_REQUIRED_KEYS = tuple(key for key in REQUIRED_KEYS if not key.startswith("metrics.classifier")) + (
+    "metrics.generator",
+    "metrics.generator.chrf",
+)
+GENERATION_SYSTEMS = (
+    ("generator", "Fine-tuned generator"),
+    ("scratch", "Same architecture, trained from scratch"),
+    ("retrieval_baseline", "TF-IDF nearest neighbour (retrieval)"),
+)
+NOT_CALIBRATED = (
+    "## Calibration\n\nDoes not apply: the generator writes text, it gives no class probabilities to calibrate. "
+    "Its per-token probabilities are not reported as confidences."
+)
+
 # (key under metrics, name in the results table), in the order the table lists them.
 SYSTEMS = (
     ("classifier", "Fine-tuned classifier"),
@@ -55,8 +70,11 @@ def render_model_card(card: dict) -> str:
     :func:`~lmladder.evaluation.cost.measure_latency` and
     :func:`~lmladder.evaluation.cost.peak_memory_during` return, plus ``size_on_disk_bytes``.
     """
-    _check_required_keys(card)
+    generation = card.get("task") == "generation"
+    _check_required_keys(card, GENERATION_REQUIRED_KEYS if generation else REQUIRED_KEYS)
     _check_created(card["created"])
+    if generation:
+        return _generation_card(card)
     sections = [
         _title_and_summary(card),
         _intended_use(card),
@@ -70,6 +88,55 @@ def render_model_card(card: dict) -> str:
         _limitations(card["limitations"]),
     ]
     return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _generation_card(card: dict) -> str:
+    generator, model = card["metrics"]["generator"], card["model"]
+    facts = [_model_description(model)] + ([f"{_count(model['parameters'])} parameters"] if model.get("parameters") is not None else [])
+    title = (
+        f"# Model card: {card['name']}\n\n"
+        f"Text generator (source text -> target text): {', '.join(facts)}; created {card['created']}. "
+        f"Test chrF {generator['chrf']:.1f}, BLEU {generator['bleu']:.1f}, ROUGE-L {generator['rouge_l']:.1f}."
+    )
+    samples = card.get("samples_markdown")
+    sections = [
+        title,
+        _intended_use(card),
+        _data(card["data"]),
+        _model(model),
+        _training(card["training"]),
+        _generation_results(card["metrics"]),
+        f"## Sample outputs (test split)\n\n{samples.strip()}" if samples else None,
+        NOT_CALIBRATED,
+        _cost(card.get("cost")),
+        _limitations(card["limitations"]),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _generation_results(metrics: dict) -> str:
+    systems = [(name, metrics[key]) for key, name in GENERATION_SYSTEMS if metrics.get(key)]
+    lines = [
+        "## Results",
+        "",
+        "Scores on the test split, 0-100 (sacreBLEU's BLEU and chrF, ROUGE-L F-measure, exact match).",
+        "",
+        "| System | chrF | BLEU | ROUGE-L | Exact match |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, scores in systems:
+        lines.append(f"| {name} | {scores['chrf']:.1f} | {scores['bleu']:.1f} | {scores['rouge_l']:.1f} | {scores['exact_match']:.1f} |")
+    ranked = sorted(systems, key=lambda item: item[1]["chrf"], reverse=True)
+    if len(ranked) >= 2:
+        (best, first), (runner_up, second) = ranked[0], ranked[1]
+        lines += [
+            "",
+            f"Best by chrF: {best} ({first['chrf']:.1f}), ahead of {runner_up} ({second['chrf']:.1f}) by {first['chrf'] - second['chrf']:.1f}.",
+        ]
+    language_model = _language_model_sentence(metrics.get("language_model") or {})
+    if language_model:
+        lines += ["", language_model]
+    return "\n".join(lines)
 
 
 def _title_and_summary(card: dict) -> str:
@@ -104,6 +171,8 @@ def _data(data: dict) -> str:
     ]
     for split, examples in (data.get("labelled_examples") or {}).items():
         rows.append((f"Labelled examples ({split})", _count(examples)))
+    for split, examples in (data.get("pairs") or {}).items():
+        rows.append((f"Source-target pairs ({split})", _count(examples)))
     if data.get("classes"):
         rows.append(("Classes", ", ".join(f"`{label}`" for label in data["classes"])))
     if data.get("scripts"):
@@ -122,6 +191,9 @@ def _data_summary(data: dict) -> str | None:
         classes = f" in {len(data['classes'])} classes" if data.get("classes") else ""
         scripts = f", written in {describe_script_mix(data['scripts'])}" if data.get("scripts") else ""
         parts.append(f"classifier trained and evaluated on {sum(data['labelled_examples'].values()):,} labelled texts{classes}{scripts}")
+    if data.get("pairs"):
+        scripts = f", sources written in {describe_script_mix(data['scripts'])}" if data.get("scripts") else ""
+        parts.append(f"generator trained and evaluated on {sum(data['pairs'].values()):,} source-target pairs{scripts}")
     if not parts:
         return None
     text = "; ".join(parts)
@@ -251,10 +323,10 @@ def _key_value_table(rows: list[tuple[str, object]]) -> str:
     return "\n".join(["| | |", "| --- | --- |"] + [f"| {key} | {value} |" for key, value in present])
 
 
-def _check_required_keys(card: dict) -> None:
+def _check_required_keys(card: dict, required: tuple[str, ...]) -> None:
     if not isinstance(card, dict):
         raise ConfigError(f"A model card is built from a dict; got {type(card).__name__}.")
-    for dotted in REQUIRED_KEYS:
+    for dotted in required:
         value = card
         for part in dotted.split("."):
             if not isinstance(value, dict) or value.get(part) is None:

@@ -30,12 +30,17 @@ from lmladder.evaluation import (
     score_classifier,
     tfidf_parameter_count,
 )
+from lmladder.evaluation.generation import RetrievalBaseline, generation_metrics, samples_markdown
 from lmladder.evaluation.language_model import mean_token_loss
 from lmladder.model.classifier import encode_for_classification, predict_probabilities
 from lmladder.model.directory import ModelBundle, save_model_directory
-from lmladder.tracking.registry import log_and_register_classifier
+from lmladder.tracking.registry import log_and_register_classifier, log_and_register_generator
+from lmladder.training.generation import generate_texts
 from lmladder.training.plots import curves_figure
 from lmladder.validation.gate import check_gate, frame_fingerprint
+
+GENERATION_SCORES = ("chrf", "bleu", "rouge_l", "exact_match")
+LENGTH_STATISTICS = ("mean_prediction_tokens", "mean_reference_tokens", "length_ratio", "empty_predictions")
 
 
 def evaluate_language_model(pretrained: ModelBundle, val_tokens: TokenFile, params: dict) -> dict:
@@ -138,7 +143,8 @@ def sample_generations(pretrained: ModelBundle, corpus_val, params: dict, seed: 
     """
     model, tokenizer = pretrained.model, pretrained.tokenizer
     if model.config.architecture != "decoder":
-        return "# Sample generations\n\nNot applicable: the pretrained model is an encoder (masked LM).\n"
+        objective = "an encoder (masked LM)" if model.config.architecture == "encoder" else "an encoder-decoder (span corruption)"
+        return f"# Sample generations\n\nNot applicable: the pretrained model is {objective}, not a language model of free text.\n"
     settings = params["generation"]
     if settings["prompts"] is None:
         prompts, origin = _corpus_prompts(corpus_val, settings), "the opening words of held-out corpus documents"
@@ -288,6 +294,203 @@ def build_report(
         "classifier": {k: v for k, v in classifier_scores.items() if k != "calibration_bins"},
         baseline_mode: scalar(baseline_scores),
         "tfidf": scalar(tfidf_scores),
+        "cost": cost,
+        "registration": registration,
+    }
+    return metrics, card, summary, curves
+
+
+# ---------------------------------------------------------------------------------------------
+# task: generation
+
+
+def _generation_settings(bundle: ModelBundle) -> dict:
+    return bundle.metadata.get("generation") or {"max_target_tokens": 32, "num_beams": 1, "length_penalty": 1.0}
+
+
+def _write(bundle: ModelBundle, sources: list[str]) -> list[str]:
+    settings = _generation_settings(bundle)
+    return generate_texts(
+        bundle.model, bundle.tokenizer, sources, settings["max_target_tokens"], settings["num_beams"], settings["length_penalty"]
+    )
+
+
+def _generation_scores(predictions: list[str], labelled_test: pd.DataFrame) -> dict:
+    return {**generation_metrics(predictions, labelled_test["target"].tolist()), "predictions": predictions}
+
+
+def evaluate_generator(generator: ModelBundle, labelled_test: pd.DataFrame) -> dict:
+    """BLEU, chrF, ROUGE-L, exact match and length statistics of the generator's outputs on the test split,
+    with the outputs themselves (for the samples and the report)."""
+    return _generation_scores(_write(generator, labelled_test["text"].tolist()), labelled_test)
+
+
+def evaluate_retrieval_baseline(labelled_train: pd.DataFrame, labelled_test: pd.DataFrame, params: dict) -> dict:
+    """The classical baseline on the same splits: the target of the most similar training source (TF-IDF
+    over character n-grams, any language). Its latency and size put it on model selection's frontier."""
+    baseline = RetrievalBaseline().fit(labelled_train["text"].tolist(), labelled_train["target"].tolist())
+    sources = labelled_test["text"].tolist()
+    latency = measure_latency(baseline.predict, sources, batch_size=1, repeats=params["latency_repeats"])
+    return {
+        **_generation_scores(baseline.predict(sources), labelled_test),
+        "p50_ms": latency["p50_ms"],
+        "p95_ms": latency["p95_ms"],
+        "parameters": baseline.vocabulary_size * baseline.n_train,
+    }
+
+
+def measure_generation_cost(generator: ModelBundle, labelled_test: pd.DataFrame, params: dict) -> dict:
+    """Latency per request and per generated token at batch 1, peak memory and size on disk, on this device."""
+    sources = labelled_test["text"].tolist()
+    written: list[int] = []
+
+    def predict(batch: list[str]):
+        written.append(sum(len(generator.tokenizer.encode(text).ids) for text in _write(generator, batch)))
+
+    single = measure_latency(predict, sources, batch_size=1, repeats=params["latency_repeats"])
+    timed_tokens = sum(written[-params["latency_repeats"] :])
+    memory = peak_memory_during(lambda: predict(sources[:1]))
+    with tempfile.TemporaryDirectory() as staging:
+        save_model_directory(generator, Path(staging) / "model")
+        size = directory_size_bytes(Path(staging) / "model")
+    return {
+        "p50_ms": single["p50_ms"],
+        "p95_ms": single["p95_ms"],
+        "batch_size": 1,
+        "ms_per_generated_token": single["mean_ms"] * single["repeats"] / max(timed_tokens, 1),
+        "generated_tokens_timed": timed_tokens,
+        **memory,
+        "size_on_disk_bytes": size,
+        "parameters": sum(p.numel() for p in generator.model.parameters()),
+        "flops_per_token": generator.metadata.get("training", {}).get("model.flops_per_token"),
+        "device": str(next(generator.model.parameters()).device) + f" ({torch.get_num_threads()} threads)",
+    }
+
+
+def generation_samples(
+    labelled_test: pd.DataFrame, generator_scores: dict, baseline_scores: dict, retrieval_scores: dict, params: dict
+) -> str:
+    """Test sources with their reference and every system's output, as Markdown."""
+    table = samples_markdown(
+        labelled_test["text"].tolist(),
+        labelled_test["target"].tolist(),
+        {
+            "fine-tuned": generator_scores["predictions"],
+            "baseline": baseline_scores["predictions"],
+            "retrieval": retrieval_scores["predictions"],
+        },
+        n=params["generation_samples"],
+    )
+    return f"# Generation samples (test split)\n\n{table}\n"
+
+
+def register_generator(
+    generator: ModelBundle, labelled_test: pd.DataFrame, validated_data: dict, generator_scores: dict, params: dict
+) -> dict:
+    """Log the generator as a pyfunc model (``text`` in, ``generated_text`` out) and register it with the alias."""
+    check_gate(validated_data, {"labelled_test": frame_fingerprint(labelled_test)}, "registration")
+    tags = {
+        "data_fingerprint": validated_data["data_fingerprint"],
+        **{f"test_{k}": f"{generator_scores[k]:.2f}" for k in ("chrf", "bleu", "rouge_l")},
+    }
+    settings = _generation_settings(generator)
+    return log_and_register_generator(
+        generator,
+        params["generator_registered_model_name"],
+        params["alias"],
+        labelled_test["text"].tolist()[:3],
+        tags,
+        max_text_chars=params["max_text_chars"],
+        max_new_tokens=settings["max_target_tokens"],
+        num_beams=settings["num_beams"],
+    )
+
+
+def build_generation_report(
+    language_model: dict,
+    generator_scores: dict,
+    baseline_scores: dict,
+    retrieval_scores: dict,
+    cost: dict,
+    registration: dict,
+    samples: str,
+    corpus_summary: dict,
+    labelled_train: pd.DataFrame,
+    generator: ModelBundle,
+    generator_history: list[dict],
+    baseline_history: list[dict],
+    params: dict,
+):
+    """Evaluation metrics for MLflow, the model card and the fine-tuning curves of ``task: generation``."""
+    training, finetuning = generator.metadata.get("training", {}), generator.metadata.get("finetuning", {})
+    scalar = lambda scores: {k: scores[k] for k in GENERATION_SCORES}  # noqa: E731
+    baseline_mode = baseline_history[0]["mode"] if baseline_history else "baseline"
+    metrics = _metrics_for_mlflow(
+        {
+            "lm": language_model,
+            "generator": {**scalar(generator_scores), **{k: generator_scores[k] for k in LENGTH_STATISTICS}},
+            baseline_mode: scalar(baseline_scores),
+            "retrieval": scalar(retrieval_scores),
+            "cost": {k: v for k, v in cost.items() if k != "batch_size"},
+        }
+    )
+    split_sizes = {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")}
+    card = render_model_card(
+        {
+            "task": "generation",
+            "name": f"{registration['name']} v{registration['version']} (@{registration['alias']})",
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "intended_use": params["generation_intended_use"],
+            "limitations": params["generation_limitations"],
+            "data": {
+                "fingerprint": corpus_summary["fingerprint"],
+                "source": params["data_source"],
+                "corpus_documents": corpus_summary["corpus"]["docs_out"],
+                "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
+                "pairs": split_sizes,
+                "scripts": script_mix(labelled_train["text"]),
+            },
+            "model": {
+                "preset": training.get("model.preset"),
+                "architecture": generator.model.config.architecture,
+                "parameters": cost["parameters"],
+                "non_embedding_parameters": training.get("model.non_embedding_parameters"),
+                "flops_per_token": training.get("model.flops_per_token"),
+                "max_positions": generator.model.config.max_positions,
+            },
+            "training": {
+                "pretraining_steps": training.get("train.max_steps"),
+                "finetuning_mode": finetuning.get("mode"),
+                "epochs": finetuning.get("epochs_run"),
+            },
+            "metrics": {
+                "generator": scalar(generator_scores),
+                "scratch": scalar(baseline_scores) if baseline_mode == "scratch" else None,
+                "retrieval_baseline": scalar(retrieval_scores),
+                "language_model": language_model,
+            },
+            "samples_markdown": samples.split("\n", 2)[-1],
+            "cost": cost,
+        }
+    )
+    curves = curves_figure(
+        {
+            name: [(row["epoch"], row["val_loss"]) for row in history if "val_loss" in row]
+            for history, name in ((generator_history, f"fine-tuned ({finetuning.get('mode')})"), (baseline_history, baseline_mode))
+        },
+        "epoch",
+        "validation loss (target tokens)",
+        "fine-tuning",
+        markers=True,
+    )
+    without_outputs = lambda scores: {k: v for k, v in scores.items() if k != "predictions"}  # noqa: E731
+    summary = {
+        "task": "generation",
+        "finetuning": finetuning,
+        "language_model": language_model,
+        "generator": without_outputs(generator_scores),
+        baseline_mode: without_outputs(baseline_scores),
+        "retrieval": without_outputs(retrieval_scores),
         "cost": cost,
         "registration": registration,
     }

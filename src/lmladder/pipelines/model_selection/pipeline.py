@@ -19,6 +19,7 @@ from kedro.pipeline import Node, Pipeline, pipeline
 from lmladder.pipelines import data_processing, data_validation, evaluation, finetuning, pretraining
 from lmladder.pipelines.ladder_rungs import session_rungs
 from lmladder.pipelines.model_selection import nodes
+from lmladder.pipelines.session_task import session_task
 from lmladder.selection.ladder import LR_SWEEP_PREFIX, SHARED_NAMESPACE
 
 SHARED_INPUTS = {
@@ -32,7 +33,16 @@ SHARED_INPUTS = {
     "labelled_val",
     "labelled_test",
 }
-RUNG_EVALUATION = ("evaluate_language_model", "evaluate_classifier", "measure_cost")
+# Per task: the fine-tuning node, the evaluation nodes and the scores a fine-tuned rung adds to its summary,
+# and the shared baseline the selection compares with.
+TASK_NODES = {
+    "classification": ("finetune_classifier", ("evaluate_language_model", "evaluate_classifier", "measure_cost"), "classifier_scores"),
+    "generation": ("finetune_generator", ("evaluate_language_model", "evaluate_generator", "measure_cost"), "generator_scores"),
+}
+BASELINE = {
+    "classification": ("evaluate_tfidf_baseline", "tfidf_scores"),
+    "generation": ("evaluate_retrieval_baseline", "retrieval_scores"),
+}
 SUMMARY_INPUTS = [
     "pretrained_model",
     "language_model_scores",
@@ -52,10 +62,11 @@ def is_sweep_rung(rung: str) -> bool:
     return rung.startswith(LR_SWEEP_PREFIX)
 
 
-def rung_pipeline(rung: str) -> Pipeline:
+def rung_pipeline(rung: str, task: str = "classification") -> Pipeline:
     """Pretraining (and, except for a sweep rung, fine-tuning) and evaluation of one rung, every output
     under the ``<rung>.`` namespace."""
     sweep = is_sweep_rung(rung)
+    finetune_node, evaluation_nodes, scores = TASK_NODES[task]
     parameter_inputs = ["ladder_parameters", "tokenizer", "params:seed"] + ([] if sweep else ["learning_rate_calibration"])
     nodes_ = [
         Node(
@@ -67,20 +78,23 @@ def rung_pipeline(rung: str) -> Pipeline:
         *pretraining.create_pipeline(parameters="pretraining_params", seed="rung_seed").nodes,
     ]
     if sweep:
-        nodes_ += evaluation.create_pipeline().only_nodes("evaluate_language_model").nodes
+        nodes_ += evaluation.create_pipeline(task=task).only_nodes("evaluate_language_model").nodes
         summary_inputs = SUMMARY_INPUTS
     else:
-        nodes_ += finetuning.create_pipeline(parameters="finetuning_params", seed="rung_seed").only_nodes("finetune_classifier").nodes
-        nodes_ += evaluation.create_pipeline().only_nodes(*RUNG_EVALUATION).nodes
-        summary_inputs = [*SUMMARY_INPUTS, "classifier_scores", "cost"]
+        nodes_ += finetuning.create_pipeline(parameters="finetuning_params", seed="rung_seed", task=task).only_nodes(finetune_node).nodes
+        nodes_ += evaluation.create_pipeline(task=task).only_nodes(*evaluation_nodes).nodes
+        summary_inputs = [*SUMMARY_INPUTS, scores, "cost"]
     nodes_.append(Node(_bound(nodes.summarise_rung_node, rung), summary_inputs, ["rung_summary", "rung_metrics"], name="summarise_rung"))
     template = Pipeline(nodes_)
     free = template.inputs()
     return pipeline(template, namespace=rung, inputs=SHARED_INPUTS & free, parameters={"params:seed", "params:evaluation"} & free)
 
 
-def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
+def create_pipeline(rungs: list[str] | None = None, task: str | None = None, **kwargs) -> Pipeline:
+    """``rungs`` and ``task``: default the session's (see ``ladder_rungs`` and ``session_task``)."""
     rungs = session_rungs() if rungs is None else rungs
+    task = session_task(task)
+    baseline_node, baseline_scores = BASELINE[task]
     sweep = [rung for rung in rungs if is_sweep_rung(rung)]
     shared = (
         data_processing.create_pipeline()
@@ -96,7 +110,7 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
                 Node(
                     nodes.flops_per_token_table, ["tokenizer", "params:pretraining"], "flops_per_token_table", name="flops_per_token_table"
                 ),
-                *evaluation.create_pipeline().only_nodes("evaluate_tfidf_baseline").nodes,
+                *evaluation.create_pipeline(task=task).only_nodes(baseline_node).nodes,
             ]
         )
     )
@@ -112,7 +126,8 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
     select = Node(
         nodes.select_model,
         [
-            "tfidf_scores",
+            baseline_scores,
+            "params:task",
             "params:model_selection",
             "learning_rate_calibration",
             "flops_per_token_table",
@@ -132,4 +147,4 @@ def create_pipeline(rungs: list[str] | None = None, **kwargs) -> Pipeline:
         ],
         name="select_model",
     )
-    return sum((rung_pipeline(rung) for rung in rungs), shared) + Pipeline([calibrate, select])
+    return sum((rung_pipeline(rung, task) for rung in rungs), shared) + Pipeline([calibrate, select])

@@ -30,7 +30,7 @@ def create_pipeline(mode: str = "finetune", **kwargs) -> Pipeline:
     P, E, PLAN = "params:retraining", "params:evaluation", "params:retraining.plan"
     train = (
         backbone
-        + finetuning.create_pipeline().only_nodes("finetune_classifier")
+        + finetuning.create_pipeline(task="classification").only_nodes("finetune_classifier")  # it promotes classifiers
         + Pipeline(
             [
                 Node(nodes.record_no_training, PLAN, "no_training", name="record_no_training"),

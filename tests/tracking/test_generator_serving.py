@@ -1,0 +1,71 @@
+"""The registered generator behind ``mlflow models serve``, spoken to over HTTP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.tracking import test_serving
+from tests.tracking.test_generator_pyfunc import expected, make_generator, register_generator
+from tests.tracking.test_serving import frame_request, free_port, post_text, request, stop, wait_until_up
+
+mlflow_cli = test_serving.mlflow_cli  # the classifier serving test's fixture: skips when the mlflow CLI cannot start
+
+MAX_TEXT_CHARS = 100
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("mlflow_cli")
+def test_served_generator_answers_like_generate_texts(tracking, tmp_path):
+    uri, experiment_id = tracking
+    bundle = make_generator("encoder-decoder")
+    register_generator(experiment_id, bundle, max_text_chars=MAX_TEXT_CHARS)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "serve.log"
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/gen@candidate",
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": uri,
+        "MLFLOW_REGISTRY_URI": uri,
+        "PATH": path,
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    try:
+        wait_until_up(process, base, log_path)
+
+        body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [["def f(x): return x"]]}}).encode()
+        status, answer = request(f"{base}/invocations", body)
+        assert status == 200, answer
+        predictions = json.loads(answer)["predictions"]
+        assert len(predictions) == 1 and set(predictions[0]) == {"generated_text"}
+        assert isinstance(predictions[0]["generated_text"], str)
+        assert predictions[0]["generated_text"] == expected(bundle, ["def f(x): return x"])[0]
+
+        sources = ["def f(x): return x", "some text about code", "x = 1"]
+        status, answer = request(f"{base}/invocations", frame_request(["text"], sources))
+        assert status == 200, answer
+        assert [row["generated_text"] for row in json.loads(answer)["predictions"]] == expected(bundle, sources)
+
+        status, answer = post_text(base, 7)
+        assert status == 400, answer
+        assert "row 1: 'text' must be a string, got int" in json.loads(answer)["message"]
+
+        status, answer = post_text(base, "x" * (MAX_TEXT_CHARS + 1))
+        assert status == 400, answer
+        message = json.loads(answer)["message"]
+        assert f"row 1: the text has {MAX_TEXT_CHARS + 1} characters, more than the limit of {MAX_TEXT_CHARS} (max_text_chars)" in message
+
+        status, answer = request(f"{base}/invocations", frame_request(["txt"], ["x = 1"]))
+        assert status == 400, answer
+        assert "missing inputs ['text']" in json.loads(answer)["message"]
+        assert process.poll() is None
+    finally:
+        stop(process)
