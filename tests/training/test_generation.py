@@ -6,8 +6,9 @@ import torch
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
 from lmladder.errors import ConfigError
 from lmladder.model import ModelConfig, build_model
+from lmladder.model.generation import generate_ids, generate_texts
 from lmladder.model.model import beam_search, greedy_search
-from lmladder.training.generation import build_generator, encode_pairs, finetune_generator, generate_ids, generate_texts
+from lmladder.training.generation import build_generator, encode_pairs, finetune_generator
 from lmladder.training.objectives import IGNORE_INDEX
 from lmladder.training.optim import warmup_cosine_schedule
 

@@ -39,6 +39,7 @@ from mlflow.types.schema import AnyType
 from lmladder.errors import ConfigError
 from lmladder.model.classifier import SequenceClassifier, predict_probabilities
 from lmladder.model.directory import ModelBundle, load_model_directory
+from lmladder.model.generation import check_max_target_tokens, generate_texts
 from lmladder.model.model import EncoderDecoder, Transformer
 
 MODEL_DIR_ARTIFACT = "model_dir"
@@ -154,7 +155,6 @@ def check_generator(bundle: ModelBundle) -> None:
 
 def checked_max_new_tokens(model, value) -> int:
     """``max_new_tokens`` of the model config, known to fit the model's positions."""
-    from lmladder.training.generation import check_max_target_tokens  # see TextGeneratorModel
 
     value = checked_generation_setting(MAX_NEW_TOKENS, value)
     try:
@@ -216,11 +216,7 @@ class TextClassifierModel(TextModel):
 
 
 class TextGeneratorModel(TextModel):
-    """The text a sequence-to-sequence model writes for each ``text``: one ``generated_text`` column.
-
-    ``lmladder.training.generation`` is imported only by the generator (it brings pytorch_lightning and
-    scikit-learn, which the classifier's served model does not need; see registry's pip requirements).
-    """
+    """The text a sequence-to-sequence model writes for each ``text``: one ``generated_text`` column."""
 
     kind = "generator"
 
@@ -236,7 +232,5 @@ class TextGeneratorModel(TextModel):
     def predict_chunk(self, texts: list[str]) -> pd.DataFrame:
         max_new_tokens = checked_max_new_tokens(self.model, self.max_new_tokens)
         num_beams = checked_generation_setting(NUM_BEAMS, self.num_beams)
-        from lmladder.training.generation import generate_texts
-
         generated = generate_texts(self.model, self.tokenizer, texts, max_new_tokens, num_beams)
         return pd.DataFrame({GENERATED_COLUMN: pd.Series(generated, dtype=object)})

@@ -44,8 +44,6 @@ from lmladder.tracking.pyfunc import (
 
 # What the served model imports, at the versions it was logged with.
 PIP_REQUIREMENTS = [f"{name}=={version(name)}" for name in ("mlflow", "torch", "tokenizers", "safetensors", "pandas")]
-# The generator also imports lmladder.training.generation, which imports these.
-GENERATOR_PIP_REQUIREMENTS = PIP_REQUIREMENTS + [f"{name}=={version(name)}" for name in ("pytorch-lightning", "scikit-learn")]
 LABEL_SET_TAG = "label_set"
 TASK_TAG = TASK  # "task": set to "generation" on a generator's versions
 # The model's code file, run by MLflow when the model is loaded (models from code: no pickle).
@@ -173,7 +171,7 @@ def log_and_register_generator(
         model_config=model_config,
         signature=generator_signature(),
         example_texts=example_texts,
-        pip_requirements=GENERATOR_PIP_REQUIREMENTS,
+        pip_requirements=PIP_REQUIREMENTS,
         tags={**(tags or {}), TASK_TAG: GENERATION_TASK},
     )
 

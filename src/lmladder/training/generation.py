@@ -1,4 +1,5 @@
-"""Fine-tuning for a sequence-to-sequence task (source text -> target text) and generating with the result.
+"""Fine-tuning for a sequence-to-sequence task (source text -> target text); ``lmladder.model.generation``
+writes with the result.
 
 Two architectures can write text: the encoder-decoder is fine-tuned directly (source into the encoder,
 target out of the decoder); a decoder is fine-tuned as a prefix language model on
@@ -27,7 +28,8 @@ from torch.utils.data import DataLoader
 from lmladder.corpus.tokenizer import special_token_id
 from lmladder.errors import ConfigError
 from lmladder.model.classifier import pad_batch
-from lmladder.model.model import EncoderDecoder, Transformer, beam_search, build_model, greedy_search
+from lmladder.model.generation import check_max_target_tokens, source_budget
+from lmladder.model.model import EncoderDecoder, Transformer, build_model
 from lmladder.training.finetune import BestWeights, EpochHistory
 from lmladder.training.objectives import IGNORE_INDEX
 from lmladder.training.optim import optimizer_and_schedule, require_finite_loss, unfused
@@ -53,29 +55,12 @@ def build_generator(pretrained: Transformer | EncoderDecoder, mode: str) -> Tran
     return model
 
 
-def _source_budget(model, max_target_tokens: int) -> int:
-    """Source tokens that fit: all positions for an encoder-decoder's encoder; for a prefix LM, what the
-    separator and ``max_target_tokens`` leave."""
-    if model.config.architecture == "encoder-decoder":
-        return model.config.max_positions
-    return model.config.max_positions - 1 - max_target_tokens
-
-
-def check_max_target_tokens(model, max_target_tokens: int) -> None:
-    limit = model.config.max_positions - 1 if model.config.architecture == "encoder-decoder" else model.config.max_positions - 2
-    if not isinstance(max_target_tokens, int) or isinstance(max_target_tokens, bool) or not 1 <= max_target_tokens <= limit:
-        raise ConfigError(
-            f"finetuning.generation.max_target_tokens must be an integer in [1, {limit}] for a model of "
-            f"max_positions={model.config.max_positions} ({model.config.architecture}), got {max_target_tokens!r}"
-        )
-
-
 def encode_pairs(model, tokenizer: Tokenizer, sources: Sequence[str], targets: Sequence[str], max_target_tokens: int) -> list[tuple]:
     """Training examples: (encoder ids, decoder inputs, labels) for an encoder-decoder; (inputs, labels) with
     the source's labels ignored for a prefix LM. Sources are cut to what fits, targets to ``max_target_tokens``."""
     check_max_target_tokens(model, max_target_tokens)
     eot = special_token_id(tokenizer, "eot")
-    budget = _source_budget(model, max_target_tokens)
+    budget = source_budget(model, max_target_tokens)
     source_ids = [e.ids[:budget] for e in tokenizer.encode_batch_fast(list(sources), add_special_tokens=False)]
     target_ids = [e.ids[:max_target_tokens] for e in tokenizer.encode_batch_fast(list(targets), add_special_tokens=False)]
     examples = []
@@ -198,35 +183,3 @@ def finetune_generator(
         model.load_state_dict(best.state)
     model.eval()
     return GeneratorResult(model, -best.best_score, best.best_epoch, lightning.current_epoch, history.rows)
-
-
-@torch.no_grad()
-def generate_ids(
-    model, tokenizer: Tokenizer, source: str, max_new_tokens: int, num_beams: int = 1, length_penalty: float = 1.0
-) -> list[int]:
-    """The token ids ``model`` writes for one source (greedy with one beam, else beam search)."""
-    check_max_target_tokens(model, max_new_tokens)
-    eot = special_token_id(tokenizer, "eot")
-    device = next(model.parameters()).device
-    source_ids = tokenizer.encode(source, add_special_tokens=False).ids[: _source_budget(model, max_new_tokens)]
-    if model.config.architecture == "encoder-decoder":
-        idx = torch.tensor(source_ids or [eot], device=device)
-        return model.generate(idx, eot, eot, max_new_tokens, num_beams, length_penalty)
-    if model.config.architecture != "decoder":
-        raise ConfigError("an encoder cannot generate text: use a decoder or an encoder-decoder")
-
-    def next_logits(prefixes: torch.Tensor) -> torch.Tensor:
-        return model(prefixes)[0][:, -1]
-
-    prefix = torch.tensor([[*source_ids, eot]], device=device)
-    if num_beams == 1:
-        return greedy_search(next_logits, prefix, eot, max_new_tokens)
-    return beam_search(next_logits, prefix, eot, max_new_tokens, num_beams, length_penalty)
-
-
-def generate_texts(
-    model, tokenizer: Tokenizer, sources: Sequence[str], max_new_tokens: int, num_beams: int = 1, length_penalty: float = 1.0
-) -> list[str]:
-    """The text ``model`` writes for each source (special tokens dropped from the output)."""
-    model.eval()
-    return [tokenizer.decode(generate_ids(model, tokenizer, s, max_new_tokens, num_beams, length_penalty)) for s in sources]

@@ -34,8 +34,8 @@ from lmladder.evaluation.generation import RetrievalBaseline, generation_metrics
 from lmladder.evaluation.language_model import mean_token_loss
 from lmladder.model.classifier import encode_for_classification, predict_probabilities
 from lmladder.model.directory import ModelBundle, save_model_directory
+from lmladder.model.generation import generate_texts
 from lmladder.tracking.registry import log_and_register_classifier, log_and_register_generator
-from lmladder.training.generation import generate_texts
 from lmladder.training.plots import curves_figure
 from lmladder.validation.gate import check_gate, frame_fingerprint
 
