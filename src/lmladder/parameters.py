@@ -721,13 +721,14 @@ def _multipliers(values: list, path: str) -> None:
 @dataclass(frozen=True)
 class ArchitectureComparison:
     budget: str | None = _field("c1", rule=NON_EMPTY)  # null: no comparison
-    architecture: Literal[ARCHITECTURES] = "encoder"
+    architecture: Literal[ARCHITECTURES] | list[Literal[ARCHITECTURES]] = "encoder"  # one, or a list (three-way comparison)
     sizes: list[str] | None = _field(factory=lambda: ["1x32", "2x48"])  # null: every size of the budget
 
 
 @dataclass(frozen=True)
 class Constraints:
     min_macro_f1: float | None = _field(0.6, rule=between(0, 1))
+    min_metric: float | None = None  # a floor on the task's metric, whatever it is (chrF 0-100 for generation)
     max_latency_ms: float | None = _field(10.0, rule=POSITIVE)
     max_params: float | None = _field(None, rule=POSITIVE)
     max_train_flops: float | None = _field(None, rule=POSITIVE)

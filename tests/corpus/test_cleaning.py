@@ -6,6 +6,7 @@ from lmladder.corpus.cleaning import (
     alpha_ratio,
     apply_quality_filters,
     clean_documents,
+    normalize_code,
     normalize_text,
     symbol_ratio,
 )
@@ -62,6 +63,13 @@ def test_normalize_text_is_stable_under_re_cleaning(text):
 
 def test_normalize_text_keeps_words_separated_by_vertical_whitespace():
     assert normalize_text("one\x0btwo\x0cthree\x85four").split() == ["one", "two", "three", "four"]
+
+
+def test_normalize_code_keeps_indentation_and_literals_but_drops_what_normalize_text_drops():
+    code = "\n\ndef f(x):\r\n\tif x:  \n        return 'ＡＢ  ﬁ'\x00\x0c\ud800\n\n"
+    assert normalize_code(code) == "def f(x):\n\tif x:\n        return 'ＡＢ  ﬁ'\n\ufffd"
+    assert normalize_code(normalize_code(code)) == normalize_code(code)
+    assert normalize_code(" \n\t\n") == ""
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from lmladder.corpus.code_summaries import (
     function_source_without_docstring,
     iter_function_pairs,
     pairs_from_table,
+    shared_across_splits,
     split_pairs,
 )
 from lmladder.corpus.stdlib_docs import iter_module_docstrings
@@ -354,6 +355,18 @@ def test_check_disjoint_splits_catches_shared_summaries_between_different_functi
     with pytest.raises(SharedAcrossSplitsError, match="function 'a:f' in train and function 'b:g' in val have the same summary"):
         check_disjoint_splits(train, val, _examples([]))
     assert issubclass(SharedAcrossSplitsError, ValueError)
+
+
+def test_shared_across_splits_names_each_shared_text_with_its_functions_and_splits():
+    train = _examples([("a:f", "def f():\n    return 1", "Emit a record."), ("a:g", "def g(): pass", "Unrelated summary.")])
+    val = _examples([("b:g", "def g():\n    return 2", "EMIT a  record.")])
+    test = _examples([("a:f", "def  f():\n    return 1", "Something else entirely.")])
+    splits = {"labelled_train": train, "labelled_val": val, "labelled_test": test}
+    assert shared_across_splits(splits) == [
+        ("source", "labelled_train", "a:f", "labelled_test", "a:f"),
+        ("summary", "labelled_train", "a:f", "labelled_val", "b:g"),
+    ]
+    assert shared_across_splits({"train": train, "val": _examples([]), "test": _examples([])}) == []
 
 
 # --- pairs_from_table ------------------------------------------------------------------------

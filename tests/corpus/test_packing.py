@@ -224,7 +224,7 @@ def test_token_files_from_another_tokenizer_are_refused_naming_the_file(tmp_path
     write_token_file(tmp_path / "train.bin", _stream(tokenizer))
     token_file = read_token_file(tmp_path / "train.bin")
     check_tokenizer_matches(tokenizer, {"train_tokens": token_file})
-    newer = train_bpe_tokenizer(TEXTS * 10, 280)
+    newer = train_bpe_tokenizer(TEXTS * 10, 310)
     with pytest.raises(
         StaleDataError, match=r"train\.bin \(train_tokens\) was made with tokenizer [0-9a-f]{12}, not with the current tokenizer\.json"
     ):

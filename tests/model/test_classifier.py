@@ -164,3 +164,17 @@ def test_saved_classifier_loads_with_labels_and_identical_logits(tmp_path, token
     assert bundle.model.config == model.config
     assert bundle.metadata == {"task": "sentiment"}
     assert torch.equal(logits_of(bundle.model, bundle.tokenizer, [LONG, SHORT, ""]), logits_of(model, tokenizer, [LONG, SHORT, ""]))
+
+
+def test_an_encoder_decoder_classifies_from_its_decoders_last_state_with_the_source_padding_masked():
+    from lmladder.model import ModelConfig
+    from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, default_pooling, pad_batch
+
+    torch.manual_seed(0)
+    config = ModelConfig(vocab_size=64, max_positions=16, n_layer=1, n_head=2, n_embd=16, architecture="encoder-decoder")
+    model = SequenceClassifier(config, ClassifierConfig(("a", "b"), default_pooling("encoder-decoder"))).eval()
+    assert default_pooling("encoder-decoder") == "last"
+    ids, mask = pad_batch([[5, 6, 7, 2], [8, 9, 2]], pad_id=1)
+    alone, _ = pad_batch([[8, 9, 2]], pad_id=1)
+    batched = model(ids, mask)
+    assert torch.allclose(batched[1], model(alone, torch.ones_like(alone, dtype=torch.bool))[0], atol=1e-5)  # padding changes nothing

@@ -19,6 +19,8 @@ from lmladder.validation.suites import (
     validate_decontamination,
     validate_labelled,
     validate_outputs,
+    validate_pair_decontamination,
+    validate_pairs,
     validate_removals,
     validate_tokens,
 )
@@ -528,3 +530,104 @@ def test_outputs_that_differ_from_the_recorded_ones_are_named():
     result = validate_outputs({"tokenizer": "aaa", "train_tokens": "bbb"}, {"tokenizer": "ccc", "train_tokens": "bbb"})
     assert not result["success"]
     assert result["expectations"][0]["examples"] == ["tokenizer"]
+
+
+# --- pairs (task: generation) ---------------------------------------------------------------
+
+
+def pair_splits() -> dict[str, pd.DataFrame]:
+    def pairs(rows):
+        return pd.DataFrame([{"id": i, "module": "m", "text": text, "target": target} for i, text, target in rows])
+
+    return {
+        "labelled_train": pairs(
+            [
+                ("json:dumps", "def dumps(obj):\n    return _encode(obj)", "Serialize obj to a JSON formatted str."),
+                ("json:loads", "def loads(s):\n    return _decode(s)", "Deserialize s to a Python object."),
+            ]
+        ),
+        "labelled_val": pairs([("csv:reader", "def reader(f):\n    return Reader(f)", "Return a reader over the lines of f.")]),
+        "labelled_test": pairs([("csv:writer", "def writer(f):\n    return Writer(f)", "Return a writer into the file f.")]),
+    }
+
+
+def test_good_pairs_pass_and_every_expectation_says_what_it_expected():
+    result = validate_pairs(pair_splits())
+    assert result["suite"] == "pairs" and result["success"], failures(result)
+    assert all(expectation["description"] for expectation in result["expectations"])
+    assert {expectation["column"] for expectation in result["expectations"]} >= {"id", "text", "target", "rows", "splits"}
+
+
+def test_a_source_shared_across_splits_fails_naming_the_function_and_the_report_says_so():
+    splits = pair_splits()
+    shared = splits["labelled_val"].iloc[0]
+    splits["labelled_test"] = pd.concat(
+        [splits["labelled_test"], pd.DataFrame([{**shared, "id": "csv:reader_copy", "target": "Its own summary, not shared."}])],
+        ignore_index=True,
+    )
+    failure = only_failure(validate_pairs(splits), "expect_column_values_to_be_between", "splits")
+    assert failure["examples"] == ["csv:reader (labelled_val), csv:reader_copy (labelled_test): same source"]
+    with pytest.raises(DataValidationError, match=r"pairs: .*no normalised source or target is in two splits.*csv:reader \(labelled_val\)"):
+        raise_for_failures(build_report([validate_pairs(splits)]))
+
+
+def test_the_same_pair_in_two_splits_fails_on_its_id_source_and_target():
+    splits = pair_splits()
+    splits["labelled_train"] = pd.concat([splits["labelled_train"], splits["labelled_test"]], ignore_index=True)
+    failed = failures(validate_pairs(splits))
+    assert failed[("expect_column_values_to_be_unique", "id")]["examples"] == ["csv:writer"]
+    assert failed[("expect_column_values_to_be_between", "splits")]["examples"] == [
+        "csv:writer (labelled_train, labelled_test): same source",
+        "csv:writer (labelled_train, labelled_test): same summary",
+    ]
+
+
+def test_empty_non_string_and_null_targets_and_an_empty_split_are_named():
+    splits = pair_splits()
+    splits["labelled_train"].loc[0, "target"] = ""
+    splits["labelled_train"]["target"] = splits["labelled_train"]["target"].astype(object)
+    splits["labelled_train"].loc[1, "target"] = 42
+    splits["labelled_val"].loc[0, "target"] = None
+    splits["labelled_test"] = splits["labelled_test"].iloc[0:0]
+    failed = failures(validate_pairs(splits))
+    assert failed[("expect_column_value_lengths_to_be_between", "target")]["examples"] == ["json:dumps"]
+    assert failed[("expect_column_values_to_be_of_type", "target")]["examples"] == ["json:loads"]
+    assert failed[("expect_column_values_to_not_be_null", "target")]["examples"] == ["csv:reader"]
+    assert failed[("expect_column_values_to_be_between", "rows")]["examples"] == ["labelled_test"]
+    assert "data_processing.pairs.max_examples" in failed[("expect_column_values_to_be_between", "rows")]["description"]
+
+
+def test_a_missing_target_column_is_reported_not_raised():
+    splits = {name: split.drop(columns="target") for name, split in pair_splits().items()}
+    failed = failures(validate_pairs(splits))
+    assert failed[("expect_table_columns_to_match_set", None)]["examples"] == ["target"]
+
+
+def test_a_corpus_leaking_held_out_pairs_fails_naming_each_document_and_why():
+    held_out = pd.concat([pair_splits()["labelled_val"], pair_splits()["labelled_test"]], ignore_index=True)
+    corpus = corpus_splits()
+    corpus["train"].loc[0, ["doc_id", "text"]] = ["csv:reader", "Return a reader over the lines of f."]  # its own docstring
+    corpus["train"].loc[1, "text"] = "The docs say: return a WRITER into the file f. Nothing else."  # a 7-word held-out target
+    corpus["test"].loc[0, "text"] = "Glaciers return a writer slowly."  # shorter than any held-out target or n-gram
+    failure = only_failure(
+        validate_pair_decontamination(corpus, held_out, ngram_size=13, min_target_words=6),
+        "expect_column_values_to_be_in_set",
+        "contaminated",
+    )
+    assert failure["examples"] == ["csv:reader (by_id)", "d2 (by_target_sentence)"]
+    assert "at least 6 words" in failure["description"] and "13-gram" in failure["description"]
+    assert validate_pair_decontamination(corpus_splits(), held_out, ngram_size=13, min_target_words=6)["success"]
+
+
+def test_pairs_have_no_classes_so_removals_skip_the_class_shares():
+    ledger = {
+        "settings": "data_processing.pairs",
+        "rows_in": 100,
+        "rows_out": 50,
+        "steps": [{"step": "exact_duplicates", "parameter": None, "rows_in": 100, "removed": 50}],
+    }
+    result = validate_removals({"corpus": removals([], {}, {})["corpus"], "labelled": ledger}, 0.4, 0.05)
+    assert [expectation["column"] for expectation in result["expectations"]] == ["removed_share"]
+    assert only_failure(result, "expect_column_values_to_be_between", "removed_share")["examples"] == [
+        "labelled exact_duplicates 50.0%: fix the data"
+    ]

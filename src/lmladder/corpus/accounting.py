@@ -42,6 +42,12 @@ LABELLED_STEP_PARAMETERS = {
     "exact_duplicates": None,
     "class_cap": "max_per_class",
 }
+# The (source, target) pairs of task: generation have no filters: their steps remove defects alone.
+PAIR_STEP_PARAMETERS = {
+    "empty_source": None,
+    "empty_target": None,
+    "exact_duplicates": None,
+}
 
 
 # Steps that remove rows on purpose, by a count the user sets (the class cap): logged and kept in
@@ -77,6 +83,21 @@ def labelled_ledger(steps: list[dict], labels_in: pd.Series, labels_out: pd.Seri
         "class_counts_in": class_counts(labels_in),
         "class_counts_out": class_counts(labels_out),
     }
+
+
+def pair_step(step: str, rows_in: int, rows_out: int) -> dict:
+    """A step of the pairs: no classes, so no ``removed_by_class``."""
+    return {"step": step, "parameter": PAIR_STEP_PARAMETERS[step], "rows_in": rows_in, "removed": rows_in - rows_out}
+
+
+def pairs_ledger(steps: list[dict], rows_in: int, rows_out: int, settings: str) -> dict:
+    """The ledger of the pairs: a labelled ledger without class counts (``has_classes`` is False)."""
+    return {"settings": settings, "rows_in": rows_in, "rows_out": rows_out, "steps": steps}
+
+
+def has_classes(ledger: dict) -> bool:
+    """Whether the ledger counts classes (a labelled set) or not (pairs, which have no label)."""
+    return "class_counts_in" in ledger
 
 
 def corpus_ledger(stats: dict[str, int], removed_contaminated: int) -> dict:
@@ -124,7 +145,7 @@ def log_ledger(what: str, ledger: dict) -> None:
         removed,
         100 * share(removed, ledger["rows_in"]),
     )
-    if "class_counts_in" in ledger:
+    if has_classes(ledger):
         shares = class_shares(ledger)
         log.info(
             "%s: class shares in -> out: %s",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
@@ -54,6 +55,17 @@ def normalize_text(text: str) -> str:
     text = _SPACE_AROUND_NEWLINE.sub("\n", text)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def normalize_code(text: str) -> str:
+    """``normalize_text`` for source code: the same line breaks, control characters and surrogates,
+    but no NFKC and no change to the spaces inside a line, so that indentation (syntax in Python)
+    and string literals keep their meaning; trailing spaces and blank lines at either end go."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SURROGATES.sub("\ufffd", text)
+    text = _LINE_BREAKS.sub("\n", text)
+    text = _CONTROL_CHARS.sub("", text)
+    return "\n".join(line.rstrip() for line in text.split("\n")).strip("\n")
 
 
 def symbol_ratio(text: str) -> float:
@@ -114,9 +126,12 @@ def apply_quality_filters(docs: pd.DataFrame, filters: QualityFilters) -> tuple[
 PII_KINDS = ("emails", "ips", "phones")
 
 
-def normalise_and_mask(texts: pd.Series, mask_personal_data: bool = True) -> tuple[pd.Series, pd.DataFrame]:
-    """Normalised (and PII-masked) texts, and per text how many of each PII kind were masked."""
-    texts = texts.map(normalize_text)
+def normalise_and_mask(
+    texts: pd.Series, mask_personal_data: bool = True, normalise: Callable[[str], str] = normalize_text
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Normalised (and PII-masked) texts, and per text how many of each PII kind were masked.
+    ``normalise``: ``normalize_text`` for prose; source code keeps its layout (see ``pairs``)."""
+    texts = texts.map(normalise)
     if not mask_personal_data:
         return texts, pd.DataFrame(0, index=texts.index, columns=list(PII_KINDS))
     masked = texts.map(mask_pii)

@@ -17,12 +17,13 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from lmladder.corpus.decontamination import contaminated_mask
+from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import dedup_key
 from lmladder.corpus.ngrams import text_units
 from lmladder.corpus.splits import check_fractions, hash_fraction
@@ -300,26 +301,37 @@ def _first_id_by_key(split: pd.DataFrame, column: str) -> dict[str, str]:
     return first
 
 
+def shared_across_splits(splits: dict[str, pd.DataFrame]) -> list[tuple[str, str, str, str, str]]:
+    """Every normalised source or summary found in two of ``splits`` (``{name: examples}``, in
+    order), as ``(field, first split, its function id, second split, its function id)`` with
+    ``field`` "source" or "summary"; the function named is the first in its split with that text."""
+    for name, split in splits.items():
+        _require_columns(split, ["id", "text", "target"], f"the {name} split")
+    names = list(splits)
+    shared = []
+    for column, field in (("text", "source"), ("target", "summary")):
+        keys = {name: _first_id_by_key(split, column) for name, split in splits.items()}
+        for index, first in enumerate(names):
+            for second in names[index + 1 :]:
+                for key in sorted(keys[first].keys() & keys[second].keys(), key=lambda key: keys[first][key]):
+                    shared.append((field, first, keys[first][key], second, keys[second][key]))
+    return shared
+
+
+def describe_shared(field: str, first: str, id_a: str, second: str, id_b: str) -> str:
+    """One ``shared_across_splits`` finding in words."""
+    if id_a == id_b:
+        return f"function {id_a!r} (its {field}) is in both {first} and {second}"
+    return f"function {id_a!r} in {first} and function {id_b!r} in {second} have the same {field}"
+
+
 def check_disjoint_splits(train: pd.DataFrame, val: pd.DataFrame, test: pd.DataFrame) -> None:
     """Raise ``SharedAcrossSplitsError`` when a normalised source or summary is in two splits.
 
     Code and docstrings repeat across a code base (overloads, copied helpers, "Return the name."),
     and a held-out function whose body or summary was trained on measures memory, not skill.
     """
-    splits = dict(zip(SPLIT_NAMES, (train, val, test), strict=True))
-    for name, split in splits.items():
-        _require_columns(split, ["id", "text", "target"], f"the {name} split")
-    problems = []
-    for column, field in (("text", "source"), ("target", "summary")):
-        keys = {name: _first_id_by_key(split, column) for name, split in splits.items()}
-        for index, first in enumerate(SPLIT_NAMES):
-            for second in SPLIT_NAMES[index + 1 :]:
-                for key in sorted(keys[first].keys() & keys[second].keys(), key=lambda key: keys[first][key]):
-                    id_a, id_b = keys[first][key], keys[second][key]
-                    if id_a == id_b:
-                        problems.append(f"function {id_a!r} (its {field}) is in both {first} and {second}")
-                    else:
-                        problems.append(f"function {id_a!r} in {first} and function {id_b!r} in {second} have the same {field}")
+    problems = [describe_shared(*shared) for shared in shared_across_splits(dict(zip(SPLIT_NAMES, (train, val, test), strict=True)))]
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise SharedAcrossSplitsError(
@@ -390,13 +402,18 @@ def _normalise(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _sentence_mask(texts: Iterable[str], sentences: Iterable[str]) -> list[bool]:
-    """True for each text whose normalised form contains one of the normalised sentences.
+@dataclass(frozen=True)
+class SentenceIndex:
+    """Normalised sentences to look for in texts, by the first inner words (all but the first and
+    last, which may be glued to punctuation) that a text containing them must have as whole words;
+    sentences of one or two words have no inner word and are looked for directly (``short``)."""
 
-    A sentence found in a text has its inner words (all but the first and last, which may be
-    glued to punctuation) as whole words of the text, so only windows of those words are looked
-    up, and the substring test runs on candidates alone: linear in the corpus size.
-    """
+    windows: dict[int, dict[tuple[str, ...], frozenset[str]]]
+    first_words: dict[int, frozenset[str]]
+    short: frozenset[str]
+
+
+def build_sentence_index(sentences: Iterable[str]) -> SentenceIndex:
     windows: dict[int, dict[tuple[str, ...], set[str]]] = {}
     short: set[str] = set()  # one or two words: no inner word to look up
     for sentence in {_normalise(sentence) for sentence in sentences}:
@@ -406,23 +423,98 @@ def _sentence_mask(texts: Iterable[str], sentences: Iterable[str]) -> list[bool]
             windows.setdefault(length, {}).setdefault(tuple(inner[:length]), set()).add(sentence)
         elif sentence:
             short.add(sentence)
-    first_words = {length: {window[0] for window in index} for length, index in windows.items()}
+    return SentenceIndex(
+        windows={length: {window: frozenset(found) for window, found in index.items()} for length, index in windows.items()},
+        first_words={length: frozenset(window[0] for window in index) for length, index in windows.items()},
+        short=frozenset(short),
+    )
 
-    def contains(text: str) -> bool:
-        normalised = _normalise(text)
-        if any(sentence in normalised for sentence in short):
-            return True
-        words = normalised.split(" ")
-        for length, index in windows.items():
-            firsts = first_words[length]
-            for start in range(len(words) - length + 1):
-                if words[start] in firsts:
-                    candidates = index.get(tuple(words[start : start + length]), ())
-                    if any(sentence in normalised for sentence in candidates):
-                        return True
-        return False
 
-    return [contains(text) for text in texts]
+def contains_sentence(text: str, index: SentenceIndex) -> bool:
+    """Whether the normalised text contains one of the index's normalised sentences.
+
+    Only windows of the text's words starting with a looked-up first word are joined, and the
+    substring test runs on candidates alone: linear in the text's length.
+    """
+    normalised = _normalise(text)
+    if any(sentence in normalised for sentence in index.short):
+        return True
+    words = normalised.split(" ")
+    for length, windows in index.windows.items():
+        firsts = index.first_words[length]
+        for start in range(len(words) - length + 1):
+            if words[start] in firsts:
+                candidates = windows.get(tuple(words[start : start + length]), ())
+                if any(sentence in normalised for sentence in candidates):
+                    return True
+    return False
+
+
+LEAK_REASONS = ("by_id", "by_target_sentence", "by_ngram")
+
+
+@dataclass(frozen=True)
+class PairLeakIndex:
+    """What a pretraining document must not hold, given held-out pairs: see ``pair_leak_index``.
+    Built from the held-out pairs alone (ids, summaries, n-grams), so it is small enough to send
+    to the worker processes of an Arrow-backed corpus."""
+
+    held_out_ids: frozenset[str]
+    summaries: SentenceIndex
+    ngrams: NgramIndex
+
+    def reason(self, doc_id: object, text: str) -> str:
+        """The first of ``LEAK_REASONS`` that applies to the document, or "" when none does."""
+        if str(doc_id) in self.held_out_ids:
+            return "by_id"
+        if contains_sentence(text, self.summaries):
+            return "by_target_sentence"
+        if is_contaminated(text, self.ngrams):
+            return "by_ngram"
+        return ""
+
+
+def pair_leak_index(held_out: pd.DataFrame, ngram_size: int, min_target_words: int = 6) -> PairLeakIndex:
+    """The held-out pairs (val and test) as the three tests of ``decontaminate_corpus_against_pairs``:
+    their ids, their summaries of at least ``min_target_words`` words, and the ``ngram_size``-grams
+    of their sources and summaries of at least ``ngram_size`` words (shorter texts would match whole
+    in ``build_ngram_index``, and short ones prove no leak)."""
+    if ngram_size < 1 or min_target_words < 1:
+        raise ConfigError(f"ngram_size and min_target_words must be at least 1, got {ngram_size!r} and {min_target_words!r}")
+    _require_columns(held_out, ["id", "text", "target"], "the held-out pairs table")
+    targets = [target for target in held_out["target"] if len(target.split()) >= min_target_words]
+    eval_texts = [text for text in [*held_out["text"], *held_out["target"]] if len(text_units(text)) >= ngram_size]
+    return PairLeakIndex(
+        held_out_ids=frozenset(held_out["id"].astype(str)),
+        summaries=build_sentence_index(targets),
+        ngrams=build_ngram_index(eval_texts, ngram_size),
+    )
+
+
+def leak_reasons(doc_ids: Iterable[object], texts: Iterable[str], index: PairLeakIndex) -> list[str]:
+    """``PairLeakIndex.reason`` of each document."""
+    return [index.reason(doc_id, text) for doc_id, text in zip(doc_ids, texts, strict=True)]
+
+
+def count_leak_reasons(reasons: Sequence[str]) -> dict[str, int]:
+    """``{"by_id", "by_target_sentence", "by_ngram", "removed", "kept"}`` of the documents' reasons."""
+    counts = {name: sum(reason == name for reason in reasons) for name in LEAK_REASONS}
+    counts["removed"] = sum(reason != "" for reason in reasons)
+    counts["kept"] = len(reasons) - counts["removed"]
+    return counts
+
+
+def log_leak_counts(counts: dict[str, int], held_out: int, ngram_size: int) -> None:
+    log.info(
+        "Decontaminated the corpus against %d held-out pairs: removed %d of %d documents (%d by id, %d by summary, %d by %d-gram)",
+        held_out,
+        counts["removed"],
+        counts["removed"] + counts["kept"],
+        counts["by_id"],
+        counts["by_target_sentence"],
+        counts["by_ngram"],
+        ngram_size,
+    )
 
 
 def decontaminate_corpus_against_pairs(
@@ -439,9 +531,7 @@ def decontaminate_corpus_against_pairs(
     (``contaminated_mask`` would match them whole). Each document is counted once, under the first
     reason in that order.
     """
-    if ngram_size < 1 or min_target_words < 1:
-        raise ConfigError(f"ngram_size and min_target_words must be at least 1, got {ngram_size!r} and {min_target_words!r}")
-    _require_columns(held_out, ["id", "text", "target"], "the held-out pairs table")
+    index = pair_leak_index(held_out, ngram_size, min_target_words)
     missing = [column for column in ("doc_id", "text") if column not in docs.columns]
     if missing:
         raise MissingColumnError(
@@ -449,26 +539,7 @@ def decontaminate_corpus_against_pairs(
             "It must have the corpus columns doc_id, source, text (as build_stdlib_corpus() gives)."
         )
     # One reason per document, by position: the corpus index may repeat labels.
-    reason = np.full(len(docs), "", dtype=object)
-    reason[docs["doc_id"].astype(str).isin(set(held_out["id"].astype(str))).to_numpy()] = "by_id"
-    texts = docs["text"].tolist()
-    targets = [target for target in held_out["target"] if len(target.split()) >= min_target_words]
-    left = np.flatnonzero(reason == "")
-    reason[left[np.array(_sentence_mask([texts[i] for i in left], targets), dtype=bool)]] = "by_target_sentence"
-    eval_texts = [text for text in [*held_out["text"], *held_out["target"]] if len(text_units(text)) >= ngram_size]
-    left = np.flatnonzero(reason == "")
-    reason[left[np.array(contaminated_mask([texts[i] for i in left], eval_texts, ngram_size), dtype=bool)]] = "by_ngram"
-    counts = {name: int((reason == name).sum()) for name in ("by_id", "by_target_sentence", "by_ngram")}
-    counts["removed"] = int((reason != "").sum())
-    counts["kept"] = len(docs) - counts["removed"]
-    log.info(
-        "Decontaminated the corpus against %d held-out pairs: removed %d of %d documents (%d by id, %d by summary, %d by %d-gram)",
-        len(held_out),
-        counts["removed"],
-        len(docs),
-        counts["by_id"],
-        counts["by_target_sentence"],
-        counts["by_ngram"],
-        ngram_size,
-    )
-    return docs[reason == ""].reset_index(drop=True), counts
+    reasons = leak_reasons(docs["doc_id"].tolist(), docs["text"].tolist(), index)
+    counts = count_leak_reasons(reasons)
+    log_leak_counts(counts, len(held_out), ngram_size)
+    return docs[np.array([reason == "" for reason in reasons], dtype=bool)].reset_index(drop=True), counts

@@ -16,6 +16,7 @@ import pandas as pd
 
 from lmladder.corpus import large
 from lmladder.corpus.cleaning import QualityFilters, clean_documents
+from lmladder.corpus.code_summaries import decontaminate_corpus_against_pairs, log_leak_counts, pair_leak_index
 from lmladder.corpus.decontamination import decontaminate
 from lmladder.corpus.dedup import deduplicate
 from lmladder.corpus.sources import documents_from_table
@@ -85,6 +86,25 @@ def decontaminate_documents(
     if isinstance(documents, datasets.Dataset):
         return large.decontaminate_large_corpus(documents, eval_texts, ngram_size, num_proc)
     return decontaminate(documents, eval_texts, ngram_size)
+
+
+def decontaminate_documents_against_pairs(
+    documents: Documents, held_out: pd.DataFrame, ngram_size: int, min_target_words: int, num_proc: int | None = None
+) -> tuple[Documents, list[str]]:
+    """Drop the documents that would leak the held-out pairs (val and test): a held-out function's
+    docstring (by id), a document containing a held-out summary of at least ``min_target_words``
+    words, or one sharing an ``ngram_size``-gram with a held-out source or summary (see
+    ``code_summaries.decontaminate_corpus_against_pairs``); return the rest and the dropped ids."""
+    if isinstance(documents, datasets.Dataset):
+        index = pair_leak_index(held_out, ngram_size, min_target_words)
+        kept, removed, counts = large.decontaminate_large_corpus_against_pairs(documents, index, num_proc)
+        log_leak_counts(counts, len(held_out), ngram_size)
+        return kept, removed
+    # Rows are marked by position, as the corpus index (and even a doc_id) may repeat.
+    marked = documents.assign(_row=np.arange(len(documents)))
+    kept, _ = decontaminate_corpus_against_pairs(marked, held_out, ngram_size, min_target_words)
+    removed = np.setdiff1d(np.arange(len(documents)), kept["_row"].to_numpy())
+    return kept.drop(columns="_row"), documents["doc_id"].iloc[removed].tolist()
 
 
 def split_documents(documents: Documents, val_fraction: float, seed: int, num_proc: int | None = None) -> tuple[Documents, Documents]:

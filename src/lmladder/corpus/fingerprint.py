@@ -31,3 +31,12 @@ def fingerprint(tables: dict, params: dict) -> str:
             digest.update(pd.util.hash_pandas_object(chunk.astype(str), index=False).to_numpy().tobytes())
     digest.update(json.dumps(params, sort_keys=True, default=str).encode("utf-8"))
     return digest.hexdigest()
+
+
+def inputs_fingerprint(raw_corpus, raw_labelled, data_processing: dict, task: str = "classification") -> str:
+    """The fingerprint of data_processing's inputs: the raw corpus, the raw labelled data and the
+    ``data_processing`` parameters, and the ``task`` when it is not classification: it changes the
+    labelled outputs and which documents decontamination removes. (A classification fingerprint
+    leaves the task out, as it did before there was one.) ``retraining.plan`` must compute the same."""
+    params = data_processing if task == "classification" else {**data_processing, "task": task}
+    return fingerprint({"corpus": raw_corpus, "labelled": raw_labelled}, params)

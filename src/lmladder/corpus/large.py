@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from lmladder.corpus.cleaning import FILTER_NAMES, PII_KINDS, QualityFilters, failed_filters, normalise_and_mask
+from lmladder.corpus.code_summaries import PairLeakIndex, count_leak_reasons, leak_reasons
 from lmladder.corpus.decontamination import NgramIndex, build_ngram_index, is_contaminated
 from lmladder.corpus.dedup import band_duplicate_mask, dedup_key, lsh_band_hashes
 from lmladder.corpus.sources import REPLACEMENT_CHAR, check_text_columns
@@ -160,6 +161,20 @@ def decontaminate_large_corpus(
     index = build_ngram_index(eval_texts, ngram_size)
     flags = _numpy(_map(corpus, _contaminated_batch, num_proc, batch_size, "decontamination", index=index), "contaminated")
     return corpus.select(np.flatnonzero(~flags)), list(corpus.select(np.flatnonzero(flags))["doc_id"])
+
+
+def _leak_batch(batch: dict, index: PairLeakIndex) -> dict:
+    return {"reason": leak_reasons(batch["doc_id"], batch["text"], index)}
+
+
+def decontaminate_large_corpus_against_pairs(
+    corpus: datasets.Dataset, index: PairLeakIndex, num_proc: int | None = None, batch_size: int = 1000
+) -> tuple[datasets.Dataset, list[str], dict[str, int]]:
+    """Drop the documents that would leak held-out pairs (as ``decontaminate_corpus_against_pairs``:
+    by id, by summary, by n-gram); return the rest, the dropped ids and the count of each reason."""
+    reasons = _numpy(_map(corpus, _leak_batch, num_proc, batch_size, "decontamination against pairs", index=index), "reason")
+    leaked = reasons != ""
+    return corpus.select(np.flatnonzero(~leaked)), list(corpus.select(np.flatnonzero(leaked))["doc_id"]), count_leak_reasons(reasons)
 
 
 def _in_val_batch(batch: dict, val_fraction: float, seed: int) -> dict:

@@ -1,7 +1,8 @@
 """A sequence classifier: a Transformer backbone plus a linear head on a pooled hidden state.
 
 Texts are framed with the ``<|cls|>`` token where the pooling reads it: appended for a decoder
-(its last position has attended to every token), prepended for an encoder (BERT's [CLS]).
+(its last position has attended to every token), prepended for an encoder (BERT's [CLS]). An
+encoder-decoder reads the text with both stacks and classifies from its decoder's last state (BART).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch.nn as nn
 from tokenizers import Tokenizer
 
 from lmladder.errors import ConfigError
-from lmladder.model.model import ModelConfig, Transformer
+from lmladder.model.model import ModelConfig, build_model
 
 POOLINGS = ("last", "first", "mean")
 
@@ -36,14 +37,15 @@ class ClassifierConfig:
 
 
 def default_pooling(architecture: str) -> str:
-    return "last" if architecture == "decoder" else "first"
+    """The last token where the states come out of a causal stack (decoder, encoder-decoder: BART's choice)."""
+    return "first" if architecture == "encoder" else "last"
 
 
 class SequenceClassifier(nn.Module):
     def __init__(self, config: ModelConfig, classifier: ClassifierConfig):
         super().__init__()
         self.config, self.classifier_config = config, classifier
-        self.backbone = Transformer(config)
+        self.backbone = build_model(config)
         self.dropout = nn.Dropout(classifier.dropout)
         self.head = nn.Linear(config.n_embd, len(classifier.labels))
         nn.init.normal_(self.head.weight, std=0.02)
@@ -51,8 +53,9 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Logits [B, classes] for right-padded ``ids`` [B, T] with ``attention_mask`` True on real tokens."""
-        # A decoder needs no padding mask: with right padding, real tokens never attend to pads.
-        mask = attention_mask if self.config.architecture == "encoder" else None
+        # A decoder needs no padding mask: with right padding, real tokens never attend to pads. An
+        # encoder-decoder's encoder does (its decoder reads the text causally, as a decoder).
+        mask = attention_mask if self.config.architecture != "decoder" else None
         hidden = self.backbone.hidden_states(ids, mask)
         pooling = self.classifier_config.pooling
         if pooling == "last":
@@ -70,7 +73,7 @@ def encode_for_classification(tokenizer: Tokenizer, texts: Sequence[str], max_le
     """Token ids framed with ``<|cls|>``, truncated so the frame fits ``max_length``."""
     cls_id = tokenizer.token_to_id("<|cls|>")
     encodings = tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
-    if architecture == "decoder":
+    if architecture != "encoder":
         return [encoding.ids[: max_length - 1] + [cls_id] for encoding in encodings]
     return [[cls_id] + encoding.ids[: max_length - 1] for encoding in encodings]
 

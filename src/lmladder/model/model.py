@@ -466,13 +466,26 @@ class EncoderDecoder(_Embeddings):
             x = block(x, rotary, attention_mask)[0]
         return self.encoder_norm(x)
 
-    def decode(self, decoder_idx: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Next-token logits [B, T, vocab] for each decoder position. The decoder needs no padding mask of
-        its own: with right padding, real positions never attend (causally) to pads."""
+    def decoder_states(self, decoder_idx, memory, memory_mask=None, return_attention=False):
+        """The decoder's final-norm states [B, T, d] (and its self-attention weights per layer if asked). The
+        decoder needs no padding mask of its own: with right padding, real positions never attend (causally)
+        to pads."""
         x, rotary = self._embed(decoder_idx)
+        attention = []
         for block in self.decoder_blocks:
-            x = block(x, rotary, memory=memory, memory_mask=memory_mask)[0]
-        return self.lm_head(self.final_norm(x))
+            x, weights = block(x, rotary, None, return_attention, memory=memory, memory_mask=memory_mask)
+            attention.append(weights)
+        x = self.final_norm(x)
+        return (x, attention) if return_attention else x
+
+    def decode(self, decoder_idx: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Next-token logits [B, T, vocab] for each decoder position."""
+        return self.lm_head(self.decoder_states(decoder_idx, memory, memory_mask))
+
+    def hidden_states(self, idx, attention_mask=None, return_attention=False):
+        """One text read by both stacks, as BART classifies: the encoder reads it, the decoder reads it again
+        (causally, attending to the encoder); the decoder's states [B, T, d] (and self-attention weights)."""
+        return self.decoder_states(idx, self.encode(idx, attention_mask), attention_mask, return_attention)
 
     def forward(self, idx, decoder_idx, targets=None, attention_mask=None, ignore_index: int = -100):
         """Logits [B, T, vocab] of the decoder (teacher forcing on ``decoder_idx``) and, with ``targets``,

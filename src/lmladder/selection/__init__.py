@@ -5,6 +5,7 @@ Figures live in :mod:`lmladder.selection.plots`, imported on demand so that usin
 """
 
 from lmladder.selection.frontier import pareto_frontier, recommend
+from lmladder.selection.metric import CHRF, MACRO_F1, TaskMetric, task_metric
 from lmladder.selection.scaling_law import (
     LossToMetric,
     ScalingLaw,
@@ -17,8 +18,11 @@ from lmladder.selection.scaling_law import (
 )
 
 __all__ = [
+    "CHRF",
+    "MACRO_F1",
     "LossToMetric",
     "ScalingLaw",
+    "TaskMetric",
     "bootstrap_intervals",
     "compute_optimal",
     "fit_loss_to_metric",
@@ -27,4 +31,5 @@ __all__ = [
     "pareto_frontier",
     "parameters_needed",
     "recommend",
+    "task_metric",
 ]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from lmladder.errors import ConfigError
+from lmladder.selection.metric import MACRO_F1, TaskMetric
 from lmladder.selection.noise import noise_margin
 from lmladder.selection.scaling_law import LossToMetric, ScalingLaw, parameters_needed
 
@@ -16,6 +17,8 @@ CONSTRAINTS: dict[str, tuple[str, bool]] = {
     "max_params": ("params", False),
     "max_train_flops": ("train_flops", False),
 }
+# The worst acceptable value of the task metric, whatever it is (at least it, or at most it when lower is better).
+MIN_METRIC = "min_metric"
 
 
 def pareto_frontier(points: pd.DataFrame, quality: str, cost: str, higher_is_better: bool = True) -> pd.DataFrame:
@@ -47,29 +50,36 @@ def recommend(
     constraints: dict,
     law: ScalingLaw | None = None,
     loss_to_metric: LossToMetric | None = None,
+    metric_noise: float | None = None,
+    metric: TaskMetric = MACRO_F1,
+    *,
     f1_noise: float | None = None,
 ) -> dict:
-    """Among the rungs meeting every constraint, the cheapest to train whose macro-F1 is within noise of the best.
+    """Among the rungs meeting every constraint, the cheapest to train whose task metric is within noise of the best.
 
-    ``rungs``: one row per model (seeds averaged; ``seeds`` counts them, 1 if absent). ``constraints``
-    may hold ``min_macro_f1``, ``max_latency_ms``, ``max_params`` and ``max_train_flops``; a missing
-    or None entry is no constraint. ``f1_noise``: the seed standard deviation of macro-F1; rungs whose
-    difference from the best is within ``noise.noise_margin`` are ``tied``, and the recommendation never
-    picks among them by quality, only by training cost. Without it only exact ties are ties.
+    ``rungs``: one row per model (seeds averaged; ``seeds`` counts them, 1 if absent). ``metric``: what
+    "best" means (macro-F1 by default). ``constraints`` may hold ``min_metric`` (on ``metric``),
+    ``min_macro_f1`` (on macro-F1, so a classification constraint only), ``max_latency_ms``, ``max_params``
+    and ``max_train_flops``; a missing or None entry is no constraint. ``metric_noise`` (``f1_noise``, its
+    name from before other task metrics): the seed standard deviation of the metric; rungs whose difference
+    from the best is within ``noise.noise_margin`` are ``tied``, and the recommendation never picks among
+    them by quality, only by training cost. Without it only exact ties are ties.
 
     When no rung passes, ``binding`` names the constraints that, dropped alone, would let some rung pass
     (or every constraint that excludes a rung, when no single one would), and with ``law`` and
-    ``loss_to_metric`` ``needed`` estimates the loss and parameter count that would reach ``min_macro_f1``.
+    ``loss_to_metric`` ``needed`` estimates the loss and parameter count that would reach the metric's floor.
     """
-    active = _active_constraints(constraints)
+    noise = f1_noise if metric_noise is None else metric_noise
+    columns = _constraint_columns(metric)
+    active = _active_constraints(constraints, metric)
     if rungs.empty:
         raise ConfigError("recommend needs at least one rung; the rungs table is empty.")
-    _require_columns(rungs, ["name", "train_flops", "macro_f1"] + [CONSTRAINTS[name][0] for name in active], "rungs")
+    _require_columns(rungs, ["name", "train_flops", metric.column] + [columns[name][0] for name in active], "rungs")
 
-    passes = {name: _passes(rungs, name, limit) for name, limit in active.items()}
+    passes = {name: _passes(rungs, columns[name], limit) for name, limit in active.items()}
     meets_all = np.logical_and.reduce(list(passes.values())) if passes else np.ones(len(rungs), dtype=bool)
     excluded = {name: int((~mask).sum()) for name, mask in passes.items()}
-    meeting = rungs[meets_all & np.isfinite(rungs["macro_f1"].to_numpy(dtype=float))]
+    meeting = rungs[meets_all & np.isfinite(rungs[metric.column].to_numpy(dtype=float))]
     result = {
         "recommended": None,
         "reason": "",
@@ -82,44 +92,59 @@ def recommend(
 
     if not meeting.empty:
         seeds = meeting["seeds"].to_numpy(dtype=float) if "seeds" in meeting else np.ones(len(meeting))
-        f1 = meeting["macro_f1"].to_numpy(dtype=float)
-        best = int(np.argmax(f1))
-        margins = np.array([noise_margin(f1_noise, seeds[best], count) for count in seeds])
-        tied = meeting[f1 >= f1[best] - margins]
+        values = meeting[metric.column].to_numpy(dtype=float)
+        goodness = values if metric.higher_is_better else -values  # higher is better from here on
+        best = int(np.argmax(goodness))
+        margins = np.array([noise_margin(noise, seeds[best], count) for count in seeds])
+        tied = meeting[goodness >= goodness[best] - margins]
         cheapest = tied.loc[tied["train_flops"].astype(float).idxmin()]
         result["recommended"] = cheapest["name"]
         result["tied"] = tied["name"].tolist()
         cost = f"{float(cheapest['train_flops']):.2g} training FLOPs"
-        quality = f"macro-F1 {float(cheapest['macro_f1']):.3f}"
+        quality = f"{metric.label} {metric.brief(float(cheapest[metric.column]))}"
         if len(tied) > 1:
             others = ", ".join(name for name in tied["name"] if name != cheapest["name"])
             result["reason"] = (
-                f"{cheapest['name']} ({quality}, {cost}) is the cheapest of {len(tied)} rungs whose macro-F1 is within noise of the best "
-                f"({meeting['name'].iloc[best]}, {f1[best]:.3f}); {others} would not be measurably better"
+                f"{cheapest['name']} ({quality}, {cost}) is the cheapest of {len(tied)} rungs whose {metric.label} is within noise of the best "
+                f"({meeting['name'].iloc[best]}, {metric.brief(values[best])}); {others} would not be measurably better"
             )
         else:
-            result["reason"] = f"{cheapest['name']} has the best macro-F1 ({quality}, {cost}); no other rung is within noise of it"
+            result["reason"] = f"{cheapest['name']} has the best {metric.label} ({quality}, {cost}); no other rung is within noise of it"
         if active:
             result["reason"] += f", among the {len(meeting)} rungs meeting every constraint"
         return result
 
     result["binding"] = _binding_constraints(passes)
-    if active.get("min_macro_f1") is not None and law is not None and loss_to_metric is not None:
-        result["needed"] = _size_needed(rungs, active["min_macro_f1"], law, loss_to_metric)
-    result["reason"] = _no_rung_reason(result["binding"], active, result["needed"])
+    floors = [name for name in active if columns[name][0] == metric.column]  # the constraints on the task metric
+    if floors and law is not None and loss_to_metric is not None:
+        strictest = max(active[name] for name in floors) if metric.higher_is_better else min(active[name] for name in floors)
+        result["needed"] = _size_needed(rungs, strictest, law, loss_to_metric)
+    result["reason"] = _no_rung_reason(result["binding"], active, result["needed"], floors, metric)
     return result
 
 
-def _active_constraints(constraints: dict | None) -> dict[str, float]:
+def _constraint_columns(metric: TaskMetric) -> dict[str, tuple[str, bool]]:
+    return {**CONSTRAINTS, MIN_METRIC: (metric.column, metric.higher_is_better)}
+
+
+def _active_constraints(constraints: dict | None, metric: TaskMetric) -> dict[str, float]:
     constraints = constraints or {}
-    unknown = sorted(set(constraints) - set(CONSTRAINTS))
+    known = _constraint_columns(metric)
+    unknown = sorted(set(constraints) - set(known))
     if unknown:
-        raise ConfigError(f"Unknown constraint(s) {unknown}; known constraints are {sorted(CONSTRAINTS)}.")
-    return {name: float(limit) for name, limit in constraints.items() if limit is not None}
+        raise ConfigError(f"Unknown constraint(s) {unknown}; known constraints are {sorted(known)}.")
+    active = {name: float(limit) for name, limit in constraints.items() if limit is not None}
+    if "min_macro_f1" in active and metric.column != "macro_f1":
+        # A macro-F1 floor on rungs that measure no macro-F1 would silently exclude every rung.
+        raise ConfigError(
+            f"Constraint min_macro_f1 is a classification constraint, but the rungs are ranked by {metric.label}; "
+            f"set min_macro_f1 to null and use {MIN_METRIC} for a floor on {metric.label}."
+        )
+    return active
 
 
-def _passes(rungs: pd.DataFrame, name: str, limit: float) -> np.ndarray:
-    column, at_least = CONSTRAINTS[name]
+def _passes(rungs: pd.DataFrame, constraint: tuple[str, bool], limit: float) -> np.ndarray:
+    column, at_least = constraint
     values = rungs[column].to_numpy(dtype=float)
     # A missing measurement (NaN) compares False, so such a rung never passes the constraint.
     return values >= limit if at_least else values <= limit
@@ -136,19 +161,20 @@ def _binding_constraints(passes: dict[str, np.ndarray]) -> list[str]:
     return alone or [name for name, mask in passes.items() if not mask.all()]
 
 
-def _size_needed(rungs: pd.DataFrame, min_macro_f1: float, law: ScalingLaw, loss_to_metric: LossToMetric) -> dict:
-    """Loss and parameters the fitted curves say would reach min_macro_f1, at the ladder's largest token budget."""
+def _size_needed(rungs: pd.DataFrame, floor: float, law: ScalingLaw, loss_to_metric: LossToMetric) -> dict:
+    """Loss and parameters the fitted curves say would reach the metric's floor, at the ladder's largest token budget."""
     try:
-        target_loss = loss_to_metric.inverse(min_macro_f1)
+        target_loss = loss_to_metric.inverse(floor)
         tokens = float(rungs["tokens"].max()) if "tokens" in rungs else None
         return {"target_loss": target_loss, "params": parameters_needed(law, target_loss, D=tokens)}
     except ConfigError as error:
         return {"error": str(error)}
 
 
-def _no_rung_reason(binding: list[str], active: dict[str, float], needed: dict | None) -> str:
-    limits = ", ".join(f"{name}={active[name]:g}" for name in binding)
-    verb = "reaches" if binding == ["min_macro_f1"] else "meets"
+def _no_rung_reason(binding: list[str], active: dict[str, float], needed: dict | None, floors: list[str], metric: TaskMetric) -> str:
+    # min_metric names no metric: say which one it was
+    limits = ", ".join(f"{name}={active[name]:g}" + (f" ({metric.label})" if name == MIN_METRIC else "") for name in binding)
+    verb = "reaches" if len(binding) == 1 and binding[0] in floors else "meets"
     reason = f"no rung {verb} {limits}"
     if needed and "params" in needed:
         reason += f"; the fitted law predicts ~{_human_count(needed['params'])} parameters are needed"

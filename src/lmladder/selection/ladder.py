@@ -110,13 +110,14 @@ def expand_ladder(selection: dict) -> dict[str, dict]:
                     },
                 )
     if comparison.get("budget") is not None:
-        budget_name, architecture = comparison["budget"], comparison.get("architecture", "encoder")
+        budget_name, architectures = comparison["budget"], comparison.get("architecture", "encoder")
         budget = budgets[budget_name]
-        for size in comparison.get("sizes") or budget["sizes"]:
-            add(
-                f"{budget_name}_{_slug(size)}_{architecture}",
-                {"kind": ISOFLOP, "size": size, "architecture": architecture, "budget": budget_name, "flops": float(budget["flops"])},
-            )
+        for architecture in [architectures] if isinstance(architectures, str) else architectures:
+            for size in comparison.get("sizes") or budget["sizes"]:
+                add(
+                    f"{budget_name}_{_slug(size)}_{_slug(architecture)}",
+                    {"kind": ISOFLOP, "size": size, "architecture": architecture, "budget": budget_name, "flops": float(budget["flops"])},
+                )
     multipliers = (selection.get("learning_rate") or {}).get("sweep") or []
     if len(multipliers) > 1 and budgets:
         budget_name = min(budgets, key=lambda name: float(budgets[name]["flops"]))
@@ -246,6 +247,9 @@ def calibrate_learning_rate(sweep: list[dict], multipliers: list[float]) -> dict
     return {"multiplier": float(best["lr_multiplier"]), "lr": float(best["lr"]), "rows": rows, "at_edge": at_edge, "reason": reason}
 
 
+TASK_SCORE_COLUMNS = ("accuracy", "macro_f1", "ece", "chrf", "bleu", "rouge_l", "exact_match")
+
+
 def summarise_rung(
     name: str,
     spec: dict,
@@ -254,18 +258,20 @@ def summarise_rung(
     training: dict,
     language_model_scores: dict,
     history: dict,
-    classifier_scores: dict | None = None,
+    task_scores: dict | None = None,
     cost: dict | None = None,
 ) -> dict:
     """One row of the ladder table, from what the rung's pretraining, evaluation and cost nodes produced.
 
     ``params`` is N of the scaling law: non-embedding parameters, as in Kaplan et al.; ``tokens`` is D,
     the tokens the optimizer actually stepped over; ``train_flops`` is C = flops/token x D. A sweep rung
-    is not fine-tuned: its classifier and cost columns are empty.
+    is not fine-tuned: its task and cost columns are empty. ``task_scores`` are a classifier's (accuracy,
+    macro-F1, ECE) or a generator's (chrF, BLEU, ROUGE-L, exact match); the other task's columns stay empty
+    (NaN), as does bits/byte for an encoder-decoder (its span-corruption loss is no code length).
     """
     tokens = int(training["train.tokens_per_step"]) * int(training["train.max_steps"])
     tokens_per_step = int(training["train.tokens_per_step"])
-    classifier_scores, cost = classifier_scores or {}, cost or {}
+    scores, cost = task_scores or {}, cost or {}
     return {
         "name": name,
         "kind": spec["kind"],
@@ -284,10 +290,8 @@ def summarise_rung(
         "tokens": tokens,
         "train_flops": float(training["model.flops_per_token"]) * tokens,
         "val_loss": float(language_model_scores["loss"]),
-        "val_bits_per_byte": float(language_model_scores["bits_per_byte"]),
-        "accuracy": float(classifier_scores.get("accuracy", "nan")),
-        "macro_f1": float(classifier_scores.get("macro_f1", "nan")),
-        "ece": float(classifier_scores.get("ece", "nan")),
+        "val_bits_per_byte": float(language_model_scores.get("bits_per_byte", "nan")),
+        **{key: float(scores.get(key, "nan")) for key in TASK_SCORE_COLUMNS},
         "latency_ms": float(cost.get("p50_ms", "nan")),
         "throughput_per_s": float(cost.get("throughput_per_s", "nan")),
         "size_on_disk_bytes": float(cost.get("size_on_disk_bytes", "nan")),

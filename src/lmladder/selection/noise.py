@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-METRICS = ("val_loss", "val_bits_per_byte", "macro_f1")
+LOSS_METRICS = ("val_loss", "val_bits_per_byte")  # every task's: the fits and their bootstrap use them
+METRICS = (*LOSS_METRICS, "macro_f1")  # classification's; see ``metrics_for`` for another task metric
 MODEL_KEYS = ["kind", "budget", "preset", "architecture", "tokens"]  # what stays the same across a rung's seeds
 Z = 2.0
 
@@ -31,8 +32,17 @@ def model_groups(rungs: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def metrics_for(task_metric_column: str) -> tuple[str, ...]:
+    """The columns whose seed noise the analysis measures: the losses and the task metric."""
+    return (*LOSS_METRICS, task_metric_column)
+
+
 def seed_noise(rungs: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> dict:
-    """Each multi-seed group's spread, and the pooled standard deviation per metric (None: not measured)."""
+    """Each multi-seed group's spread, and the pooled standard deviation per metric (None: not measured).
+
+    A metric a rung did not measure (NaN, e.g. the bits/byte of an encoder-decoder) leaves its group out
+    of that metric's pool.
+    """
     keys = [key for key in MODEL_KEYS if key in rungs.columns]
     groups, variances = [], {metric: [] for metric in metrics}
     for _, rows in rungs.groupby(keys, sort=False, dropna=False):

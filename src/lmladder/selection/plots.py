@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from lmladder.errors import ConfigError  # noqa: E402
+from lmladder.selection.metric import MACRO_F1, TaskMetric  # noqa: E402
 from lmladder.selection.scaling_law import ScalingLaw  # noqa: E402
 
 
@@ -49,17 +50,18 @@ def loss_vs_params_figure(rungs: pd.DataFrame, law: ScalingLaw | None, extrapola
     return figure
 
 
-def quality_vs_latency_figure(points: pd.DataFrame, frontier: pd.DataFrame):
-    """Macro-F1 against latency for every system, each labelled, with the Pareto frontier as a line."""
-    _require_columns(points, ["name", "latency_ms", "macro_f1"])
-    _require_columns(frontier, ["latency_ms", "macro_f1"])
+def quality_vs_latency_figure(points: pd.DataFrame, frontier: pd.DataFrame, metric: TaskMetric = MACRO_F1):
+    """The task metric against latency for every system, each labelled, with the Pareto frontier as a line."""
+    quality = metric.column
+    _require_columns(points, ["name", "latency_ms", quality])
+    _require_columns(frontier, ["latency_ms", quality])
     figure, axes = plt.subplots(figsize=(7, 4.5))
-    axes.scatter(points["latency_ms"], points["macro_f1"], zorder=3, label="systems")
-    for name, x, y in zip(points["name"], points["latency_ms"], points["macro_f1"], strict=True):
+    axes.scatter(points["latency_ms"], points[quality], zorder=3, label="systems")
+    for name, x, y in zip(points["name"], points["latency_ms"], points[quality], strict=True):
         axes.annotate(str(name), (x, y), textcoords="offset points", xytext=(5, 5), fontsize=8)
     ordered = frontier.sort_values("latency_ms")
-    axes.plot(ordered["latency_ms"], ordered["macro_f1"], color="C1", marker="o", label="Pareto frontier")
-    axes.set(xlabel="latency p50 (ms)", ylabel="test macro-F1", title="quality vs latency")
+    axes.plot(ordered["latency_ms"], ordered[quality], color="C1", marker="o", label="Pareto frontier")
+    axes.set(xlabel="latency p50 (ms)", ylabel=f"test {metric.label}", title="quality vs latency")
     axes.grid(alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -140,14 +142,15 @@ def optimal_scaling_figure(analysis):
 
 
 def held_out_figure(analysis):
-    """Predicted against measured bits/byte and macro-F1 of each held-out rung."""
+    """Predicted against measured bits/byte and task metric of each held-out rung."""
     checks = [check for check in analysis.held_out if "predicted_bits_per_byte" in check]
     if not checks:
         return not_computed_figure("held-out rung", "no held-out rung could be predicted")
-    figure, (bits, f1) = plt.subplots(1, 2, figsize=(8, 4))
+    metric = _metric_of(analysis)
+    figure, (bits, quality) = plt.subplots(1, 2, figsize=(8, 4))
     names = [check["name"] for check in checks]
     positions = np.arange(len(checks))
-    for axes, key, label in ((bits, "bits_per_byte", "validation bits/byte"), (f1, "macro_f1", "test macro-F1")):
+    for axes, key, label in ((bits, "bits_per_byte", "validation bits/byte"), (quality, metric.column, f"test {metric.label}")):
         measured = [check[f"measured_{key}"] for check in checks]
         predicted = [check.get(f"predicted_{key}", np.nan) for check in checks]
         axes.bar(positions - 0.2, predicted, width=0.4, label="predicted")
@@ -162,21 +165,22 @@ def held_out_figure(analysis):
 
 
 def architecture_figure(analysis):
-    """Macro-F1 by size for each architecture at the comparison budget, with the seed noise as error bars."""
+    """The task metric by size for each architecture at the comparison budget, with the seed noise as error bars."""
     if not analysis.architectures:
         return not_computed_figure("architecture comparison", "no budget was trained with more than one architecture")
+    metric = _metric_of(analysis)
     comparison = analysis.architectures[0]
-    rows = analysis.models[analysis.models["budget"] == comparison["budget"]]
-    sigma = analysis.noise.get("pooled", {}).get("macro_f1")
+    rows = analysis.models[analysis.models["budget"] == comparison["budget"]].dropna(subset=[metric.column])
+    sigma = analysis.noise.get("pooled", {}).get(metric.column)
     figure, axes = plt.subplots(figsize=(7, 4.5))
     for index, (architecture, group) in enumerate(rows.groupby("architecture")):
         group = group.sort_values("params")
         errors = None if sigma is None else sigma / np.sqrt(group["seeds"].to_numpy(dtype=float))
-        axes.errorbar(group["params"], group["macro_f1"], yerr=errors, marker="o", capsize=4, color=f"C{index}", label=architecture)
+        axes.errorbar(group["params"], group[metric.column], yerr=errors, marker="o", capsize=4, color=f"C{index}", label=architecture)
     axes.set_xscale("log")
     axes.set(
         xlabel="non-embedding parameters N",
-        ylabel="test macro-F1",
+        ylabel=f"test {metric.label}",
         title=f"architectures at {comparison['budget']} (C = {comparison['flops']:.2g} FLOPs)",
     )
     axes.grid(alpha=0.3, which="both")
@@ -191,6 +195,11 @@ def not_computed_figure(title: str, why: str):
     axes.axis("off")
     axes.text(0.5, 0.5, f"{title}: not computed\n{why}", ha="center", va="center")
     return figure
+
+
+def _metric_of(analysis) -> TaskMetric:
+    # A stand-in for a LadderAnalysis (e.g. a namespace in tests) may lack the metric: classification's
+    return getattr(analysis, "metric", MACRO_F1)
 
 
 def _require_columns(frame: pd.DataFrame, columns: list[str]) -> None:

@@ -1,13 +1,16 @@
 """The model-selection report: the recommendation and its uncertainty, the ladder, the noise, both fits,
-the held-out check, the architecture comparison and the frontiers."""
+the held-out check, the architecture comparison and the frontiers. Every word about the task metric
+comes from ``analysis.metric``."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from lmladder.selection.analysis import LadderAnalysis
+from lmladder.selection.metric import TaskMetric
 
-TABLE_COLUMNS = (
+# (column, title, format) of the ladder table: these, then the task metric's columns (``table_columns``), then the cost
+LADDER_COLUMNS = (
     ("name", "rung", "{}"),
     ("preset", "size", "{}"),
     ("architecture", "arch.", "{}"),
@@ -20,20 +23,26 @@ TABLE_COLUMNS = (
     ("lr", "lr", "{:.2g}"),
     ("val_loss", "val loss", "{:.4f}"),
     ("val_bits_per_byte", "val bits/byte", "{:.4f}"),
-    ("macro_f1", "test macro-F1", "{:.4f}"),
-    ("accuracy", "test accuracy", "{:.4f}"),
-    ("latency_ms", "latency p50 (ms)", "{:.2f}"),
 )
+COST_COLUMNS = (("latency_ms", "latency p50 (ms)", "{:.2f}"),)
+
+
+def table_columns(metric: TaskMetric, present) -> tuple[tuple[str, str, str], ...]:
+    """The ladder table's columns: the common ones, the task metric and those of its companions in ``present``, the cost."""
+    task = ((metric.column, f"test {metric.label}", metric.fmt),) + tuple(column for column in metric.extra_columns if column[0] in present)
+    return LADDER_COLUMNS + task + COST_COLUMNS
 
 
 def render_selection_report(analysis: LadderAnalysis, plots: dict[str, str]) -> str:
     """Markdown; ``plots`` maps a caption to the image path relative to the report."""
+    metric = analysis.metric
     lines = ["# Model selection", ""]
     lines += _recommendation(analysis)
     rungs = analysis.rungs.assign(tokens_per_param=analysis.rungs["tokens"] / analysis.rungs["params"])
     baseline = analysis.points[analysis.points["kind"] == "baseline"] if analysis.points is not None else pd.DataFrame()
-    lines += ["## Ladder", "", "Every rung trained (learning-rate sweep points have no classifier), then the TF-IDF baseline.", ""]
-    lines += [_table(pd.concat([rungs, baseline], ignore_index=True)), ""]
+    lines += ["## Ladder", "", f"Every rung trained (learning-rate sweep points have no {metric.role}), then the {metric.baseline}.", ""]
+    ladder = pd.concat([rungs, baseline], ignore_index=True)
+    lines += [_table(ladder, table_columns(metric, ladder.columns)), ""]
     lines += _learning_rate(analysis)
     lines += _noise(analysis)
     lines += _isoflop(analysis)
@@ -56,10 +65,12 @@ def _recommendation(analysis: LadderAnalysis) -> list[str]:
     lines = ["## Recommendation", "", f"**{recommendation['recommended'] or 'No rung'}**: {recommendation['reason'].rstrip('.')}."]
     if recommendation.get("excluded"):
         lines.append("Rungs excluded by each constraint: " + ", ".join(f"{k} {v}" for k, v in recommendation["excluded"].items()) + ".")
-    sigma = analysis.noise.get("pooled", {}).get("macro_f1")
+    metric = analysis.metric
+    sigma = analysis.noise.get("pooled", {}).get(metric.column)
     if sigma is not None:
         lines.append(
-            f"Seed noise of macro-F1: {sigma:.3f} (one run's standard deviation); rungs within {2 * sigma * 2**0.5:.3f} of each other are not told apart."
+            f"Seed noise of {metric.label}: {metric.brief(sigma)} (one run's standard deviation); "
+            f"rungs within {metric.brief(2 * sigma * 2**0.5)} of each other are not told apart."
         )
     optimum = (analysis.isoflop or {}).get("at_target")
     if optimum:
@@ -96,16 +107,19 @@ def _learning_rate(analysis: LadderAnalysis) -> list[str]:
 
 
 def _noise(analysis: LadderAnalysis) -> list[str]:
-    noise = analysis.noise
+    noise, metric = analysis.noise, analysis.metric
     lines = ["## Run-to-run noise", ""]
     if not noise.get("groups"):
         return lines + ["No model was trained with more than one seed, so differences between rungs cannot be told from luck.", ""]
-    lines += ["| rungs (same model, other seeds) | val bits/byte: mean ± std (range) | macro-F1: mean ± std (range) |", "|---|---|---|"]
+    lines += [
+        f"| rungs (same model, other seeds) | val bits/byte: mean ± std (range) | {metric.label}: mean ± std (range) |",
+        "|---|---|---|",
+    ]
     for group in noise["groups"]:
         cells = []
-        for metric in ("val_bits_per_byte", "macro_f1"):
-            stats = group.get(metric)
-            cells.append("–" if not stats else f"{stats['mean']:.4f} ± {stats['std']:.4f} ({stats['range']:.4f})")
+        for column, form in (("val_bits_per_byte", "{:.4f}".format), (metric.column, metric.format)):
+            stats = group.get(column)
+            cells.append("–" if not stats else f"{form(stats['mean'])} ± {form(stats['std'])} ({form(stats['range'])})")
         lines.append(f"| {', '.join(group['names'])} | {cells[0]} | {cells[1]} |")
     pooled = noise["pooled"]
     lines += [
@@ -183,9 +197,9 @@ def _chinchilla(analysis: LadderAnalysis) -> list[str]:
             "",
         ]
     if analysis.loss_to_metric is not None:
-        fit = analysis.loss_to_metric
+        fit, metric = analysis.loss_to_metric, analysis.metric
         lines += [
-            f"Loss to macro-F1: `F1 = {fit.lo:.3g} + ({fit.hi:.3g} - {fit.lo:.3g}) / (1 + exp({fit.k:.3g} (L - {fit.L0:.3g})))`.",
+            f"Loss to {metric.label}: `{metric.in_formula} = {fit.lo:.3g} + ({fit.hi:.3g} - {fit.lo:.3g}) / (1 + exp({fit.k:.3g} (L - {fit.L0:.3g})))`.",
             "",
         ]
     return lines
@@ -227,26 +241,31 @@ def _side_by_side(analysis: LadderAnalysis) -> list[str]:
 def _held_out(analysis: LadderAnalysis) -> list[str]:
     if not analysis.held_out:
         return []
+    metric = analysis.metric
+    column = metric.column
     lines = [
         "## Held-out check",
         "",
-        "Rungs kept out of every fit, predicted from the others: bits/byte from the Chinchilla form, macro-F1 through the loss-to-F1 sigmoid.",
+        f"Rungs kept out of every fit, predicted from the others: bits/byte from the Chinchilla form, "
+        f"{metric.label} through the loss-to-{metric.in_formula} sigmoid.",
         "",
-        "| rung | N | D | predicted bits/byte | measured | error | predicted macro-F1 | measured | error (points) |",
+        f"| rung | N | D | predicted bits/byte | measured | error | predicted {metric.label} | measured | error (points) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for check in analysis.held_out:
         if "predicted_bits_per_byte" not in check:
             lines.append(f"| {check['name']} | {check['params']:,.0f} | {check['tokens']:,.0f} | {check.get('error', '')} | | | | | |")
             continue
-        f1 = (
-            f"{check['predicted_macro_f1']:.4f} | {check['measured_macro_f1']:.4f} | {100 * check['macro_f1_error']:.1f}"
-            if "predicted_macro_f1" in check
-            else f"– | {check['measured_macro_f1']:.4f} | –"
+        measured = metric.format(check[f"measured_{column}"])
+        quality = (
+            # points: hundredths of a perfect score, whatever the metric's scale
+            f"{metric.format(check[f'predicted_{column}'])} | {measured} | {100 / metric.scale * check[f'{column}_error']:.1f}"
+            if f"predicted_{column}" in check
+            else f"– | {measured} | –"
         )
         lines.append(
             f"| {check['name']} | {check['params']:,.0f} | {check['tokens']:,.0f} | {check['predicted_bits_per_byte']:.4f} | "
-            f"{check['measured_bits_per_byte']:.4f} | {100 * check['bits_per_byte_relative_error']:.1f}% | {f1} |"
+            f"{check['measured_bits_per_byte']:.4f} | {100 * check['bits_per_byte_relative_error']:.1f}% | {quality} |"
         )
     return lines + [""]
 
@@ -254,18 +273,22 @@ def _held_out(analysis: LadderAnalysis) -> list[str]:
 def _architectures(analysis: LadderAnalysis) -> list[str]:
     if not analysis.architectures:
         return []
+    metric = analysis.metric
     lines = ["## Which architecture", ""]
     for comparison in analysis.architectures:
-        best = ", ".join(f"{arch} {row['macro_f1']:.4f} ({row['name']})" for arch, row in comparison["best"].items())
+        # best holds the architectures ranked, best first
+        best = ", ".join(f"{arch} {metric.format(row[metric.column])} ({row['name']})" for arch, row in comparison["best"].items())
+        margin = comparison["noise_margin"]
+        times = "" if comparison.get("gap_in_margins") is None else f" ({comparison['gap_in_margins']:.1f}× that margin)"
         if comparison["beyond_noise"] is None:
             verdict = "no seed noise was measured, so whether the gap is real is unknown"
         elif comparison["beyond_noise"]:
-            verdict = f"larger than the {comparison['noise_margin']:.4f} seed noise explains: a real difference on this data"
+            verdict = f"larger than the {metric.format(margin)} seed noise explains{times}: a real difference on this data"
         else:
-            verdict = f"within the {comparison['noise_margin']:.4f} seed noise explains: no measurable difference on this data"
+            verdict = f"within the {metric.format(margin)} seed noise explains{times}: no measurable difference on this data"
         lines.append(
-            f"At {comparison['budget']} ({comparison['flops']:.3g} FLOPs, matched training compute), best test macro-F1: {best}. "
-            f"The {comparison['winner']} classifies better by {comparison['gap']:.4f}, {verdict}."
+            f"At {comparison['budget']} ({comparison['flops']:.3g} FLOPs, matched training compute), best test {metric.label}: {best}. "
+            f"The {comparison['winner']} {metric.verb} better by {metric.format(comparison['gap'])}, {verdict}."
         )
     return lines + [""]
 
@@ -277,13 +300,13 @@ def _interval(intervals: dict, key: str) -> str:
     return f" [{low:.3g}, {high:.3g}]"
 
 
-def _table(points: pd.DataFrame) -> str:
-    header = "| " + " | ".join(title for _, title, _ in TABLE_COLUMNS) + " |"
-    rule = "|" + "---|" * len(TABLE_COLUMNS)
+def _table(points: pd.DataFrame, columns: tuple[tuple[str, str, str], ...]) -> str:
+    header = "| " + " | ".join(title for _, title, _ in columns) + " |"
+    rule = "|" + "---|" * len(columns)
     rows = [header, rule]
     for _, row in points.iterrows():
         cells = []
-        for column, _, form in TABLE_COLUMNS:
+        for column, _, form in columns:
             value = row.get(column)
             cells.append("–" if value is None or (isinstance(value, float) and pd.isna(value)) else form.format(value))
         rows.append("| " + " | ".join(cells) + " |")

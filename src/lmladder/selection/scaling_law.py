@@ -303,18 +303,23 @@ def _sigmoid(L, lo, hi, k, L0):
     return lo + (hi - lo) / (1 + np.exp(np.clip(k * (L - L0), -500, 500)))
 
 
-def fit_loss_to_metric(L, metric) -> LossToMetric:
-    """Fit how a downstream metric in [0, 1] (e.g. macro-F1) depends on validation loss; needs 4+ rungs."""
+def fit_loss_to_metric(L, metric, scale: float = 1.0) -> LossToMetric:
+    """Fit how a downstream metric in [0, ``scale``] (e.g. macro-F1 in [0, 1], chrF in [0, 100]) depends on
+    validation loss; needs 4+ rungs. The curve's ``lo`` and ``hi`` are on the metric's own scale."""
     L = np.asarray(L, dtype=float)
     metric = np.asarray(metric, dtype=float)
+    if not (np.isfinite(scale) and scale > 0):
+        raise ConfigError(f"scale must be a positive, finite number (a perfect score), got {scale}.")
     if L.shape != metric.shape or L.ndim != 1:
         raise ConfigError(f"L and metric must be flat sequences of the same length; got {L.shape} and {metric.shape}.")
     if len(L) < MIN_POINTS_LOSS_TO_METRIC:
         raise ConfigError(f"Fitting the loss-to-metric sigmoid needs at least {MIN_POINTS_LOSS_TO_METRIC} rungs; got {len(L)}.")
     if not np.all(np.isfinite(L)) or not np.all(np.isfinite(metric)):
         raise ConfigError("L and metric must hold finite numbers.")
-    if np.any(metric < 0) or np.any(metric > 1):
-        raise ConfigError(f"metric values must lie in [0, 1]; got {metric[(metric < 0) | (metric > 1)].tolist()}.")
+    if np.any(metric < 0) or np.any(metric > scale):
+        raise ConfigError(f"metric values must lie in [0, {scale:g}]; got {metric[(metric < 0) | (metric > scale)].tolist()}.")
+    # Fitted as a fraction of a perfect score, so the bounds and starting values below hold for any scale.
+    metric = metric / scale
     if np.ptp(L) == 0:
         raise ConfigError("All rungs have the same loss, so no relation between loss and metric can be fitted.")
 
@@ -337,7 +342,8 @@ def fit_loss_to_metric(L, metric) -> LossToMetric:
             best, best_error = params, error
     if best is None:
         raise ConfigError("The loss-to-metric sigmoid did not converge from any starting point.")
-    return LossToMetric(*(float(value) for value in best))
+    lo, hi, k, L0 = (float(value) for value in best)
+    return LossToMetric(lo * scale, hi * scale, k, L0)  # the sigmoid is linear in lo and hi
 
 
 # ---------------------------------------------------------------------------------------------- using a law

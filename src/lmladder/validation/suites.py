@@ -1,5 +1,6 @@
-"""Great Expectations suites for corpus splits, labelled splits, token files, contamination, the
-removals processing made and the outputs it recorded.
+"""Great Expectations suites for corpus splits, labelled splits (or the (source, target) pairs of
+``task: generation``), token files, contamination, the removals processing made and the outputs it
+recorded.
 
 Each ``validate_*`` function turns its inputs into one or more small pandas frames, runs the
 expectations on them in a fresh ephemeral GX context, and returns a plain, JSON-safe suite
@@ -34,12 +35,14 @@ from great_expectations.expectations import (
     ExpectColumnValueLengthsToBeBetween,
     ExpectColumnValuesToBeBetween,
     ExpectColumnValuesToBeInSet,
+    ExpectColumnValuesToBeOfType,
     ExpectColumnValuesToBeUnique,
     ExpectColumnValuesToNotBeNull,
     ExpectTableColumnsToMatchSet,
 )
 
-from lmladder.corpus.accounting import DELIBERATE_STEPS, class_shares_before_cap, share
+from lmladder.corpus.accounting import DELIBERATE_STEPS, class_shares_before_cap, has_classes, share
+from lmladder.corpus.code_summaries import EXAMPLE_COLUMNS, leak_reasons, pair_leak_index, shared_across_splits
 from lmladder.corpus.decontamination import contaminated_mask
 from lmladder.errors import ConfigError
 
@@ -204,6 +207,103 @@ def validate_labelled(
     )
 
 
+def validate_pairs(splits: dict[str, pd.DataFrame]) -> dict:
+    """The (source, target) pairs of ``task: generation``: the columns ``EXAMPLE_COLUMNS``, ids unique
+    across splits, every text (source) and target a string of at least one character, no split empty,
+    and no normalised source or target in two splits (``code_summaries.shared_across_splits``, the
+    test ``check_disjoint_splits`` makes: a shared function would be scored from memory)."""
+    stacked = _stack_splits(splits)
+    text_columns = ["text", "target"]
+    return _run_suite(
+        "pairs",
+        [
+            _FrameCheck(
+                name="examples",
+                frame=stacked,
+                key_column="id",
+                expectations=[
+                    _columns_present(EXAMPLE_COLUMNS),
+                    *_not_null(["id", *text_columns]),
+                    ExpectColumnValuesToBeUnique(column="id", description="every id appears once across all splits"),
+                    *(
+                        ExpectColumnValuesToBeOfType(column=column, type_="str", description=f"every {column} is a string")
+                        for column in text_columns
+                    ),
+                    *(
+                        ExpectColumnValueLengthsToBeBetween(
+                            column=column, min_value=1, description=f"every {column} is at least 1 character long"
+                        )
+                        for column in text_columns
+                    ),
+                ],
+            ),
+            _rows_per_split(
+                splits,
+                description=(
+                    "every split holds at least one pair (add more pairs, raise data_processing.pairs.max_examples, or raise "
+                    f"{LABELLED_SPLIT_FRACTIONS} for an empty val or test split)"
+                ),
+            ),
+            _FrameCheck(
+                name="shared_across_splits",
+                frame=_shared_across_splits(splits),
+                key_column="functions",
+                expectations=[
+                    ExpectColumnValuesToBeBetween(
+                        column="splits",
+                        max_value=1,
+                        description=(
+                            "no normalised source or target is in two splits (examples name the functions sharing one); "
+                            "split with data_processing, whose split_pairs keeps each in one split"
+                        ),
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
+def validate_pair_decontamination(
+    corpus_splits: dict[str, pd.DataFrame], held_out: pd.DataFrame, ngram_size: int, min_target_words: int
+) -> dict:
+    """No corpus document leaks a held-out pair, by the tests decontamination made
+    (``code_summaries.pair_leak_index``): it is no held-out function's docstring (by id), holds no
+    held-out target of at least ``min_target_words`` words, and shares no ``ngram_size``-gram with a
+    held-out source or target."""
+    stacked = _stack_splits(corpus_splits)
+    # Null texts are the corpus suite's finding; here they simply cannot be contaminated.
+    texts = _column(stacked, "text").fillna("").astype(str).tolist()
+    doc_ids = _column(stacked, "doc_id").tolist()
+    reasons = leak_reasons(doc_ids, texts, pair_leak_index(_pair_columns(held_out), ngram_size, min_target_words))
+    flags = pd.DataFrame(
+        {
+            # The example names the document and why it leaks (by_id, by_target_sentence or by_ngram).
+            "document": [f"{doc_id} ({reason})" if reason else str(doc_id) for doc_id, reason in zip(doc_ids, reasons, strict=True)],
+            "contaminated": [reason != "" for reason in reasons],
+        }
+    )
+    return _run_suite(
+        "contamination",
+        [
+            _FrameCheck(
+                name="documents",
+                frame=flags,
+                key_column="document",
+                expectations=[
+                    ExpectColumnValuesToBeInSet(
+                        column="contaminated",
+                        value_set=[False],
+                        description=(
+                            "no document is a held-out function's docstring (by id), holds a held-out target of at least "
+                            f"{min_target_words} words, or shares a {ngram_size}-gram with a held-out source or target"
+                        ),
+                    ),
+                ],
+            ),
+        ],
+    )
+
+
 def validate_tokens(token_files: dict[str, TokenFileLike], min_tokens: int) -> dict:
     """Token files match their metadata, stay inside the vocabulary and fill a training batch."""
     summary = _token_summary(token_files)
@@ -291,46 +391,50 @@ def validate_removals(removals: dict[str, dict], max_removed_share: float, max_c
         ],
         columns=["step", "removed_share"],
     )
-    settings = removals["labelled"]["settings"]
+    checks = [
+        _FrameCheck(
+            name="steps",
+            frame=steps,
+            key_column="step",
+            expectations=[
+                ExpectColumnValuesToBeBetween(
+                    column="removed_share",
+                    max_value=max_removed_share,
+                    description=(
+                        f"no processing step removes more than {max_removed_share:.0%} of the rows that reach it "
+                        "(loosen the parameter the example names, or raise data_validation.max_removed_share)"
+                    ),
+                ),
+            ],
+        ),
+    ]
+    # Pairs (task: generation) have no classes, so there is no class share to hold.
+    if has_classes(removals["labelled"]):
+        checks.append(_class_share_shifts(removals["labelled"], max_class_share_shift))
+    return _run_suite("removals", checks)
+
+
+def _class_share_shifts(ledger: dict, max_class_share_shift: float) -> _FrameCheck:
+    settings = ledger["settings"]
     shifts = pd.DataFrame(
         [
             {"label": f"{label}: {share_in:.1%} -> {share_out:.1%}", "shift": abs(share_out - share_in)}
-            for label, (share_in, share_out) in class_shares_before_cap(removals["labelled"]).items()
+            for label, (share_in, share_out) in class_shares_before_cap(ledger).items()
         ],
         columns=["label", "shift"],
     )
-    return _run_suite(
-        "removals",
-        [
-            _FrameCheck(
-                name="steps",
-                frame=steps,
-                key_column="step",
-                expectations=[
-                    ExpectColumnValuesToBeBetween(
-                        column="removed_share",
-                        max_value=max_removed_share,
-                        description=(
-                            f"no processing step removes more than {max_removed_share:.0%} of the rows that reach it "
-                            "(loosen the parameter the example names, or raise data_validation.max_removed_share)"
-                        ),
-                    ),
-                ],
-            ),
-            _FrameCheck(
-                name="class_shares",
-                frame=shifts,
-                key_column="label",
-                expectations=[
-                    ExpectColumnValuesToBeBetween(
-                        column="shift",
-                        max_value=max_class_share_shift,
-                        description=(
-                            f"filters and deduplication move no class's share by more than {max_class_share_shift:.0%} points "
-                            f"(loosen {settings}.filters or {settings}.min_words, or raise data_validation.max_class_share_shift)"
-                        ),
-                    ),
-                ],
+    return _FrameCheck(
+        name="class_shares",
+        frame=shifts,
+        key_column="label",
+        expectations=[
+            ExpectColumnValuesToBeBetween(
+                column="shift",
+                max_value=max_class_share_shift,
+                description=(
+                    f"filters and deduplication move no class's share by more than {max_class_share_shift:.0%} points "
+                    f"(loosen {settings}.filters or {settings}.min_words, or raise data_validation.max_class_share_shift)"
+                ),
             ),
         ],
     )
@@ -554,6 +658,33 @@ def _class_shares(train: pd.DataFrame | None, label_set: Sequence[str], min_exam
 def _splits_per_text(stacked: pd.DataFrame) -> pd.DataFrame:
     texts = pd.DataFrame({"text": _column(stacked, "text"), "split": stacked["split"]})
     return texts.dropna(subset=["text"]).groupby("text")["split"].nunique().rename("splits").reset_index()
+
+
+def _pair_columns(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """The id, text and target of the pairs that have them as strings: rows or columns missing, null
+    or of another type are the pairs suite's findings, and must not stop the checks built on these."""
+    if frame is None or any(column not in frame.columns for column in ("id", "text", "target")):
+        return pd.DataFrame(columns=["id", "text", "target"], dtype=object)
+    # Booleans by hand: Series.map of an empty string column gives strings, and an empty list selects columns.
+    strings = [isinstance(text, str) and isinstance(target, str) for text, target in zip(frame["text"], frame["target"], strict=True)]
+    usable = frame[np.array(strings, dtype=bool)]
+    return usable[["id", "text", "target"]].assign(id=usable["id"].astype(str))
+
+
+def _shared_across_splits(splits: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per normalised source or target in two splits: ``functions`` names them (ids first,
+    so that a truncated example still names them), ``splits`` is 2."""
+    shared = shared_across_splits({name: _pair_columns(frame) for name, frame in splits.items()})
+    rows = [
+        {
+            "functions": f"{id_a} ({first}, {second}): same {field}"
+            if id_a == id_b
+            else f"{id_a} ({first}), {id_b} ({second}): same {field}",
+            "splits": 2,
+        }
+        for field, first, id_a, second, id_b in shared
+    ]
+    return pd.DataFrame(rows, columns=["functions", "splits"])
 
 
 def _token_summary(token_files: Mapping[str, TokenFileLike]) -> pd.DataFrame:

@@ -1,5 +1,10 @@
 """Thin nodes: unpack parameters, call ``lmladder.corpus``, shape outputs for the catalog.
 
+The labelled data follows the top-level ``task``: labelled texts (``classification``), or (source,
+target) pairs (``generation``, ``lmladder.corpus.pairs``) in the same datasets (``labelled_train``
+and so on, with the columns id, module, text, target). The corpus, tokenizer and token files are
+the same for both tasks, but for the decontamination against the held-out pairs.
+
 The corpus steps take a DataFrame, or a ``datasets.Dataset`` when the raw corpus is loaded with
 ``in_memory: false`` (corpora larger than memory); ``lmladder.corpus.documents`` then runs the
 Arrow-backed versions in ``lmladder.corpus.large``. The labelled data is always a DataFrame.
@@ -17,29 +22,36 @@ from lmladder.corpus.documents import (
     Documents,
     clean_corpus_documents,
     decontaminate_documents,
+    decontaminate_documents_against_pairs,
     documents_from_raw,
     split_documents,
     text_dataset,
     tokenizer_texts,
 )
-from lmladder.corpus.fingerprint import fingerprint
+from lmladder.corpus.fingerprint import inputs_fingerprint
 from lmladder.corpus.labelled import clean_labelled_set
 from lmladder.corpus.labelling import labelled_examples
 from lmladder.corpus.packing import TokenFile, TokenStream
+from lmladder.corpus.pairs import clean_pairs, is_generation, pair_examples, split_pair_examples
 from lmladder.corpus.splits import split_labelled
 from lmladder.corpus.tokenizer import train_bpe_tokenizer
 from lmladder.validation.gate import output_fingerprints
 
 
-def fingerprint_data(raw_corpus: Documents, raw_labelled: pd.DataFrame, params: dict) -> str:
-    return fingerprint({"corpus": raw_corpus, "labelled": raw_labelled}, params)
+def fingerprint_data(raw_corpus: Documents, raw_labelled: pd.DataFrame, params: dict, task: str) -> str:
+    is_generation(task)  # refuses an unknown task before anything is computed
+    return inputs_fingerprint(raw_corpus, raw_labelled, params, task)
 
 
 def prepare_corpus(raw_corpus: Documents, params: dict) -> Documents:
     return documents_from_raw(raw_corpus, params["text_column"], params["id_column"], params["text_columns"], params["num_proc"])
 
 
-def prepare_labelled(raw_labelled: pd.DataFrame, params: dict) -> pd.DataFrame:
+def prepare_labelled(raw_labelled: pd.DataFrame, params: dict, task: str, pairs: dict, seed: int) -> pd.DataFrame:
+    """Labelled examples (doc_id, text, label), or for ``task: generation`` the pairs (id, module, text,
+    target) that ``data_processing.pairs`` names, at most ``max_examples`` of them."""
+    if is_generation(task):
+        return pair_examples(raw_labelled, pairs, seed)
     return labelled_examples(raw_labelled, params)
 
 
@@ -56,20 +68,36 @@ def clean_corpus(corpus_documents: Documents, cleaning: dict, dedup: dict, corpu
     )
 
 
-def clean_labelled(examples: pd.DataFrame, mask_pii: bool, labelled: dict, seed: int) -> tuple[pd.DataFrame, dict]:
+def clean_labelled(examples: pd.DataFrame, mask_pii: bool, labelled: dict, seed: int, task: str) -> tuple[pd.DataFrame, dict]:
     """Normalise, mask PII and filter the labelled examples, drop duplicates, cap each class; every
-    removal is logged (per class) and recorded in the ledger that data validation checks."""
+    removal is logged (per class) and recorded in the ledger that data validation checks. Pairs
+    (``task: generation``) lose only empty and duplicate pairs, in a ledger without classes."""
+    if is_generation(task):
+        return clean_pairs(examples, mask_pii)
     return clean_labelled_set(examples, mask_pii, labelled, seed)
 
 
-def split_labelled_examples(examples: pd.DataFrame, splits: dict, seed: int) -> tuple[pd.DataFrame, ...]:
-    return split_labelled(examples, splits["labelled_val_fraction"], splits["labelled_test_fraction"], seed)
+def split_labelled_examples(examples: pd.DataFrame, splits: dict, seed: int, task: str) -> tuple[pd.DataFrame, ...]:
+    """Stratified by label, or for pairs with no function body or summary in two splits."""
+    split = split_pair_examples if is_generation(task) else split_labelled
+    return split(examples, splits["labelled_val_fraction"], splits["labelled_test_fraction"], seed)
 
 
 def decontaminate_corpus(
-    corpus: Documents, labelled_val: pd.DataFrame, labelled_test: pd.DataFrame, ngram_size: int, corpus_params: dict
+    corpus: Documents,
+    labelled_val: pd.DataFrame,
+    labelled_test: pd.DataFrame,
+    ngram_size: int,
+    corpus_params: dict,
+    task: str = "classification",
+    min_target_words: int = 6,
 ) -> tuple[Documents, list[str]]:
-    """Drop pretraining documents that share an n-gram with the held-out labelled texts."""
+    """Drop pretraining documents that share an n-gram with the held-out labelled texts; for pairs,
+    also the held-out functions' docstrings (by id) and documents holding a held-out summary.
+    (Defaults for the last two: benchmarks/bench_large_corpus.py calls this node with five.)"""
+    if is_generation(task):
+        held_out = pd.concat([labelled_val, labelled_test], ignore_index=True)
+        return decontaminate_documents_against_pairs(corpus, held_out, ngram_size, min_target_words, corpus_params["num_proc"])
     return decontaminate_documents(corpus, held_out_texts(labelled_val, labelled_test), ngram_size, corpus_params["num_proc"])
 
 
@@ -101,11 +129,13 @@ def summarise_corpus(
     train_tokens: TokenFile,
     val_tokens: TokenFile,
     data_fingerprint: str,
+    task: str,
 ) -> tuple[dict, dict]:
     """Corpus statistics as MLflow metrics and as a JSON summary artifact.
 
     The summary is the last output written, and records what every row became (``removals``) and a
-    fingerprint of each output (``outputs``): data validation checks the files against it.
+    fingerprint of each output (``outputs``): data validation checks the files against it. Pairs
+    (``task: generation``) are counted per split like labelled examples, with no class counts.
     """
     removals = {"corpus": corpus_ledger(corpus_stats, len(contaminated_ids)), "labelled": labelled_ledger}
     log_ledger("corpus", removals["corpus"])
@@ -137,7 +167,7 @@ def summarise_corpus(
     summary = {
         "fingerprint": data_fingerprint,
         "corpus": corpus,
-        "labelled": {**labelled, "class_counts": labelled_ledger["class_counts_out"]},
+        "labelled": labelled if is_generation(task) else {**labelled, "class_counts": labelled_ledger["class_counts_out"]},
         "tokens": tokens,
         "removals": removals,
         "outputs": outputs,

@@ -3,14 +3,20 @@ from kedro.pipeline import Node, Pipeline
 from lmladder.pipelines.data_processing import nodes
 
 P = "params:data_processing"
+T = "params:task"  # classification or generation: which labelled data the nodes make (see nodes.py)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return Pipeline(
         [
-            Node(nodes.fingerprint_data, ["raw_corpus", "raw_labelled", P], "data_fingerprint", name="fingerprint_data"),
+            Node(nodes.fingerprint_data, ["raw_corpus", "raw_labelled", P, T], "data_fingerprint", name="fingerprint_data"),
             Node(nodes.prepare_corpus, ["raw_corpus", f"{P}.corpus"], "corpus_documents", name="prepare_corpus"),
-            Node(nodes.prepare_labelled, ["raw_labelled", f"{P}.labelled"], "labelled_examples", name="prepare_labelled"),
+            Node(
+                nodes.prepare_labelled,
+                ["raw_labelled", f"{P}.labelled", T, f"{P}.pairs", "params:seed"],
+                "labelled_examples",
+                name="prepare_labelled",
+            ),
             Node(
                 nodes.clean_corpus,
                 ["corpus_documents", f"{P}.cleaning", f"{P}.dedup", f"{P}.corpus"],
@@ -19,19 +25,27 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.clean_labelled,
-                ["labelled_examples", f"{P}.cleaning.mask_pii", f"{P}.labelled", "params:seed"],
+                ["labelled_examples", f"{P}.cleaning.mask_pii", f"{P}.labelled", "params:seed", T],
                 ["clean_labelled", "labelled_ledger"],
                 name="clean_labelled",
             ),
             Node(
                 nodes.split_labelled_examples,
-                ["clean_labelled", f"{P}.splits", "params:seed"],
+                ["clean_labelled", f"{P}.splits", "params:seed", T],
                 ["labelled_train", "labelled_val", "labelled_test"],
                 name="split_labelled",
             ),
             Node(
                 nodes.decontaminate_corpus,
-                ["clean_corpus", "labelled_val", "labelled_test", f"{P}.decontamination.ngram_size", f"{P}.corpus"],
+                [
+                    "clean_corpus",
+                    "labelled_val",
+                    "labelled_test",
+                    f"{P}.decontamination.ngram_size",
+                    f"{P}.corpus",
+                    T,
+                    f"{P}.pairs.min_target_words",
+                ],
                 ["decontaminated_corpus", "contaminated_doc_ids"],
                 name="decontaminate_corpus",
             ),
@@ -69,6 +83,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "train_tokens",
                     "val_tokens",
                     "data_fingerprint",
+                    T,
                 ],
                 ["corpus_metrics", "corpus_summary"],
                 name="summarise_corpus",

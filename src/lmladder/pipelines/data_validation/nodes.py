@@ -1,7 +1,9 @@
 """Thin nodes over ``lmladder.validation``.
 
 A corpus larger than memory (an Arrow-backed ``datasets.Dataset``) is validated on a seeded random
-sample of ``max_corpus_documents`` documents per split; the report says so.
+sample of ``max_corpus_documents`` documents per split; the report says so. With ``task: generation``
+the labelled datasets hold (source, target) pairs, checked by the pairs suite, and contamination
+covers the held-out targets and the held-out functions' docstrings too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from lmladder.corpus.decontamination import held_out_texts
 from lmladder.corpus.documents import sampled_frames
 from lmladder.corpus.labelled import labelled_settings
 from lmladder.corpus.packing import TokenFile
+from lmladder.corpus.pairs import is_generation
 from lmladder.validation.gate import gate_record, output_fingerprints
 from lmladder.validation.report import build_report, raise_for_failures, render_markdown
 from lmladder.validation.suites import (
@@ -20,6 +23,8 @@ from lmladder.validation.suites import (
     validate_decontamination,
     validate_labelled,
     validate_outputs,
+    validate_pair_decontamination,
+    validate_pairs,
     validate_removals,
     validate_tokens,
 )
@@ -40,9 +45,12 @@ def check_labelled(
     labelled_test: pd.DataFrame,
     labelled: dict,
     params: dict,
+    task: str,
 ) -> dict:
     # Named as the catalog names them, so a failure says which dataset is short of a class.
     splits = {"labelled_train": labelled_train, "labelled_val": labelled_val, "labelled_test": labelled_test}
+    if is_generation(task):
+        return validate_pairs(splits)
     # Without a declared label set, every label seen must still be present and large enough.
     label_set = labelled["labels"] or sorted(pd.concat(list(splits.values()))["label"].unique())
     filters = labelled_settings(labelled)[0]["filters"]
@@ -95,10 +103,14 @@ def check_contamination(
     ngram_size: int,
     params: dict,
     seed: int,
+    task: str,
+    min_target_words: int,
 ) -> dict:
-    held_out = held_out_texts(labelled_val, labelled_test)
     splits, note = sampled_frames({"train": corpus_train, "val": corpus_val}, params["max_corpus_documents"], seed)
-    return _noted(validate_decontamination(splits, held_out, ngram_size), note)
+    if is_generation(task):
+        held_out_pairs = pd.concat([labelled_val, labelled_test], ignore_index=True)
+        return _noted(validate_pair_decontamination(splits, held_out_pairs, ngram_size, min_target_words), note)
+    return _noted(validate_decontamination(splits, held_out_texts(labelled_val, labelled_test), ngram_size), note)
 
 
 def build_validation_report(

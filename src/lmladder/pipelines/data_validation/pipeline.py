@@ -3,6 +3,7 @@ from kedro.pipeline import Node, Pipeline
 from lmladder.pipelines.data_validation import nodes
 
 P = "params:data_validation"
+T = "params:task"  # generation: the labelled datasets hold (source, target) pairs
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -16,7 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 nodes.check_labelled,
-                ["labelled_train", "labelled_val", "labelled_test", "params:data_processing.labelled", P],
+                ["labelled_train", "labelled_val", "labelled_test", "params:data_processing.labelled", P, T],
                 "labelled_validation",
                 name="check_labelled",
             ),
@@ -31,6 +32,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:data_processing.decontamination.ngram_size",
                     P,
                     "params:seed",
+                    T,
+                    "params:data_processing.pairs.min_target_words",
                 ],
                 "contamination_validation",
                 name="check_contamination",

@@ -17,6 +17,7 @@ from lmladder.selection.ladder import (
     scaled_learning_rate,
     summarise_rung,
 )
+from lmladder.selection.metric import task_metric
 from lmladder.selection.plots import (
     architecture_figure,
     held_out_figure,
@@ -36,7 +37,7 @@ PLOTS = {
     "held-out rung: predicted vs measured": "held_out_check.png",
     "architecture comparison at one budget": "architecture_comparison.png",
     "validation loss vs parameters, with the Chinchilla-form fit": "loss_vs_params.png",
-    "test macro-F1 vs latency, with the Pareto frontier": "quality_vs_latency.png",
+    "test quality (the task's metric) vs latency, with the Pareto frontier": "quality_vs_latency.png",
     "validation loss curves": "ladder_loss_curves.png",
 }
 DIAL_DEPTHS = range(1, 65)  # the depth dial from d1 to d64 (about 3e9 non-embedding parameters)
@@ -105,7 +106,7 @@ def summarise_rung_node(
     pretraining: dict,
     seed: int,
     ladder_parameters: dict,
-    classifier_scores: dict | None = None,
+    task_scores: dict | None = None,
     cost: dict | None = None,
     *,
     rung: str,
@@ -113,7 +114,7 @@ def summarise_rung_node(
     """The rung's row of the ladder table, and the same numbers as metrics of the rung's MLflow run."""
     spec = ladder_parameters["rungs"][rung]["rung"]
     training = pretrained_model.metadata["training"]
-    summary = summarise_rung(rung, spec, pretraining, seed, training, language_model_scores, history, classifier_scores, cost)
+    summary = summarise_rung(rung, spec, pretraining, seed, training, language_model_scores, history, task_scores, cost)
     metrics = {
         key: {"value": float(value), "step": 0}
         for key, value in summary.items()
@@ -128,28 +129,32 @@ def calibrate_learning_rate_node(ladder_parameters: dict, model_selection: dict,
     return {**calibration, "rule": ladder_parameters["learning_rate_rule"]}
 
 
-def select_model(tfidf_scores: dict, params: dict, learning_rate_calibration: dict, flops_table: list, *rung_summaries: dict):
-    """Measure noise, fit, check, compare and recommend; returns the report, its JSON, the figures and metrics."""
+def select_model(baseline_scores: dict, task: str, params: dict, learning_rate_calibration: dict, flops_table: list, *rung_summaries: dict):
+    """Measure noise, fit, check, compare and recommend; returns the report, its JSON, the figures and metrics.
+    The task's metric (macro-F1 for classification, chrF for generation) is the quality every rung is
+    judged by; ``baseline_scores`` is the task's classical baseline (TF-IDF + LR, or retrieval)."""
+    metric = task_metric(task)
     table = ladder_table(list(rung_summaries))
-    baseline = {
-        "name": "tfidf_baseline",
-        "macro_f1": tfidf_scores["macro_f1"],
-        "accuracy": tfidf_scores["accuracy"],
-        "latency_ms": tfidf_scores["p50_ms"],
-        "params": tfidf_scores["parameters"],
-    }
+    constraints = dict(params["constraints"])
+    if task == "classification":
+        baseline = {"name": "tfidf_baseline", "macro_f1": baseline_scores["macro_f1"], "accuracy": baseline_scores["accuracy"]}
+    else:  # a macro-F1 floor means nothing for generated text: min_metric is the task-metric floor
+        baseline = {"name": "retrieval_baseline", **{key: baseline_scores[key] for key in ("chrf", "bleu", "rouge_l", "exact_match")}}
+        constraints["min_macro_f1"] = None
+    baseline.update(latency_ms=baseline_scores["p50_ms"], params=baseline_scores["parameters"])
     bootstrap = params["bootstrap"]
     flops_of = FlopsPerToken(flops_table_for(table, flops_table))
     analysis = analyse_ladder(
         table,
         baseline=baseline,
-        constraints=params["constraints"],
+        constraints=constraints,
         compute_budget_flops=params["compute_budget_flops"],
         flops_per_token=flops_of,
         calibration=learning_rate_calibration,
         n_boot=bootstrap["n_boot"],
         level=bootstrap["level"],
         seed=bootstrap["seed"],
+        metric=metric,
     )
     report = render_selection_report(analysis, PLOTS)
     figures = (
@@ -160,7 +165,7 @@ def select_model(tfidf_scores: dict, params: dict, learning_rate_calibration: di
         loss_vs_params_figure(
             analysis.models[analysis.models["architecture"] == "decoder"], analysis.law, extrapolate_to=params["extrapolate_to_params"]
         ),
-        quality_vs_latency_figure(analysis.points, analysis.frontiers["macro_f1 vs latency_ms"]),
+        quality_vs_latency_figure(analysis.points, analysis.frontiers[f"{metric.column} vs latency_ms"], metric),
         loss_curves_figure({summary["name"]: summary["val_curve"] for summary in rung_summaries}),
     )
     return report, analysis.to_dict(), *figures, selection_metrics(analysis)
@@ -201,9 +206,9 @@ def selection_metrics(analysis) -> dict:
         for key in (
             "bits_per_byte_error",
             "bits_per_byte_relative_error",
-            "macro_f1_error",
+            f"{analysis.metric.column}_error",
             "predicted_bits_per_byte",
-            "predicted_macro_f1",
+            f"predicted_{analysis.metric.column}",
         ):
             if key in check:
                 values[f"held_out.{check['name']}.{key}"] = check[key]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from lmladder.corpus.fingerprint import fingerprint
+from lmladder.corpus.fingerprint import inputs_fingerprint
 from lmladder.errors import ConfigError
 from lmladder.retraining import RetrainingLock, retraining_fingerprint
 from lmladder.tracking.champion import version_by_alias
@@ -70,7 +70,9 @@ def decide(catalog, params: dict, backbone: Path | None) -> dict:
 
 def raw_data_fingerprint(catalog, params: dict) -> str:
     """The same fingerprint the ``fingerprint_data`` node computes, from the raw datasets of the catalog."""
-    return fingerprint({"corpus": catalog.load("raw_corpus"), "labelled": catalog.load("raw_labelled")}, params["data_processing"])
+    return inputs_fingerprint(
+        catalog.load("raw_corpus"), catalog.load("raw_labelled"), params["data_processing"], params.get("task", "classification")
+    )
 
 
 def training_params(params: dict, backbone: Path | None) -> dict:
