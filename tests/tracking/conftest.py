@@ -1,6 +1,10 @@
-"""A fresh MLflow tracking store, and a small sentiment classifier to register in it."""
+"""A fresh MLflow tracking store, a small sentiment classifier to register in it, and a check that the
+mlflow CLI starts (for the tests that serve a model)."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import mlflow
 import pytest
@@ -50,3 +54,11 @@ def register(
         return log_and_register_classifier(
             bundle, name, alias, ["good film", ""], tags=tags, allow_label_set_change=allow_label_set_change, max_text_chars=max_text_chars
         )
+
+
+@pytest.fixture(scope="module")
+def mlflow_cli():
+    """Skips the test when the mlflow CLI cannot start."""
+    probe = subprocess.run([sys.executable, "-m", "mlflow", "--version"], capture_output=True, text=True, timeout=120)
+    if probe.returncode != 0:
+        pytest.skip(f"the mlflow CLI cannot be started: {probe.stderr.strip()[-500:]}")

@@ -7,11 +7,8 @@ import sys
 
 import pytest
 
-from tests.tracking import test_serving
-from tests.tracking.test_generator_pyfunc import expected, make_generator, register_generator
-from tests.tracking.test_serving import frame_request, free_port, post_text, request, stop, wait_until_up
-
-mlflow_cli = test_serving.mlflow_cli  # the classifier serving test's fixture: skips when the mlflow CLI cannot start
+from tests.tracking.generators import expected, make_generator, register_generator
+from tests.tracking.serving import frame_request, free_port, post_text, request, stop, wait_until_up
 
 MAX_TEXT_CHARS = 100
 
