@@ -176,7 +176,8 @@ def _data(data: dict) -> str:
     if data.get("classes"):
         rows.append(("Classes", ", ".join(f"`{label}`" for label in data["classes"])))
     if data.get("scripts"):
-        rows.append(("Scripts of the labelled texts", describe_script_mix(data["scripts"])))
+        what = "sources" if data.get("pairs") else "labelled texts"
+        rows.append((f"Scripts of the {what}", describe_script_mix(data["scripts"])))
     summary = _data_summary(data)
     return "## Data\n\n" + (f"{summary}\n\n" if summary else "") + _key_value_table(rows)
 

@@ -18,11 +18,11 @@ from kedro.framework.startup import bootstrap_project
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
 from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, outputs, runs_of, written
 
-# conf/test: two budgets of d1, d2, d3; c1 with a second seed; a d2 encoder at c1; a three-point
+# conf/test: two budgets of d1, d2, d3; c1 with a second seed; a d2 encoder and encoder-decoder at c1; a three-point
 # learning-rate sweep at d1 (the first size of the smallest budget); a held-out explicit rung.
 ISOFLOP = {f"{budget}_{size}": size for budget in ("c1", "c2") for size in ("d1", "d2", "d3")}
 SEEDS = {f"c1_{size}_seed1": size for size in ("d1", "d2", "d3")}
-FINE_TUNED = {**ISOFLOP, **SEEDS, "c1_d2_encoder": "d2", "default_model": "nano"}
+FINE_TUNED = {**ISOFLOP, **SEEDS, "c1_d2_encoder": "d2", "c1_d2_encoder_decoder": "d2", "default_model": "nano"}
 SWEEP = {f"lr_sweep_{index}": "d1" for index in (1, 2, 3)}
 RUNGS = {**FINE_TUNED, **SWEEP}
 
@@ -38,7 +38,7 @@ def run_selection(project):
 
 @pytest.fixture(scope="module")
 def selection_run(tmp_path_factory):
-    """One run of the pipeline for most assertions below (it trains 17 small models)."""
+    """One run of the pipeline for most assertions below (it trains 18 small models)."""
     return run_selection(copy_project(tmp_path_factory.mktemp("selection")))
 
 
@@ -90,6 +90,7 @@ def test_each_rung_is_a_nested_mlflow_run_with_comparable_params_and_metrics(sel
     assert children["c1_d1"].data.metrics["rung.val_loss"] == children[chosen].data.metrics["rung.val_loss"]
     assert children["c1_d1_seed1"].data.metrics["rung.seed"] == children["c1_d1"].data.metrics["rung.seed"] + 1
     assert children["c1_d2_encoder"].data.params["pretraining.model.architecture"] == "encoder"
+    assert children["c1_d2_encoder_decoder"].data.params["pretraining.model.architecture"] == "encoder-decoder"
     # every size of a budget gets the budget's FLOPs, so smaller models see more tokens
     flops = [children[f"c2_{size}"].data.metrics["rung.train_flops"] for size in ("d1", "d2", "d3")]
     assert max(flops) / min(flops) < 1.2
@@ -157,7 +158,7 @@ def test_report_table_sections_plots_and_summary(selection_run):
     assert check["name"] == "default_model" and f"| default_model | {check['params']:,.0f} |" in report
     assert "predicted_bits_per_byte" in check and check["measured_bits_per_byte"] == rows["default_model"]["val_bits_per_byte"]
     (comparison,) = summary["architectures"]
-    assert comparison["budget"] == "c1" and set(comparison["best"]) == {"decoder", "encoder"}
+    assert comparison["budget"] == "c1" and set(comparison["best"]) == {"decoder", "encoder", "encoder-decoder"}
     assert summary["learning_rate"]["multiplier"] in (0.5, 1.0, 2.0) and len(summary["learning_rate"]["rows"]) == 3
     for section in (
         "## Recommendation",
