@@ -378,7 +378,7 @@ class Pairs:
     source_column: str = _field("source", rule=NON_EMPTY)
     target_column: str = _field("target", rule=NON_EMPTY)
     id_column: str | None = None
-    max_examples: int | None = _field(None, rule=POSITIVE)
+    max_examples: int | None = _field(3000, rule=POSITIVE)  # generating the test split costs a forward pass per token
     min_target_words: int = _field(6, rule=POSITIVE)  # decontamination: held-out targets this long are looked for in the corpus
 
 

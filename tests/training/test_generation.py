@@ -68,6 +68,7 @@ def test_build_generator_copies_the_pretrained_weights_or_starts_from_scratch_an
         build_generator(pretrained, "frozen")
 
 
+@pytest.mark.slow  # trains two models to convergence (about 25 s)
 @pytest.mark.parametrize("architecture", ["decoder", "encoder-decoder"])
 def test_fine_tuning_learns_a_word_mapping_and_generation_writes_it(tokenizer, architecture):
     # Each word maps to the word at the mirrored place in the list: learnable in a few epochs by both.
