@@ -54,6 +54,23 @@ def test_round_trip_gives_identical_logits_and_tokenizer(tmp_path, tokenizer, ti
     assert (bundle.model.lm_head.weight is bundle.model.token_embedding.weight) == tie_embeddings
 
 
+@pytest.mark.parametrize("tie_embeddings", [True, False])
+def test_an_encoder_decoder_round_trips_with_identical_logits_and_generations(tmp_path, tokenizer, tie_embeddings):
+    from lmladder.model import EncoderDecoder, build_model
+
+    torch.manual_seed(0)
+    config = ModelConfig(tokenizer.get_vocab_size(), 16, 1, 2, 16, architecture="encoder-decoder", tie_embeddings=tie_embeddings)
+    model = build_model(config).eval()
+    save_model_directory(ModelBundle(model, tokenizer, {"task": "generation"}), tmp_path / "m")
+    bundle = load_model_directory(tmp_path / "m")
+    assert isinstance(bundle.model, EncoderDecoder) and bundle.metadata == {"task": "generation"}
+    ids = ids_for(tokenizer)
+    with torch.no_grad():
+        assert torch.equal(bundle.model(ids, ids[:, :5])[0], model(ids, ids[:, :5])[0])
+    assert bundle.model.generate(ids[0], 0, 0, 6, num_beams=2) == model.generate(ids[0], 0, 0, 6, num_beams=2)
+    assert (bundle.model.lm_head.weight is bundle.model.token_embedding.weight) == tie_embeddings
+
+
 def test_directory_holds_exactly_three_files(saved):
     path, _ = saved
     assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.safetensors", "tokenizer.json"]
