@@ -83,3 +83,11 @@ def test_the_step_probe_times_both_precisions_once_per_model_and_leaves_the_mode
     assert len(json.loads(path.read_text())) == 3
     assert step_prefers_bf16({"fp32_step_s": 0.106, "bf16_step_s": 0.1})
     assert not step_prefers_bf16({"fp32_step_s": 0.104, "bf16_step_s": 0.1})
+
+
+def test_the_step_probe_times_an_encoder_decoder_at_span_corruptions_shapes(tmp_path):
+    from lmladder.model import EncoderDecoder
+
+    config = ModelConfig(vocab_size=64, max_positions=32, n_layer=1, n_head=2, n_embd=16, architecture="encoder-decoder")
+    step = step_probe(EncoderDecoder(config), 4, 32, tmp_path / "probe.json")
+    assert set(step) == {"fp32_step_s", "bf16_step_s"} and all(seconds > 0 for seconds in step.values())

@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from lmladder.atomic import atomic_path
+from lmladder.model.model import span_corruption_lengths
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ def matmul_probe(device: str = "cpu", path: Path | None = None) -> dict:
 
 def step_probe(model: torch.nn.Module, batch_size: int, block_size: int, path: Path | None = None, steps: int = 3) -> dict:
     """``{"fp32_step_s", "bf16_step_s"}``: the median time of a forward and backward pass of ``model``
-    (a ``Transformer``) on one batch of random tokens, in fp32 and under bf16 autocast, on the CPU. Cached
+    (any architecture) on one batch of random tokens, in fp32 and under bf16 autocast, on the CPU. Cached
     per machine, model config and batch shape. A copy of the model runs, under a forked RNG: the model to
     train and the run's random streams are left as they were."""
     config = json.dumps(model.config.to_dict(), sort_keys=True)
@@ -147,12 +148,16 @@ def step_probe(model: torch.nn.Module, batch_size: int, block_size: int, path: P
         times = {}
         with torch.random.fork_rng(devices=[]):
             tokens = torch.randint(0, model.config.vocab_size, (batch_size, block_size))
+            inputs = (tokens, tokens)  # a decoder's or encoder's (inputs, targets)
+            if model.config.architecture == "encoder-decoder":  # the shapes span corruption makes of the window
+                encoder_length, decoder_length = span_corruption_lengths(block_size)[:2]
+                inputs = (tokens[:, :encoder_length], tokens[:, :decoder_length], tokens[:, :decoder_length])
             for name, bf16 in (("fp32_step_s", False), ("bf16_step_s", True)):
                 seconds = []
                 for _ in range(steps + 1):  # the first is a warm-up
                     start = time.perf_counter()
                     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                        loss = probe(tokens, tokens)[1]
+                        loss = probe(*inputs)[1]
                     loss.backward()
                     seconds.append(time.perf_counter() - start)
                     probe.zero_grad(set_to_none=True)
