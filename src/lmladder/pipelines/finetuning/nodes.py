@@ -14,31 +14,40 @@ from lmladder.training.generation import build_generator, finetune_generator
 from lmladder.validation.gate import check_gate, frame_fingerprint
 
 
+def _recipe(params: dict, seed: int, prefix: str) -> dict:
+    """What every fine-tuning run shares: optimizer and schedule (Hydra partials), the recipe's sizes, the
+    trainer (precision resolved), the MLflow logger; the seed is set here, before any model is built."""
+    optimizer, lr_schedule = build_optimizer_and_schedule(params, "finetuning")
+    pl.seed_everything(seed, workers=True)
+    trainer = dict(params["trainer"])
+    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
+    return {
+        "optimizer": optimizer,
+        "lr_schedule": lr_schedule,
+        "batch_size": params["batch_size"],
+        "max_epochs": params["max_epochs"],
+        "patience": params["patience"],
+        "trainer": trainer,
+        "logger": active_run_logger(),
+        "metric_prefix": prefix,
+        "seed": seed,
+    }
+
+
 def _finetune(
     pretrained: ModelBundle, train: pd.DataFrame, val: pd.DataFrame, params: dict, seed: int, mode: str, prefix: str
 ) -> tuple[ModelBundle, list[dict]]:
-    optimizer, lr_schedule = build_optimizer_and_schedule(params, "finetuning")
-    pl.seed_everything(seed, workers=True)
+    recipe = _recipe(params, seed, prefix)
     labels = sorted(set(train["label"]) | set(val["label"]))
     pooling = params["pooling"] or default_pooling(pretrained.model.config.architecture)
     model = build_classifier(pretrained.model, labels, mode, pooling, params["dropout"])
-    trainer = dict(params["trainer"])
-    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
     result = finetune(
         model,
         pretrained.tokenizer,
         (train["text"].tolist(), train["label"].tolist()),
         (val["text"].tolist(), val["label"].tolist()),
-        optimizer=optimizer,
-        lr_schedule=lr_schedule,
-        batch_size=params["batch_size"],
-        max_epochs=params["max_epochs"],
-        patience=params["patience"],
         class_weighted=params["class_weighted"],
-        trainer=trainer,
-        logger=active_run_logger(),
-        metric_prefix=prefix,
-        seed=seed,
+        **recipe,
     )
     metadata = {
         **pretrained.metadata,
@@ -73,27 +82,16 @@ def finetune_baseline(pretrained, labelled_train, labelled_val, validated_data, 
 def _finetune_generator(
     pretrained: ModelBundle, train: pd.DataFrame, val: pd.DataFrame, params: dict, seed: int, mode: str, prefix: str
 ) -> tuple[ModelBundle, list[dict]]:
-    optimizer, lr_schedule = build_optimizer_and_schedule(params, "finetuning")
-    pl.seed_everything(seed, workers=True)
+    recipe = _recipe(params, seed, prefix)
     model = build_generator(pretrained.model, mode)
-    trainer = dict(params["trainer"])
-    trainer["precision"] = resolve_precision(trainer["precision"], trainer["accelerator"])
     generation = params["generation"]
     result = finetune_generator(
         model,
         pretrained.tokenizer,
         (train["text"].tolist(), train["target"].tolist()),
         (val["text"].tolist(), val["target"].tolist()),
-        optimizer=optimizer,
-        lr_schedule=lr_schedule,
-        batch_size=params["batch_size"],
-        max_epochs=params["max_epochs"],
-        patience=params["patience"],
         max_target_tokens=generation["max_target_tokens"],
-        trainer=trainer,
-        logger=active_run_logger(),
-        metric_prefix=prefix,
-        seed=seed,
+        **recipe,
     )
     metadata = {
         **pretrained.metadata,
