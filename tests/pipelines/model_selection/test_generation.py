@@ -18,6 +18,8 @@ def generation_ladder_env(project) -> None:
     carry lists: Kedro splits its value at commas.)"""
     params = yaml.safe_load((project / "conf" / "test" / "parameters.yml").read_text())
     params["task"] = "generation"
+    params["data_processing"]["pairs"] = {"max_examples": 200}  # each rung writes the 30 test summaries
+    params["evaluation"] = {"latency_repeats": 3, "lm_max_windows": 4}
     params["model_selection"].update(
         budgets={"c1": {"flops": 1.0e10, "sizes": ["d1", "d2", "d3"]}, "c2": None},  # null: base's c2 is not merged in
         architecture_comparison={"budget": "c1", "architecture": ["encoder-decoder"], "sizes": ["d1", "d2"]},
