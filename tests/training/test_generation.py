@@ -102,4 +102,8 @@ def test_generation_with_one_beam_is_greedy_and_stops_at_the_length_limit(tokeni
     logits = (lambda prefixes: model(prefixes)[0][:, -1]) if architecture == "decoder" else None
     if logits is not None:
         prefix = torch.tensor([[*tokenizer.encode("alpha").ids, 0]])
-        assert beam_search(logits, prefix, 0, 5, num_beams=1) == greedy_search(logits, prefix, 0, 5) == generate_ids(model, tokenizer, "alpha", 5)
+        assert (
+            beam_search(logits, prefix, 0, 5, num_beams=1)
+            == greedy_search(logits, prefix, 0, 5)
+            == generate_ids(model, tokenizer, "alpha", 5)
+        )
