@@ -8,6 +8,7 @@ from lmladder import hooks as hooks_module
 from lmladder.errors import ConfigError
 from lmladder.hooks import LadderRunHooks, RunLockHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
 from lmladder.pipelines.data_processing import create_pipeline as data_processing
+from lmladder.pipelines.finetuning import create_pipeline as finetuning_pipeline
 from lmladder.pipelines.model_selection import create_pipeline as model_selection
 from tests.conftest import load_parameters
 
@@ -191,3 +192,26 @@ def test_the_memory_check_covers_each_ladder_rungs_finetuning():
         r"1000000000000 texts of up to 64 tokens\) .* lower model_selection\.budgets\.c1 \(rung \w+\) -> finetuning\.batch_size",
     ):
         validated_session(params).before_pipeline_run(model_selection(rungs))
+
+
+def test_a_generation_run_refuses_encoder_rungs_and_pipelines_built_for_the_other_task():
+    from lmladder.pipelines.session_task import use_task
+
+    params = load_parameters("test")
+    params["task"] = "generation"
+    params["model_selection"].update(
+        budgets={},
+        seeds={"budget": None, "count": 1},
+        architecture_comparison={"budget": None, "architecture": "encoder", "sizes": None},
+        rungs={"a": {"preset": "nano", "tokens": 1000}, "b": {"preset": "nano", "tokens": 1000, "architecture": "encoder"}},
+    )
+    hook = LadderRunHooks()
+    try:
+        hook.after_context_created(Context(params))
+        with pytest.raises(ConfigError, match=r"task is generation but the ladder's rungs \['b'\] are encoders, which cannot write text"):
+            hook.before_pipeline_run({"runner": "SequentialRunner"}, model_selection(["a", "b"]))
+        with pytest.raises(ConfigError, match=r"the pipelines were built for another task than this session's task \(generation\)"):
+            hook.before_pipeline_run({"runner": "SequentialRunner"}, finetuning_pipeline(task="classification"))
+        hook.before_pipeline_run({"runner": "SequentialRunner"}, finetuning_pipeline(task="generation"))
+    finally:
+        use_task("classification")

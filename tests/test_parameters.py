@@ -565,3 +565,22 @@ def test_every_allowed_target_exists_and_takes_the_projects_call():
         assert isinstance(optimizer, torch.optim.Optimizer), name
     for name in schema.SCHEDULE_TARGETS:
         assert "total_steps" in inspect.signature(get_method(name)).parameters, name
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        (
+            {"pretraining": {"model": {"architecture": "encoder"}}},
+            r"pretraining\.model\.architecture is encoder: an encoder cannot write text",
+        ),
+        ({"finetuning": {"baseline_mode": "frozen"}}, r"finetuning\.baseline_mode is frozen"),
+    ],
+)
+def test_generation_refuses_what_cannot_write_text_before_anything_runs(overrides, named):
+    from lmladder.parameters import check_task
+
+    params = {"task": "generation", **overrides}
+    with pytest.raises(ConfigError, match=named):
+        check_task(params)
+    check_task({**params, "task": "classification"})  # the same settings are fine for classification

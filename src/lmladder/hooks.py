@@ -363,6 +363,18 @@ class LadderRunHooks:
                 "retraining compares and promotes classifiers; task is generation. Run retraining with task: classification "
                 "(a scheduled retraining of a generator is not built yet)"
             )
+        encoders = sorted(rung for rung in built if self._ladder.get(rung, {}).get("rung", {}).get("architecture") == "encoder")
+        if self._task == "generation" and encoders:
+            raise ConfigError(
+                f"task is generation but the ladder's rungs {encoders} are encoders, which cannot write text: set "
+                "model_selection.architecture_comparison.architecture to [encoder-decoder] (and no encoder in model_selection.rungs)"
+            )
+        finetuners = {node.name.rsplit(".", 1)[-1] for node in pipeline.nodes} & {"finetune_classifier", "finetune_generator"}
+        if finetuners and finetuners != {"finetune_generator" if self._task == "generation" else "finetune_classifier"}:
+            raise ConfigError(
+                f"the pipelines were built for another task than this session's task ({self._task}): pipelines are built "
+                "once per process; call kedro.framework.startup.bootstrap_project() before a session with another task"
+            )
         runner = str(run_params.get("runner"))
         if any(rung_of(node, self._ladder) for node in pipeline.nodes) and CONCURRENT_RUNNER.search(runner):
             raise ConfigError(

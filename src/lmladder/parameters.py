@@ -839,6 +839,21 @@ def check_parameters(params: Mapping) -> None:
     not as one more unknown key."""
     check_hydra_keys(params, "", hydra_targets)
     parse_parameters(params)
+    check_task(params)
+
+
+def check_task(params: Mapping) -> None:
+    """``task: generation`` needs models that write text: refused here, before anything trains, rather than
+    when the generator is built after its pretraining."""
+    if params.get("task") != "generation":
+        return
+    why = "an encoder cannot write text; use decoder or encoder-decoder"
+    if (params.get("pretraining") or {}).get("model", {}).get("architecture") == "encoder":
+        raise ConfigError(f"task is generation but pretraining.model.architecture is encoder: {why}")
+    for key in ("mode", "baseline_mode"):
+        if (params.get("finetuning") or {}).get(key) == "frozen":
+            raise ConfigError(f"task is generation but finetuning.{key} is frozen: a generator trains all its weights (full or scratch)")
+    # The ladder's architectures are checked when model_selection runs (LadderRunHooks.before_pipeline_run).
 
 
 def hydra_targets(path: str) -> tuple[str, ...] | None:

@@ -74,7 +74,8 @@ def test_flops_by_hand():
     cfg = config()
     encoder, decoder = 6_592, 8_832  # the two stacks' non-embedding parameters (test above)
     assert encoder + decoder == parameter_counts(cfg)["non_embedding"]
-    expected = 6 * (encoder * 10 + (decoder + VOCAB * 16) * 4) + 12 * 2 * 16 * (10 * 10 + 4 * 4 + 4 * 10)
+    key_value = 2 * (2 * 16 * 16 + 2 * 16)  # the cross-attentions' k/v projections read the 10 source tokens
+    expected = 6 * ((encoder + key_value) * 10 + (decoder - key_value + VOCAB * 16) * 4) + 12 * 2 * 16 * (10 * 10 + 4 * 4 + 4 * 10)
     assert encoder_decoder_flops(cfg, 10, 4) == expected
     # Per token of a span-corrupted window: the pair's FLOPs over the window's length.
     enc, dec = span_corruption_lengths(16)[:2]
@@ -150,7 +151,7 @@ def test_beam_search_with_one_beam_equals_greedy(seed, max_new_tokens):
 
 def test_beam_search_finds_the_likelier_sequence_greedy_misses():
     # Token 1 is likelier first (0.6 vs 0.4), but after it the end comes with 0.4, after 2 with 1.0:
-    # greedy writes [1] (probability 0.24... then continues), beam search [2] (0.4).
+    # greedy writes 1 then the end ([1], probability 0.24), beam search [2] (0.4).
     table = {(): [0.0, 0.6, 0.4], (1,): [0.4, 0.3, 0.3], (2,): [1.0, 0.0, 0.0], (1, 1): [1.0, 0, 0], (1, 2): [1.0, 0, 0]}
 
     def next_logits(prefixes):

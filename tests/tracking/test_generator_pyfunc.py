@@ -69,6 +69,7 @@ def test_generator_version_is_tagged_and_logged_as_code_with_its_settings(regist
         "max_text_chars": MAX_TEXT_CHARS,
         "max_new_tokens": MAX_NEW_TOKENS,
         "num_beams": 1,
+        "length_penalty": 1.0,
     }
     assert (folder / "artifacts" / "generator" / "model.safetensors").is_file()
     assert [path.name for path in folder.rglob("*") if path.suffix in (".pkl", ".pickle", ".pyc")] == []

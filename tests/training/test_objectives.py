@@ -122,7 +122,7 @@ def test_span_corruption_uses_each_sentinel_once_in_order_and_reconstructs_the_w
         assert rebuilt == ids[row].tolist()
 
 
-def test_span_corruption_spans_are_random_with_mean_length_3(corrupted):
+def test_span_corruption_spans_differ_between_windows_and_hold_19_tokens_in_6_spans(corrupted):
     _, encoder, _, labels = corrupted
     assert len({tuple(row) for row in encoder.tolist()}) == 200
     noise_tokens = int((labels[:, :-1] >= 36).sum())

@@ -35,8 +35,12 @@ def fingerprint(tables: dict, params: dict) -> str:
 
 def inputs_fingerprint(raw_corpus, raw_labelled, data_processing: dict, task: str = "classification") -> str:
     """The fingerprint of data_processing's inputs: the raw corpus, the raw labelled data and the
-    ``data_processing`` parameters, and the ``task`` when it is not classification: it changes the
-    labelled outputs and which documents decontamination removes. (A classification fingerprint
-    leaves the task out, as it did before there was one.) ``retraining.plan`` must compute the same."""
-    params = data_processing if task == "classification" else {**data_processing, "task": task}
+    ``data_processing`` parameters the task reads (classification: not ``pairs``; generation: not
+    ``labelled``), and the ``task`` when it is not classification: it changes the labelled outputs and
+    which documents decontamination removes. So a change to the other task's settings never makes the
+    data look changed (to retraining, or to checkpoint keys). ``retraining.plan`` computes the same."""
+    unread = "pairs" if task == "classification" else "labelled"
+    params = {key: value for key, value in data_processing.items() if key != unread}
+    if task != "classification":
+        params["task"] = task
     return fingerprint({"corpus": raw_corpus, "labelled": raw_labelled}, params)

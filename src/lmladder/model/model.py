@@ -182,14 +182,18 @@ def flops_per_token(config: ModelConfig, sequence_length: int) -> int:
 
 
 def encoder_decoder_flops(config: ModelConfig, encoder_length: int, decoder_length: int) -> int:
-    """Training FLOPs of one (source, target) pair of an encoder-decoder: 6 x parameters x tokens for each
-    stack (the output layer on the decoder's tokens only), plus the attention terms: self-attention over
-    each side's length, cross-attention of each decoder token over the encoder's length."""
+    """Training FLOPs of one (source, target) pair of an encoder-decoder: 6 x parameters x the tokens they
+    apply to: the encoder's on the source, the decoder's and the output layer on the target, except the
+    cross-attentions' key/value projections, which read the encoder's states (source tokens); plus the
+    attention terms: self-attention over each side's length, cross-attention of each target token over
+    the source."""
     encoder, decoder = _stack_parameters(config)
-    decoder += config.vocab_size * config.n_embd
+    d = config.n_embd
+    cross_key_value = config.n_layer * (2 * d * d + (2 * d if config.bias else 0))
+    decoder += config.vocab_size * d - cross_key_value
     lengths = encoder_length * encoder_length + decoder_length * decoder_length + decoder_length * encoder_length
-    attention = 12 * config.n_layer * config.n_embd * lengths
-    return 6 * (encoder * encoder_length + decoder * decoder_length) + attention
+    attention = 12 * config.n_layer * d * lengths
+    return 6 * ((encoder + cross_key_value) * encoder_length + decoder * decoder_length) + attention
 
 
 # T5's span corruption (Raffel et al., 2020): 15% of a window's tokens, in spans of mean length 3, each

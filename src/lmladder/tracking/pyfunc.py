@@ -47,6 +47,7 @@ TEXT_COLUMN = "text"
 MAX_TEXT_CHARS = "max_text_chars"  # the model config keys
 MAX_NEW_TOKENS = "max_new_tokens"
 NUM_BEAMS = "num_beams"
+LENGTH_PENALTY = "length_penalty"
 TASK = "task"  # the generator's model config says which model class served_model.py sets
 GENERATION_TASK = "generation"
 CLASSIFICATION_TASK = "classification"
@@ -222,15 +223,16 @@ class TextGeneratorModel(TextModel):
 
     def __init__(self, max_text_chars: int | None = None, max_new_tokens: int | None = None, num_beams: int | None = None):
         super().__init__(max_text_chars)
-        self.max_new_tokens, self.num_beams = max_new_tokens, num_beams
+        self.max_new_tokens, self.num_beams, self.length_penalty = max_new_tokens, num_beams, 1.0
 
     def configure(self, bundle: ModelBundle, model_config: dict) -> None:
         check_generator(bundle)
         self.max_new_tokens = checked_max_new_tokens(bundle.model, model_config.get(MAX_NEW_TOKENS))
         self.num_beams = checked_generation_setting(NUM_BEAMS, model_config.get(NUM_BEAMS))
+        self.length_penalty = float(model_config.get(LENGTH_PENALTY, 1.0))
 
     def predict_chunk(self, texts: list[str]) -> pd.DataFrame:
         max_new_tokens = checked_max_new_tokens(self.model, self.max_new_tokens)
         num_beams = checked_generation_setting(NUM_BEAMS, self.num_beams)
-        generated = generate_texts(self.model, self.tokenizer, texts, max_new_tokens, num_beams)
+        generated = generate_texts(self.model, self.tokenizer, texts, max_new_tokens, num_beams, self.length_penalty)
         return pd.DataFrame({GENERATED_COLUMN: pd.Series(generated, dtype=object)})

@@ -28,6 +28,7 @@ from lmladder.tracking.champion import version_by_alias
 from lmladder.tracking.pyfunc import (
     CLASSIFICATION_TASK,
     GENERATION_TASK,
+    LENGTH_PENALTY,
     MAX_NEW_TOKENS,
     MAX_TEXT_CHARS,
     MODEL_DIR_ARTIFACT,
@@ -161,6 +162,7 @@ def log_and_register_generator(
             bundle.model, generation.get("max_target_tokens") if max_new_tokens is None else max_new_tokens
         ),
         NUM_BEAMS: checked_generation_setting(NUM_BEAMS, generation.get(NUM_BEAMS) if num_beams is None else num_beams),
+        LENGTH_PENALTY: float(generation.get(LENGTH_PENALTY, 1.0)),  # as evaluated: beam search scores with it
     }
     check_task_for_alias(registered_name, alias, GENERATION_TASK, allow_task_change)
     return _log_and_register(

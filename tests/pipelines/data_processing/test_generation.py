@@ -136,12 +136,19 @@ def test_a_function_copied_into_train_stops_validation_naming_it(generated, tmp_
     assert JSONDataset(filepath=str(tmp_path / "validated_data.json")).load()["passed"] is False
 
 
-def test_the_task_is_part_of_the_data_fingerprint_and_a_classification_one_is_unchanged():
+def test_the_task_is_part_of_the_data_fingerprint_and_the_other_tasks_settings_are_not():
     corpus, labelled = pd.DataFrame({"text": ["a"]}), pd.DataFrame({"text": ["b"]})
     params = load_parameters("test")["data_processing"]
     classification = processing_nodes.fingerprint_data(corpus, labelled, params, "classification")
-    assert classification == fingerprint({"corpus": corpus, "labelled": labelled}, params)
-    assert processing_nodes.fingerprint_data(corpus, labelled, params, "generation") != classification
+    # as before there was a generation task: every setting but the pairs'
+    assert classification == fingerprint({"corpus": corpus, "labelled": labelled}, {k: v for k, v in params.items() if k != "pairs"})
+    generation = processing_nodes.fingerprint_data(corpus, labelled, params, "generation")
+    assert generation != classification
+    other_pairs = {**params, "pairs": {**params["pairs"], "max_examples": 7}}
+    other_labels = {**params, "labelled": {**params["labelled"], "min_words": 3}}
+    assert processing_nodes.fingerprint_data(corpus, labelled, other_pairs, "classification") == classification
+    assert processing_nodes.fingerprint_data(corpus, labelled, other_labels, "generation") == generation
+    assert processing_nodes.fingerprint_data(corpus, labelled, other_pairs, "generation") != generation
 
 
 def small_corpus() -> pd.DataFrame:

@@ -38,7 +38,7 @@ def run_selection(project):
 
 @pytest.fixture(scope="module")
 def selection_run(tmp_path_factory):
-    """One run of the pipeline for most assertions below (it trains 18 small models)."""
+    """One run of the pipeline for most assertions below (it trains 15 rungs: 12 fine-tuned, 3 learning-rate sweep points)."""
     return run_selection(copy_project(tmp_path_factory.mktemp("selection")))
 
 

@@ -34,7 +34,7 @@ from lmladder.evaluation.generation import RetrievalBaseline, generation_metrics
 from lmladder.evaluation.language_model import mean_token_loss
 from lmladder.model.classifier import encode_for_classification, predict_probabilities
 from lmladder.model.directory import ModelBundle, save_model_directory
-from lmladder.model.generation import generate_texts
+from lmladder.model.generation import generate_ids, generate_texts
 from lmladder.tracking.registry import log_and_register_classifier, log_and_register_generator
 from lmladder.training.plots import curves_figure
 from lmladder.validation.gate import check_gate, frame_fingerprint
@@ -342,10 +342,23 @@ def evaluate_retrieval_baseline(labelled_train: pd.DataFrame, labelled_test: pd.
 def measure_generation_cost(generator: ModelBundle, labelled_test: pd.DataFrame, params: dict) -> dict:
     """Latency per request and per generated token at batch 1, peak memory and size on disk, on this device."""
     sources = labelled_test["text"].tolist()
+    settings = _generation_settings(generator)
     written: list[int] = []
 
     def predict(batch: list[str]):
-        written.append(sum(len(generator.tokenizer.encode(text).ids) for text in _write(generator, batch)))
+        # Decoding steps: the tokens written and the step that wrote the end token (when it came).
+        ids = [
+            generate_ids(
+                generator.model,
+                generator.tokenizer,
+                source,
+                settings["max_target_tokens"],
+                settings["num_beams"],
+                settings["length_penalty"],
+            )
+            for source in batch
+        ]
+        written.append(sum(min(len(tokens) + 1, settings["max_target_tokens"]) for tokens in ids))
 
     single = measure_latency(predict, sources, batch_size=1, repeats=params["latency_repeats"])
     timed_tokens = sum(written[-params["latency_repeats"] :])
@@ -357,7 +370,7 @@ def measure_generation_cost(generator: ModelBundle, labelled_test: pd.DataFrame,
         "p50_ms": single["p50_ms"],
         "p95_ms": single["p95_ms"],
         "batch_size": 1,
-        "ms_per_generated_token": single["mean_ms"] * single["repeats"] / max(timed_tokens, 1),
+        "ms_per_generated_token": single["mean_ms"] * single["repeats"] / max(timed_tokens, 1),  # per decoding step
         "generated_tokens_timed": timed_tokens,
         **memory,
         "size_on_disk_bytes": size,

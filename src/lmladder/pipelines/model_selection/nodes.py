@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from tokenizers import Tokenizer
 
 from lmladder.model import flops_per_token, parameter_counts
@@ -40,6 +42,7 @@ PLOTS = {
     "test quality (the task's metric) vs latency, with the Pareto frontier": "quality_vs_latency.png",
     "validation loss curves": "ladder_loss_curves.png",
 }
+log = logging.getLogger(__name__)
 DIAL_DEPTHS = range(1, 65)  # the depth dial from d1 to d64 (about 3e9 non-embedding parameters)
 
 
@@ -61,10 +64,12 @@ def resolve_ladder(pretraining: dict, finetuning: dict, model_selection: dict) -
 
 def flops_per_token_table(tokenizer: Tokenizer, pretraining: dict) -> list[list[float]]:
     """(N, training FLOPs per token) along the depth dial, with the project's vocabulary and block size:
-    how the fits turn a compute-optimal N into its token count."""
+    how the fits turn a compute-optimal N into its token count. Decoders, whatever the project's architecture:
+    the fits are the decoder rungs'."""
     table = []
     for depth in DIAL_DEPTHS:
-        config = build_model_config({**pretraining["model"], "preset": f"d{depth}"}, vocab_size=tokenizer.get_vocab_size())
+        dial = {**pretraining["model"], "preset": f"d{depth}", "architecture": "decoder"}
+        config = build_model_config(dial, vocab_size=tokenizer.get_vocab_size())
         table.append([parameter_counts(config)["non_embedding"], flops_per_token(config, pretraining["data"]["block_size"])])
     return table
 
@@ -141,6 +146,11 @@ def select_model(baseline_scores: dict, task: str, params: dict, learning_rate_c
     else:  # a macro-F1 floor means nothing for generated text: min_metric is the task-metric floor
         baseline = {"name": "retrieval_baseline", **{key: baseline_scores[key] for key in ("chrf", "bleu", "rouge_l", "exact_match")}}
         constraints["min_macro_f1"] = None
+        if constraints.get("max_latency_ms") is not None:
+            log.info(
+                "task generation: constraints.max_latency_ms=%s is compared with the latency of a whole generated text (p50, batch 1)",
+                constraints["max_latency_ms"],
+            )
     baseline.update(latency_ms=baseline_scores["p50_ms"], params=baseline_scores["parameters"])
     bootstrap = params["bootstrap"]
     flops_of = FlopsPerToken(flops_table_for(table, flops_table))
