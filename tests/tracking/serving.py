@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -69,3 +70,29 @@ def post_text(base: str, value, request_format: str = "dataframe_split") -> tupl
         "instances": [{"text": "good film"}, {"text": value}],
     }[request_format]
     return request(f"{base}/invocations", json.dumps({request_format: body}).encode())
+
+
+def start_server(model_uri: str, tracking_uri: str, folder) -> tuple[subprocess.Popen, str]:
+    """``mlflow models serve`` of ``model_uri`` on a free local port, up and answering; (process, base URL).
+    Its log is ``folder/serve.log``. Stop it with ``stop``."""
+    port = free_port()
+    base, log_path = f"http://127.0.0.1:{port}", folder / "serve.log"
+    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri,
+               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated.
+    # Pickle loading off, as README's serving section advises: the model is code plus safetensors, so it still serves.
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_REGISTRY_URI": tracking_uri,
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
+    try:
+        wait_until_up(process, base, log_path)
+    except BaseException:
+        stop(process)
+        raise
+    return process, base

@@ -1,14 +1,11 @@
 """The registered generator behind ``mlflow models serve``, spoken to over HTTP."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from tests.tracking.generators import expected, make_generator, register_generator
-from tests.tracking.serving import frame_request, free_port, post_text, request, stop, wait_until_up
+from tests.tracking.serving import frame_request, post_text, request, start_server, stop
 
 MAX_TEXT_CHARS = 100
 
@@ -19,25 +16,8 @@ def test_served_generator_answers_like_generate_texts(tracking, tmp_path):
     uri, experiment_id = tracking
     bundle = make_generator("encoder-decoder")
     register_generator(experiment_id, bundle, max_text_chars=MAX_TEXT_CHARS)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/gen@candidate",
-               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "MLFLOW_REGISTRY_URI": uri,
-        "PATH": path,
-        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
-    }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    process, base = start_server("models:/gen@candidate", uri, tmp_path)
     try:
-        wait_until_up(process, base, log_path)
-
         body = json.dumps({"dataframe_split": {"columns": ["text"], "data": [["def f(x): return x"]]}}).encode()
         status, answer = request(f"{base}/invocations", body)
         assert status == 200, answer

@@ -1,9 +1,6 @@
 """The registered classifier behind ``mlflow models serve``, spoken to over HTTP."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -11,7 +8,7 @@ import pytest
 
 from lmladder.tracking.pyfunc import predict_frame
 from tests.tracking.conftest import MAX_TEXT_CHARS, make_bundle, register
-from tests.tracking.serving import frame_request, free_port, post_text, request, stop, wait_until_up
+from tests.tracking.serving import frame_request, post_text, request, start_server, stop
 
 REQUEST_TEXTS = ["good film", "", "x" * MAX_TEXT_CHARS]  # the longest text the model takes
 
@@ -21,26 +18,8 @@ def test_served_classifier_answers_like_the_in_process_model(mlflow_cli, trackin
     uri, experiment_id = tracking
     bundle = make_bundle()
     register(experiment_id, bundle)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = tmp_path / "serve.log"
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/clf@candidate",
-               "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    # mlflow starts the server as `uvicorn ...` through bash: the venv's bin must be on PATH, as when it is activated
-    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-    # Pickle loading off, as README's serving section advises: the model is code plus safetensors, so it still serves.
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": uri,
-        "MLFLOW_REGISTRY_URI": uri,
-        "PATH": path,
-        "MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false",
-    }
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+    process, base = start_server("models:/clf@candidate", uri, tmp_path)
     try:
-        wait_until_up(process, base, log_path)
-
         status, body = request(f"{base}/invocations", frame_request(["text"], REQUEST_TEXTS))
         assert status == 200, body
         answer = json.loads(body)

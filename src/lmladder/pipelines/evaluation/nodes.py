@@ -207,6 +207,32 @@ def _metrics_for_mlflow(groups: dict[str, dict]) -> dict:
     return flat
 
 
+def _card_data(corpus_summary: dict, labelled_train: pd.DataFrame, params: dict) -> dict:
+    """The model card's data section, as measured: corpus counts and the scripts of the (source) texts."""
+    return {
+        "fingerprint": corpus_summary["fingerprint"],
+        "source": params["data_source"],
+        "corpus_documents": corpus_summary["corpus"]["docs_out"],
+        "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
+        "scripts": script_mix(labelled_train["text"]),
+    }
+
+
+def _split_sizes(corpus_summary: dict) -> dict:
+    return {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")}
+
+
+def _card_model(bundle: ModelBundle, training: dict, cost: dict) -> dict:
+    return {
+        "preset": training.get("model.preset"),
+        "architecture": bundle.model.config.architecture,
+        "parameters": cost["parameters"],
+        "non_embedding_parameters": training.get("model.non_embedding_parameters"),
+        "flops_per_token": training.get("model.flops_per_token"),
+        "max_positions": bundle.model.config.max_positions,
+    }
+
+
 def build_report(
     language_model: dict,
     classifier_scores: dict,
@@ -247,22 +273,11 @@ def build_report(
             "intended_use": params["intended_use"],
             "limitations": params["limitations"],
             "data": {
-                "fingerprint": corpus_summary["fingerprint"],
-                "source": params["data_source"],
-                "corpus_documents": corpus_summary["corpus"]["docs_out"],
-                "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
-                "labelled_examples": {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")},
+                **_card_data(corpus_summary, labelled_train, params),
+                "labelled_examples": _split_sizes(corpus_summary),
                 "classes": classifier_scores["labels"],
-                "scripts": script_mix(labelled_train["text"]),
             },
-            "model": {
-                "preset": training.get("model.preset"),
-                "architecture": classifier.model.config.architecture,
-                "parameters": cost["parameters"],
-                "non_embedding_parameters": training.get("model.non_embedding_parameters"),
-                "flops_per_token": training.get("model.flops_per_token"),
-                "max_positions": classifier.model.config.max_positions,
-            },
+            "model": _card_model(classifier, training, cost),
             "training": {
                 "pretraining_steps": training.get("train.max_steps"),
                 "finetuning_mode": finetuning.get("mode"),
@@ -447,7 +462,6 @@ def build_generation_report(
             "cost": {k: v for k, v in cost.items() if k != "batch_size"},
         }
     )
-    split_sizes = {split: corpus_summary["labelled"][f"{split}_examples"] for split in ("train", "val", "test")}
     card = render_model_card(
         {
             "task": "generation",
@@ -455,22 +469,8 @@ def build_generation_report(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "intended_use": params["generation_intended_use"],
             "limitations": params["generation_limitations"],
-            "data": {
-                "fingerprint": corpus_summary["fingerprint"],
-                "source": params["data_source"],
-                "corpus_documents": corpus_summary["corpus"]["docs_out"],
-                "corpus_tokens": corpus_summary["tokens"]["train_tokens"] + corpus_summary["tokens"]["val_tokens"],
-                "pairs": split_sizes,
-                "scripts": script_mix(labelled_train["text"]),
-            },
-            "model": {
-                "preset": training.get("model.preset"),
-                "architecture": generator.model.config.architecture,
-                "parameters": cost["parameters"],
-                "non_embedding_parameters": training.get("model.non_embedding_parameters"),
-                "flops_per_token": training.get("model.flops_per_token"),
-                "max_positions": generator.model.config.max_positions,
-            },
+            "data": {**_card_data(corpus_summary, labelled_train, params), "pairs": _split_sizes(corpus_summary)},
+            "model": _card_model(generator, training, cost),
             "training": {
                 "pretraining_steps": training.get("train.max_steps"),
                 "finetuning_mode": finetuning.get("mode"),
