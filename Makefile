@@ -15,7 +15,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 
 ARGS ?=  # extra arguments for `make ui` / `make viz`, e.g. ARGS="--port 5001"
 
-.PHONY: install run test test-fast lint format viz ui
+.PHONY: install run test test-fast lint format viz ui team-up team-down
 
 install: $(STAMP)
 
@@ -57,3 +57,12 @@ viz: | $(BIN)/kedro
 
 ui: | $(BIN)/kedro
 	$(BIN)/kedro mlflow ui $(ARGS)
+
+# A team's MLflow server on this machine: PostgreSQL and `mlflow server` on 127.0.0.1:5050, state in
+# .team/ (scripts/team-server). `kedro run --env team` logs there; `eval "$$(scripts/team-server env)"`
+# points the server tests at it. team-down stops both, whatever state they are in.
+team-up: $(STAMP)
+	scripts/team-server up
+
+team-down:
+	scripts/team-server down
