@@ -26,6 +26,7 @@ SLOW_TESTS = (
     "reliability/",
     "tracking/test_serving.py",
     "tracking/test_generator_serving.py",
+    "tracking/test_team_server.py",
     "test_hub_env.py",
     "test_pipeline_registry.py",
     "test_readme_commands.py",

@@ -295,9 +295,34 @@ class RunHooks:
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict) -> None:
-        log.info("Browse this run and earlier ones: kedro mlflow ui  (then open http://127.0.0.1:5000)")
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        if uri.startswith(("http://", "https://")):  # a tracking server: its own address is the UI
+            log.info("Browse this run and earlier ones: %s", uri)
+        else:
+            log.info("Browse this run and earlier ones: kedro mlflow ui  (then open http://127.0.0.1:5000)")
         if {"__default__", "evaluation"} & set(run_params.get("pipeline_names") or ["__default__"]):
             log.info("Model card: %s", self._project_path / "data" / self._workspace / "08_reporting" / "model_card.md")
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow's, which raises when it cannot close the run
+    def on_pipeline_error(self) -> None:
+        """A tracking server that stops answering fails the run with MLflow's connection error, deep in
+        whatever was logging; say plainly what happened and what it left behind."""
+        import mlflow
+
+        uri = mlflow.get_tracking_uri()
+        if not uri.startswith(("http://", "https://")):
+            return
+        problem = tracking_store_problem(uri)
+        if problem is not None:
+            log.error(
+                "MLflow tracking server %s stopped answering during the run (%s). The run failed; on the server it "
+                "stays RUNNING until the next session of this project marks it FAILED. Nothing was registered or "
+                "promoted after the server stopped.",
+                uri,
+                problem,
+            )
 
 
 # Runners that run nodes in several threads or processes. Kedro records the runner as its name or,

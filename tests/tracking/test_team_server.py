@@ -28,10 +28,10 @@ TRACKING_URI = os.environ.get("LMLADDER_TEAM_TRACKING_URI")
 BACKEND_URI = os.environ.get("LMLADDER_TEAM_BACKEND_URI")
 pytestmark = pytest.mark.skipif(
     not (TRACKING_URI and BACKEND_URI),
-    reason="no team MLflow server: `make team-up && eval \"$(scripts/team-server env)\"` (.ci/run does)",
+    reason='no team MLflow server: `make team-up && eval "$(scripts/team-server env)"` (.ci/run does)',
 )
 # A stopped server fails a run after MLflow's HTTP retries (about four minutes by default): one retry here.
-FAST_FAILURE = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0.5", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+FAST_FAILURE = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 
 
 def team_project(folder: Path, tracking_uri: str) -> tuple[Path, str]:
@@ -126,8 +126,9 @@ def start_server(port: int, artifacts: Path, log: Path) -> subprocess.Popen:
 
 
 def stop_server(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGTERM)
-    server.wait(timeout=60)
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 def test_retraining_skips_rejects_promotes_through_the_server_and_survives_it_stopping(tmp_path):
@@ -159,8 +160,9 @@ def test_retraining_skips_rejects_promotes_through_the_server_and_survives_it_st
         # the server stops while a retraining trains: that run fails, saying so; the champion stays
         retraining = kedro(project, env, "retrain", "--params", "retraining.force=true", extra_env=FAST_FAILURE)
         deadline = time.monotonic() + 300
-        while not any("train_loss" in run.data.metrics and run.info.status == "RUNNING" for run in runs(client, env)[:1]):
-            assert retraining.poll() is None and time.monotonic() < deadline, "the retraining ended before the server stopped"
+        while not any("model.n_layer" in run.data.params and run.info.status == "RUNNING" for run in runs(client, env)[:1]):  # training
+            assert retraining.poll() is None, f"the retraining ended before the server stopped: {finish(retraining)[1][-3000:]}"
+            assert time.monotonic() < deadline, "the retraining did not start training"
             time.sleep(0.5)
         stop_server(server)
         returncode, output = finish(retraining)
