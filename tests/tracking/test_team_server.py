@@ -91,8 +91,12 @@ def test_two_default_runs_at_once_log_everything_and_register_through_the_server
     import mlflow.pyfunc
     import pandas as pd
 
+    previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(TRACKING_URI)
-    model = mlflow.pyfunc.load_model(f"models:/lmladder-classifier-{projects[0][1]}@candidate")  # downloaded from the server
+    try:
+        model = mlflow.pyfunc.load_model(f"models:/lmladder-classifier-{projects[0][1]}@candidate")  # downloaded from the server
+    finally:
+        mlflow.set_tracking_uri(previous)
     assert len(model.predict(pd.DataFrame({"text": ["Open a socket and send the request."]}))) == 1
 
 
