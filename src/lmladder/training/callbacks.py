@@ -10,6 +10,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.plugins import TorchCheckpointIO
+from pytorch_lightning.utilities import rank_zero_only
 
 from lmladder.atomic import atomic_path
 
@@ -72,6 +73,8 @@ class PlainProgressLog(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = trainer.global_step
+        if rank_zero_only.rank != 0:  # one line per step, not one per rank (Lightning sets each rank's rank)
+            return
         if stepped(trainer, batch_idx) and (step % self.every_n_steps == 0 or step == trainer.max_steps):
             metrics = trainer.callback_metrics
             parts = [f"step {step}/{trainer.max_steps}"] + [

@@ -1,17 +1,19 @@
 """Windows of ``block_size + 1`` tokens from memory-mapped token files.
 
 Training windows start at random offsets drawn from a per-index generator, so sample ``i`` is
-the same on every run and every machine; being a map-style dataset, Lightning gives it a
-``DistributedSampler`` under DDP and each rank sees different windows. Validation windows are
-fixed, evenly spaced and non-overlapping.
+the same on every run and every machine. Under DDP each rank reads every W-th window (W ranks,
+``TokenDataModule.train_dataloader``), so the ranks read different windows. Validation windows are
+fixed, evenly spaced and non-overlapping; Lightning splits them among the ranks.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from lmladder.errors import ConfigError
 
@@ -29,7 +31,38 @@ def _check_length(tokens: np.ndarray, block_size: int, what: str) -> None:
         )
 
 
-class RandomWindows(Dataset):
+def _whole_file(tokens: np.ndarray) -> bool:
+    """Whether ``tokens`` maps a whole file, as read (a slice of a memmap keeps its parent's offset)."""
+    return (
+        isinstance(tokens, np.memmap)
+        and tokens.filename is not None
+        and tokens.ndim == 1
+        and tokens.strides == (tokens.itemsize,)
+        and os.path.exists(tokens.filename)
+        and tokens.offset + tokens.nbytes == os.path.getsize(tokens.filename)
+    )
+
+
+class _Picklable:
+    """A memory-mapped token file pickles by its path (ranks spawned for a GPU reopen it rather than each
+    receiving a copy of the whole corpus); an in-memory array pickles as usual."""
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        tokens = state["tokens"]
+        if _whole_file(tokens):
+            state["tokens"] = ("memmap", tokens.filename, tokens.dtype.str, tokens.offset, tokens.shape)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        tokens = state["tokens"]
+        if isinstance(tokens, tuple) and tokens[0] == "memmap":
+            _, filename, dtype, offset, shape = tokens
+            state["tokens"] = np.memmap(filename, dtype=np.dtype(dtype), mode="r", offset=offset, shape=shape)
+        self.__dict__.update(state)
+
+
+class RandomWindows(_Picklable, Dataset):
     def __init__(self, tokens: np.ndarray, block_size: int, num_samples: int, seed: int = 0):
         _check_length(tokens, block_size, "the training token file")
         self.tokens, self.block_size, self.num_samples, self.seed = tokens, block_size, num_samples, seed
@@ -44,7 +77,7 @@ class RandomWindows(Dataset):
         return _window(self.tokens, start, self.block_size)
 
 
-class FixedWindows(Dataset):
+class FixedWindows(_Picklable, Dataset):
     def __init__(self, tokens: np.ndarray, block_size: int, max_windows: int | None = None):
         _check_length(tokens, block_size, "the validation token file")
         available = (len(tokens) - 1) // block_size
@@ -81,10 +114,20 @@ class TokenDataModule(pl.LightningDataModule):
         # so an interrupted run sees exactly the windows an uninterrupted one would.
         # Lightning keeps the epoch's length and counts the restored batches as done, so rotate
         # the windows rather than drop them.
+        sampler = None
         if self.trainer is not None:
             self.train.start = self.trainer.global_step * self.trainer.accumulate_grad_batches * self.batch_size * self.trainer.world_size
+            if self.trainer.world_size > 1:
+                # Several ranks: rank r reads windows r, r + W, r + 2W... (W ranks), so a step trains on the
+                # same windows as one process with the same global batch, and resuming stays exact.
+                # Lightning's own sampler for training would shuffle the whole epoch.
+                sampler = DistributedSampler(
+                    self.train, num_replicas=self.trainer.world_size, rank=self.trainer.global_rank, shuffle=False, drop_last=True
+                )
         # shuffle=False: the windows are already random, and a fixed order makes resuming exact.
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers, drop_last=True)
+        return DataLoader(
+            self.train, batch_size=self.batch_size, shuffle=False, sampler=sampler, num_workers=self.num_workers, drop_last=True
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers)

@@ -4,6 +4,7 @@ and best-weights selection on validation macro-F1."""
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from torch.utils.data import DataLoader
 from lmladder.errors import ConfigError
 from lmladder.model import Transformer
 from lmladder.model.classifier import ClassifierConfig, SequenceClassifier, encode_for_classification, pad_batch
+from lmladder.training.distributed import RankZeroResults, batches_per_rank, gather_in_order, launch_strategy, world_size
 from lmladder.training.optim import optimizer_and_schedule, require_finite_loss, unfused
 
 log = logging.getLogger(__name__)
@@ -71,22 +73,26 @@ class ClassifierModule(pl.LightningModule):
         ids, mask, targets = batch
         loss = F.cross_entropy(self.model(ids, mask), targets, weight=self.weights)
         require_finite_loss(loss, self.global_step, self.trainer.optimizers[0])
-        self.log(f"{self.prefix}train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(ids))
+        # sync_dist: under DDP the mean over all ranks' batches (a scalar all-reduce; nothing on one process)
+        self.log(f"{self.prefix}train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(ids), sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_index):
         ids, mask, targets = batch
         logits = self.model(ids, mask)
-        self.log(f"{self.prefix}val_loss", F.cross_entropy(logits, targets), on_epoch=True, batch_size=len(ids))
+        self.log(f"{self.prefix}val_loss", F.cross_entropy(logits, targets), on_epoch=True, batch_size=len(ids), sync_dist=True)
         self._val_predictions.append(logits.argmax(dim=-1).cpu())
         self._val_targets.append(targets.cpu())
 
     def on_validation_epoch_end(self):
-        predictions, targets = torch.cat(self._val_predictions).numpy(), torch.cat(self._val_targets).numpy()
+        # Under DDP each rank predicted part of the validation set: F1 is computed on all of it, on every rank.
+        predictions = gather_in_order(self, torch.cat(self._val_predictions)).numpy()
+        targets = gather_in_order(self, torch.cat(self._val_targets)).numpy()
         self._val_predictions.clear()
         self._val_targets.clear()
-        self.log(f"{self.prefix}val_macro_f1", float(f1_score(targets, predictions, average="macro", zero_division=0)))
-        self.log(f"{self.prefix}val_accuracy", float((predictions == targets).mean()))
+        # The same on every rank already; sync_dist only tells Lightning so (which otherwise warns under DDP).
+        self.log(f"{self.prefix}val_macro_f1", float(f1_score(targets, predictions, average="macro", zero_division=0)), sync_dist=True)
+        self.log(f"{self.prefix}val_accuracy", float((predictions == targets).mean()), sync_dist=True)
 
     def configure_optimizers(self):
         return optimizer_and_schedule(self.model, self.optimizer_factory, self.lr_schedule_factory, self.total_steps)
@@ -137,15 +143,20 @@ def _batches(tokenizer: Tokenizer, texts, labels, label_index, max_length, archi
     encoded = encode_for_classification(tokenizer, texts, max_length, architecture)
     targets = [label_index[label] for label in labels]
     pad_id = tokenizer.token_to_id("<|pad|>")
-
-    def collate(rows):
-        ids, mask = pad_batch([row[0] for row in rows], pad_id)
-        return ids, mask, torch.tensor([row[1] for row in rows], dtype=torch.long)
-
     generator = torch.Generator().manual_seed(seed)
+    # A partial, not a closure: ranks spawned for a GPU receive the loader pickled.
     return DataLoader(
-        list(zip(encoded, targets, strict=True)), batch_size=batch_size, shuffle=shuffle, collate_fn=collate, generator=generator
+        list(zip(encoded, targets, strict=True)),
+        batch_size=batch_size,
+        shuffle=shuffle,
+        collate_fn=functools.partial(_collate, pad_id=pad_id),
+        generator=generator,
     )
+
+
+def _collate(rows, pad_id: int):
+    ids, mask = pad_batch([row[0] for row in rows], pad_id)
+    return ids, mask, torch.tensor([row[1] for row in rows], dtype=torch.long)
 
 
 def finetune(
@@ -177,27 +188,35 @@ def finetune(
     config = model.config
     train_loader = _batches(tokenizer, *train, label_index, config.max_positions, config.architecture, batch_size, True, seed)
     val_loader = _batches(tokenizer, *val, label_index, config.max_positions, config.architecture, batch_size, False, seed)
+    processes = world_size(trainer or {})  # under DDP batch_size is per rank, and each rank takes 1 / processes of the examples
+    steps_per_epoch = batches_per_rank(len(train_loader.dataset), batch_size, processes)
     weights = class_weights([label_index[label] for label in train[1]], len(labels)) if class_weighted else None
     optimizer = unfused(optimizer, (trainer or {}).get("precision", "32-true"), (trainer or {}).get("gradient_clip_val"))
     module = ClassifierModule(
-        model, optimizer, lr_schedule, total_steps=max_epochs * len(train_loader), weights=weights, metric_prefix=metric_prefix
+        model, optimizer, lr_schedule, total_steps=max_epochs * steps_per_epoch, weights=weights, metric_prefix=metric_prefix
     )
     monitor = f"{metric_prefix}val_macro_f1"
     best, history = BestWeights(monitor), EpochHistory(metric_prefix)
-    lightning = pl.Trainer(
-        max_epochs=max_epochs,
-        logger=logger if logger is not None else False,
-        callbacks=[best, history, EarlyStopping(monitor=monitor, mode="max", patience=patience)],
-        enable_checkpointing=False,  # best weights are kept in memory: fine-tuning runs are short
-        enable_progress_bar=sys.stderr.isatty(),
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=max(1, min(10, len(train_loader))),
-        **(trainer or {}),
-    )
-    model.train()  # Lightning keeps a model that arrives in eval mode (e.g. freshly loaded) in eval mode
-    lightning.fit(module, train_loader, val_loader)
+    # The classifier leaves parts of the backbone unused (an untied LM head): without this DDP stops at the first step.
+    trainer = launch_strategy(trainer or {}, processes, "finetuning.trainer", find_unused_parameters=True)
+    results = RankZeroResults(best=best, history=history)
+    try:  # from here on results holds a temporary folder, which restore removes
+        lightning = pl.Trainer(
+            max_epochs=max_epochs,
+            logger=logger if logger is not None else False,
+            callbacks=[best, history, results, EarlyStopping(monitor=monitor, mode="max", patience=patience)],
+            enable_checkpointing=False,  # best weights are kept in memory: fine-tuning runs are short
+            enable_progress_bar=sys.stderr.isatty(),
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=max(1, min(10, steps_per_epoch)),
+            **trainer,
+        )
+        model.train()  # Lightning keeps a model that arrives in eval mode (e.g. freshly loaded) in eval mode
+        lightning.fit(module, train_loader, val_loader)
+    finally:
+        results.restore()  # the best weights and history of ranks that ran in other processes
     if best.state is not None:
         model.load_state_dict(best.state)
     model.eval()
-    return FinetuneResult(model, best.best_score, best.best_epoch, lightning.current_epoch, history.rows)
+    return FinetuneResult(model, best.best_score, best.best_epoch, results.current_epoch, history.rows)

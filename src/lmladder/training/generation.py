@@ -13,6 +13,7 @@ every epoch would cost more than the fine-tuning itself on a CPU.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from lmladder.errors import ConfigError
 from lmladder.model.classifier import pad_batch
 from lmladder.model.generation import check_max_target_tokens, source_budget
 from lmladder.model.model import EncoderDecoder, Transformer, build_model
+from lmladder.training.distributed import RankZeroResults, batches_per_rank, launch_strategy, world_size
 from lmladder.training.finetune import BestWeights, EpochHistory
 from lmladder.training.objectives import IGNORE_INDEX
 from lmladder.training.optim import optimizer_and_schedule, require_finite_loss, unfused
@@ -110,11 +112,13 @@ class GeneratorModule(pl.LightningModule):
     def training_step(self, batch, batch_index):
         loss = sequence_loss(self.model, batch)
         require_finite_loss(loss, self.global_step, self.trainer.optimizers[0])
-        self.log(f"{self.prefix}train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch[0]))
+        # sync_dist: under DDP the mean over all ranks' batches (a scalar all-reduce; nothing on one process)
+        self.log(f"{self.prefix}train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch[0]), sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_index):
-        self.log(f"{self.prefix}val_loss", sequence_loss(self.model, batch), on_epoch=True, batch_size=len(batch[0]))
+        loss = sequence_loss(self.model, batch)
+        self.log(f"{self.prefix}val_loss", loss, on_epoch=True, batch_size=len(batch[0]), sync_dist=True)
 
     def configure_optimizers(self):
         return optimizer_and_schedule(self.model, self.optimizer_factory, self.lr_schedule_factory, self.total_steps)
@@ -158,28 +162,37 @@ def finetune_generator(
         examples = encode_pairs(model, tokenizer, *pairs, max_target_tokens)
         generator = torch.Generator().manual_seed(seed)
         return DataLoader(
-            examples, batch_size=batch_size, shuffle=shuffle, collate_fn=lambda rows: collate(rows, pad_id), generator=generator
+            examples, batch_size=batch_size, shuffle=shuffle, collate_fn=functools.partial(collate, pad_id=pad_id), generator=generator
         )
 
     train_loader, val_loader = loader(train, True), loader(val, False)
+    processes = world_size(trainer or {})  # under DDP batch_size is per rank, and each rank takes 1 / processes of the examples
+    steps_per_epoch = batches_per_rank(len(train_loader.dataset), batch_size, processes)
     optimizer = unfused(optimizer, (trainer or {}).get("precision", "32-true"), (trainer or {}).get("gradient_clip_val"))
-    module = GeneratorModule(model, optimizer, lr_schedule, max_epochs * len(train_loader), metric_prefix)
+    module = GeneratorModule(model, optimizer, lr_schedule, max_epochs * steps_per_epoch, metric_prefix)
     monitor = f"{metric_prefix}val_loss"
     best, history = BestWeights(monitor, mode="min"), EpochHistory(metric_prefix)
-    lightning = pl.Trainer(
-        max_epochs=max_epochs,
-        logger=logger if logger is not None else False,
-        callbacks=[best, history, EarlyStopping(monitor=monitor, mode="min", patience=patience)],
-        enable_checkpointing=False,  # the best weights are kept in memory: fine-tuning runs are short
-        enable_progress_bar=sys.stderr.isatty(),
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        log_every_n_steps=max(1, min(10, len(train_loader))),
-        **(trainer or {}),
-    )
-    model.train()
-    lightning.fit(module, train_loader, val_loader)
+    # As for the classifier: a parameter no batch's loss uses would stop DDP at the first step (the check costs
+    # a pass over the autograd graph per step, small next to a fine-tuning step).
+    trainer = launch_strategy(trainer or {}, processes, "finetuning.trainer", find_unused_parameters=True)
+    results = RankZeroResults(best=best, history=history)
+    try:  # from here on results holds a temporary folder, which restore removes
+        lightning = pl.Trainer(
+            max_epochs=max_epochs,
+            logger=logger if logger is not None else False,
+            callbacks=[best, history, results, EarlyStopping(monitor=monitor, mode="min", patience=patience)],
+            enable_checkpointing=False,  # the best weights are kept in memory: fine-tuning runs are short
+            enable_progress_bar=sys.stderr.isatty(),
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            log_every_n_steps=max(1, min(10, steps_per_epoch)),
+            **trainer,
+        )
+        model.train()
+        lightning.fit(module, train_loader, val_loader)
+    finally:
+        results.restore()  # the best weights and history of ranks that ran in other processes
     if best.state is not None:
         model.load_state_dict(best.state)
     model.eval()
-    return GeneratorResult(model, -best.best_score, best.best_epoch, lightning.current_epoch, history.rows)
+    return GeneratorResult(model, -best.best_score, best.best_epoch, results.current_epoch, history.rows)

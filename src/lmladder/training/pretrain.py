@@ -23,6 +23,7 @@ from lmladder.model import Transformer, flops_per_token
 from lmladder.training.callbacks import AtomicCheckpointIO, LossHistory, PlainProgressLog, ThroughputMonitor
 from lmladder.training.config import device_peak_flops, trains_on_gpu
 from lmladder.training.data import TokenDataModule
+from lmladder.training.distributed import RankZeroResults, launch_strategy, world_size
 from lmladder.training.module import LanguageModelModule, compile_reason
 from lmladder.training.optim import unfused
 
@@ -123,39 +124,44 @@ def pretrain(
     )
     throughput = ThroughputMonitor(tokens_per_step, model_flops, peak_flops, log_every)
     history = LossHistory()
+    results = RankZeroResults(checkpoint=checkpoints, throughput=throughput, history=history)
     interactive = sys.stderr.isatty()
-    callbacks = [checkpoints, throughput, history, *(extra_callbacks or [])]
+    callbacks = [checkpoints, throughput, history, results, *(extra_callbacks or [])]
     if not interactive:
         callbacks.append(PlainProgressLog(log_every))
 
-    lightning = pl.Trainer(
-        max_steps=max_steps,
-        max_epochs=-1,
-        val_check_interval=val_check_interval * accumulate,  # Lightning counts micro-batches here
-        check_val_every_n_epoch=None,
-        num_sanity_val_steps=0,
-        accumulate_grad_batches=accumulate,
-        log_every_n_steps=log_every,
-        logger=logger if logger is not None else False,
-        callbacks=callbacks,
-        plugins=[AtomicCheckpointIO()],  # a full disk never leaves a truncated last.ckpt to resume from
-        enable_progress_bar=interactive,
-        enable_model_summary=False,
-        default_root_dir=str(checkpoint_dir),
-        **trainer,
-    )
-    last = checkpoint_dir / LAST_CHECKPOINT
-    resume_from = str(last) if last.exists() else None
-    resumed_step = _checkpoint_step(last) if resume_from else 0
-    if resume_from:
-        log.info("resuming from %s (step %d of %d)", last, resumed_step, max_steps)
-    # weights_only: a checkpoint is data, never code (only tensors and plain containers load).
-    lightning.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    try:  # from here on results holds a temporary folder, which restore removes
+        lightning = pl.Trainer(
+            max_steps=max_steps,
+            max_epochs=-1,
+            val_check_interval=val_check_interval * accumulate,  # Lightning counts micro-batches here
+            check_val_every_n_epoch=None,
+            num_sanity_val_steps=0,
+            accumulate_grad_batches=accumulate,
+            log_every_n_steps=log_every,
+            logger=logger if logger is not None else False,
+            callbacks=callbacks,
+            plugins=[AtomicCheckpointIO()],  # a full disk never leaves a truncated last.ckpt to resume from
+            enable_progress_bar=interactive,
+            enable_model_summary=False,
+            default_root_dir=str(checkpoint_dir),
+            # Several devices: only fit runs in several processes (lmladder.training.distributed says why).
+            **launch_strategy(trainer, processes, "pretraining.trainer"),
+        )
+        last = checkpoint_dir / LAST_CHECKPOINT
+        resume_from = str(last) if last.exists() else None
+        resumed_step = _checkpoint_step(last) if resume_from else 0
+        if resume_from:
+            log.info("resuming from %s (step %d of %d)", last, resumed_step, max_steps)
+        # weights_only: a checkpoint is data, never code (only tensors and plain containers load).
+        lightning.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)
+    finally:
+        results.restore()  # the step, history and best score of ranks that ran in other processes
 
     best = checkpoints.best_model_score
     return PretrainResult(
         model=module.model,
-        global_step=lightning.global_step,
+        global_step=results.global_step,
         tokens_per_step=tokens_per_step,
         flops_per_token=model_flops,
         peak_flops=peak_flops,
@@ -165,21 +171,6 @@ def pretrain(
         resumed_from_step=resumed_step,
         compiled=compiled,
     )
-
-
-def world_size(trainer: dict) -> int:
-    """Processes taking part in training, as Lightning will count them (devices x nodes)."""
-    devices = trainer.get("devices", 1)
-    on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-    if devices in ("auto", -1, "-1"):
-        per_node = torch.cuda.device_count() if on_gpu else 1
-    elif isinstance(devices, str):  # "2" is a count, "0,1" a list of device indices
-        per_node = int(devices) if devices.strip().isdigit() else len([d for d in devices.split(",") if d.strip()])
-    elif isinstance(devices, (list, tuple)):
-        per_node = len(devices)
-    else:
-        per_node = int(devices)
-    return per_node * trainer.get("num_nodes", 1)
 
 
 def _checkpoint_step(path: Path) -> int:
