@@ -2,7 +2,7 @@
 whose backend store is PostgreSQL and whose artifacts the server stores (`conf/team/mlflow.yml`).
 
 They need the server `make team-up` starts (`.ci/run` does, and exports where it is); without
-LMLADDER_TEAM_TRACKING_URI they are skipped. Each test uses an environment of its own (a copy of
+LMLADDER_TEAM_TRACKING_URI they are skipped, unless LMLADDER_REQUIRE_TEAM_SERVER=1 (as in CI). Each test uses an environment of its own (a copy of
 conf/test with conf/team's tracking), so its experiment and registered model are its own on the
 shared server."""
 
@@ -26,10 +26,18 @@ from tests.conftest import PLAIN_LOGGING, PROJECT_ROOT, copy_project
 
 TRACKING_URI = os.environ.get("LMLADDER_TEAM_TRACKING_URI")
 BACKEND_URI = os.environ.get("LMLADDER_TEAM_BACKEND_URI")
+REQUIRED = os.environ.get("LMLADDER_REQUIRE_TEAM_SERVER") == "1"
 pytestmark = pytest.mark.skipif(
-    not (TRACKING_URI and BACKEND_URI),
+    not (TRACKING_URI and BACKEND_URI) and not REQUIRED,
     reason='no team MLflow server: `make team-up && eval "$(scripts/team-server env)"` (.ci/run does)',
 )
+
+
+@pytest.fixture(autouse=True)
+def team_server_configured():
+    assert TRACKING_URI and BACKEND_URI, "LMLADDER_REQUIRE_TEAM_SERVER=1 but LMLADDER_TEAM_TRACKING_URI/_BACKEND_URI are unset"
+
+
 # A stopped server fails a run after MLflow's HTTP retries (about four minutes by default): one retry here.
 FAST_FAILURE = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 
@@ -49,14 +57,25 @@ def team_project(folder: Path, tracking_uri: str) -> tuple[Path, str]:
 
 
 def kedro(project: Path, env: str, *args: str, extra_env: dict | None = None) -> subprocess.Popen:
+    """`kedro <args> --env <env>` started in the background, its output to a file (a pipe nobody reads
+    while the test polls MLflow would fill up and stop it)."""
     variables = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "KEDRO_LOGGING_CONFIG": str(PLAIN_LOGGING), **(extra_env or {})}
     command = [sys.executable, "-m", "kedro", *args, "--env", env]
-    return subprocess.Popen(command, cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=variables)
+    log = project / f"kedro-{uuid.uuid4().hex[:8]}.log"
+    process = subprocess.Popen(command, cwd=project, stdout=log.open("w"), stderr=subprocess.STDOUT, env=variables)
+    process.log = log
+    return process
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str]:
-    output, _ = process.communicate(timeout=900)
-    return process.returncode, " ".join(output.split())
+    """Wait for a `kedro` command (killed if it runs past 15 minutes); its exit code and output on one line."""
+    try:
+        process.wait(timeout=900)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.returncode, " ".join(process.log.read_text().split())
 
 
 def runs(client: MlflowClient, env: str) -> list:
@@ -67,7 +86,8 @@ def runs(client: MlflowClient, env: str) -> list:
 def test_two_default_runs_at_once_log_everything_and_register_through_the_server(tmp_path):
     projects = [team_project(tmp_path / name, TRACKING_URI) for name in ("alice", "bob")]
     started = [kedro(project, env, "run") for project, env in projects]  # at the same time
-    for returncode, output in map(finish, started):
+    finished = [finish(process) for process in started]  # both, before any assertion
+    for returncode, output in finished:
         assert returncode == 0, output[-3000:]
 
     client = MlflowClient(tracking_uri=TRACKING_URI)
@@ -119,13 +139,13 @@ def start_server(port: int, artifacts: Path, log: Path) -> subprocess.Popen:
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert server.poll() is None, log.read_text()[-3000:]
+    while time.monotonic() < deadline and server.poll() is None:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
             return server
         except OSError:
             time.sleep(0.5)
+    stop_server(server)
     raise AssertionError(f"the MLflow server did not start: {log.read_text()[-3000:]}")
 
 
@@ -163,12 +183,16 @@ def test_retraining_skips_rejects_promotes_through_the_server_and_survives_it_st
 
         # the server stops while a retraining trains: that run fails, saying so; the champion stays
         retraining = kedro(project, env, "retrain", "--params", "retraining.force=true", extra_env=FAST_FAILURE)
-        deadline = time.monotonic() + 300
-        while not any("model.n_layer" in run.data.params and run.info.status == "RUNNING" for run in runs(client, env)[:1]):  # training
-            assert retraining.poll() is None, f"the retraining ended before the server stopped: {finish(retraining)[1][-3000:]}"
-            assert time.monotonic() < deadline, "the retraining did not start training"
-            time.sleep(0.5)
-        stop_server(server)
+        try:
+            deadline = time.monotonic() + 300
+            while not any("model.n_layer" in run.data.params and run.info.status == "RUNNING" for run in runs(client, env)[:1]):
+                assert retraining.poll() is None, f"the retraining ended before the server stopped: {finish(retraining)[1][-3000:]}"
+                assert time.monotonic() < deadline, "the retraining did not start training"
+                time.sleep(0.5)
+        except BaseException:
+            retraining.kill()  # never left running behind a failed test
+            raise
+        stop_server(server)  # while it trains
         returncode, output = finish(retraining)
         assert returncode != 0
         assert f"MLflow tracking server {uri} stopped answering" in output, output[-3000:]
