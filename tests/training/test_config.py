@@ -382,3 +382,18 @@ def test_auto_without_a_gpu_compares_host_memory_without_initialising_cuda(param
     assert params["trainer"]["accelerator"] == "auto"
     with pytest.raises(ConfigError, match=r"^pretraining: training needs .* This is host memory: trainer\.accelerator=auto does not"):
         validate_pretraining_params(params, vocab_size=4096, available_memory=4 * 10**9)
+
+
+def test_every_cpu_rank_counts_in_the_memory_estimate(params, finetuning_params):
+    """Two CPU ranks each hold the model, its optimizer state and a batch in the same host memory."""
+    params["trainer"].update(accelerator="cpu", devices=1)
+    needed = training_memory_bytes(build_model_config(params["model"], vocab_size=4096), params["data"]["batch_size"], 128)
+    validate_pretraining_params(params, vocab_size=4096, available_memory=int(1.5 * needed))
+    params["trainer"].update(devices=2, strategy="ddp")
+    with pytest.raises(ConfigError, match=r"^pretraining: training needs about .* tokens, 4096 logits each, on each of 2 ranks\) but"):
+        validate_pretraining_params(params, vocab_size=4096, available_memory=int(1.5 * needed))
+    finetuning_params["trainer"].update(accelerator="cpu", devices=2)  # fine-tuning's strategy is always DDP
+    with pytest.raises(
+        ConfigError, match=r"^finetuning: training needs about .*, on each of 2 ranks\) but .* lower finetuning\.batch_size"
+    ):
+        validate_finetuning_params(finetuning_params, model_params=params["model"], vocab_size=4096, available_memory=10**6)

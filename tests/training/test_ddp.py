@@ -198,6 +198,27 @@ def test_resumes_after_the_whole_process_group_is_killed(tmp_path, ddp_run, capl
     assert all(torch.allclose(tensor, expected[name], atol=1e-6) for name, tensor in resumed.model.state_dict().items())
 
 
+def test_the_ranks_die_with_the_process_that_started_them(tmp_path):
+    """SIGKILL of the training process alone (a `kedro run` killed by its scheduler): its ranks must not
+    go on training and writing checkpoints beside the retry. (torch.multiprocessing asks the kernel to send
+    each rank SIGINT when its parent dies; Lightning then stops the rank.)"""
+    import psutil
+
+    checkpoint_dir = tmp_path / "ck"
+    process = multiprocessing.get_context("fork").Process(target=_train_in_own_process_group, args=(checkpoint_dir,))
+    process.start()
+    deadline = time.monotonic() + 120
+    while not (checkpoint_dir / "last.ckpt").exists() and process.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.is_alive(), f"training ended (exit code {process.exitcode}) before it could be killed"
+    ranks = psutil.Process(process.pid).children(recursive=True)
+    assert len(ranks) >= RANKS - 1
+    os.kill(process.pid, signal.SIGKILL)  # the caller only, not its group
+    process.join()
+    _, alive = psutil.wait_procs(ranks, timeout=30)
+    assert alive == [], f"ranks outlived the process that started them: {[rank.pid for rank in alive]}"
+
+
 LABELS = ("neg", "pos")
 SUBJECTS = ("movie", "film", "plot", "acting", "story", "script")
 

@@ -95,7 +95,8 @@ class LossHistory(pl.Callback):
         # access, and the loss is logged only every log_every_n_steps. Lightning divides the output by the
         # micro-batches accumulated into the step.
         if stepped(trainer, batch_idx) and outputs is not None:
-            self.train.append((trainer.global_step, float(outputs["loss"]) * trainer.accumulate_grad_batches))
+            loss = trainer.strategy.reduce(outputs["loss"].detach(), reduce_op="mean")  # all ranks' under DDP
+            self.train.append((trainer.global_step, float(loss) * trainer.accumulate_grad_batches))
 
     def on_validation_end(self, trainer, pl_module):
         if "val_loss" in trainer.callback_metrics and not trainer.sanity_checking:

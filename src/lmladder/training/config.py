@@ -204,14 +204,24 @@ def validate_pretraining_params(
     block_size, batch_size = params["data"]["block_size"], params["data"]["batch_size"]
     if block_size > config.max_positions:
         raise ConfigError(f"{section}.data.block_size={block_size} is above {section}.model.max_positions={config.max_positions}")
+    ranks = ranks_in_host_memory(params["trainer"])
     check_memory(
-        training_memory_bytes(config, batch_size, block_size),
+        training_memory_bytes(config, batch_size, block_size) * ranks,
         section,
         "data.batch_size",
-        f"a batch of {batch_size} x {block_size} tokens, {config.vocab_size} logits each",
+        f"a batch of {batch_size} x {block_size} tokens, {config.vocab_size} logits each"
+        + (f", on each of {ranks} ranks" if ranks > 1 else ""),
         accelerator=params["trainer"]["accelerator"],
         available=available_memory,
     )
+
+
+def ranks_in_host_memory(trainer: dict) -> int:
+    """Training processes on this machine that each hold a model, its optimizer state and a batch in host
+    memory: every rank on a CPU, none on GPUs (device memory, not checked)."""
+    from lmladder.training.distributed import world_size  # it imports this module
+
+    return 1 if trains_on_gpu(trainer.get("accelerator", "auto")) else world_size({**trainer, "num_nodes": 1})
 
 
 def validate_finetuning_params(
@@ -237,11 +247,13 @@ def validate_finetuning_params(
     config = build_model_config(model_params, vocab_size)
     batch_size = params["batch_size"]
     frozen = all(mode == "frozen" for mode in modes or (params["mode"], params["baseline_mode"]))
+    ranks = ranks_in_host_memory(params["trainer"])
     check_memory(
-        training_memory_bytes(config, batch_size, config.max_positions, logits=False, frozen=frozen),
+        training_memory_bytes(config, batch_size, config.max_positions, logits=False, frozen=frozen) * ranks,
         section,
         "batch_size",
-        f"a batch of {batch_size} texts of up to {config.max_positions} tokens{', frozen backbone' if frozen else ''}",
+        f"a batch of {batch_size} texts of up to {config.max_positions} tokens{', frozen backbone' if frozen else ''}"
+        + (f", on each of {ranks} ranks" if ranks > 1 else ""),
         accelerator=params["trainer"]["accelerator"],
         available=available_memory,
     )

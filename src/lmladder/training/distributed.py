@@ -45,9 +45,8 @@ IN_PROCESS_STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_fork", "ddp_notebook")
 def world_size(trainer: dict) -> int:
     """Processes taking part in training, as Lightning will count them (devices x nodes)."""
     devices = trainer.get("devices", 1)
-    on_gpu = trainer.get("accelerator", "auto") in ("gpu", "cuda", "auto") and torch.cuda.is_available()
-    if devices in ("auto", -1, "-1"):
-        per_node = torch.cuda.device_count() if on_gpu else 1
+    if devices in ("auto", -1, "-1"):  # without initialising CUDA here (trains_on_gpu says why)
+        per_node = torch.cuda.device_count() if trains_on_gpu(trainer.get("accelerator", "auto")) else 1
     elif isinstance(devices, str):  # "2" is a count, "0,1" a list of device indices
         per_node = int(devices) if devices.strip().isdigit() else len([d for d in devices.split(",") if d.strip()])
     elif isinstance(devices, (list, tuple)):
@@ -96,7 +95,8 @@ def start_method(accelerator: str) -> str:
     """How ranks started from inside ``fit`` begin: forked on a CPU (the parent's memory as is, no pickling;
     PyTorch gives a forked child one intra-op thread and Lightning then sets cores / ranks); spawned on a GPU,
     where a forked child cannot use CUDA once the parent has (everything the ranks need is pickled)."""
-    return "fork" if not trains_on_gpu(accelerator) and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    forkable = not trains_on_gpu(accelerator) and not torch.cuda.is_initialized()  # Lightning refuses to fork after CUDA
+    return "fork" if forkable and "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def batches_per_rank(examples: int, batch_size: int, processes: int) -> int:
@@ -145,7 +145,7 @@ class RankZeroResults(pl.Callback):
         try:
             if not path.exists():
                 return
-            results = torch.load(path, weights_only=True)
+            results = torch.load(path, weights_only=True, map_location="cpu")
             self.global_step, self.current_epoch = results["global_step"], results["current_epoch"]
             for name, state in results["callbacks"].items():
                 callback = self.callbacks[name]

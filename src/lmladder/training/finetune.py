@@ -127,7 +127,8 @@ class EpochHistory(pl.Callback):
             if f"{self.prefix}{name}" in metrics:
                 row[name] = float(metrics[f"{self.prefix}{name}"])
         self.rows.append(row)
-        log.info("%sepoch %d: %s", self.prefix, row["epoch"], ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch"))
+        if trainer.is_global_zero:  # one line per epoch, not one per rank
+            log.info("%sepoch %d: %s", self.prefix, row["epoch"], ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k != "epoch"))
 
 
 @dataclass

@@ -102,7 +102,7 @@ class LanguageModelModule(pl.LightningModule):
         # Only on the steps whose metrics go to the logger: each self.log costs about as much as a small
         # model's optimizer step. The loss of every step is in LossHistory (from the step's output).
         if logs_this_step(self.trainer):
-            self.log("train_loss", loss, prog_bar=True)
+            self.log("train_loss", loss, prog_bar=True, sync_dist=True)  # all ranks' mean under DDP
             self.log("lr", learning_rate(self.trainer.optimizers[0]))
         return loss
 

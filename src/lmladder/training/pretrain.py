@@ -112,6 +112,9 @@ def pretrain(
     model_flops = flops_per_token(model.config, block_size)
     if peak_flops is None:  # measured once per machine and cached, not on every run
         peak_flops = device_peak_flops(trainer.get("precision", "32-true"), trainer.get("accelerator", "auto"))
+    if trains_on_gpu(trainer.get("accelerator", "auto")):
+        # a device's peak, and the throughput counts every rank's tokens; CPU ranks share the cores one probe measured
+        peak_flops *= processes
     checkpoint_dir = Path(checkpoint_dir)
     checkpoints = ModelCheckpoint(
         dirpath=checkpoint_dir,
