@@ -6,7 +6,15 @@ from filelock import FileLock, Timeout
 
 from lmladder import hooks as hooks_module
 from lmladder.errors import ConfigError
-from lmladder.hooks import LadderRunHooks, RunLockHooks, check_corpus_catalog, check_no_secrets, check_tracking_settings, is_secret_name
+from lmladder.hooks import (
+    LadderRunHooks,
+    RunLockHooks,
+    check_corpus_catalog,
+    check_no_secrets,
+    check_not_one_of_several_ranks,
+    check_tracking_settings,
+    is_secret_name,
+)
 from lmladder.pipelines.data_processing import create_pipeline as data_processing
 from lmladder.pipelines.finetuning import create_pipeline as finetuning_pipeline
 from lmladder.pipelines.model_selection import create_pipeline as model_selection
@@ -215,3 +223,14 @@ def test_a_generation_run_refuses_encoder_rungs_and_pipelines_built_for_the_othe
         hook.before_pipeline_run({"runner": "SequentialRunner"}, finetuning_pipeline(task="generation"))
     finally:
         use_task("classification")
+
+
+@pytest.mark.parametrize("variable", ["WORLD_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE"])
+def test_a_session_started_once_per_rank_is_refused_saying_how_to_use_several_devices(monkeypatch, variable):
+    monkeypatch.setenv(variable, "1")
+    check_not_one_of_several_ranks()  # one rank: an ordinary session
+    monkeypatch.setenv(variable, "4")
+    with pytest.raises(
+        ConfigError, match=rf"^this session was started as one of 4 ranks \({variable}=4: torchrun, srun or mpirun\).*devices"
+    ):
+        check_not_one_of_several_ranks()

@@ -116,6 +116,7 @@ class ConfigValidationHook:
     def after_context_created(self, context) -> None:
         from lmladder.parameters import check_parameters
 
+        check_not_one_of_several_ranks()
         check_corpus_catalog(context.config_loader["catalog"])
         check_tracking_settings(mlflow_settings(context.config_loader))
         params = context.config_loader["parameters"]  # not context.params: that builds every pipeline
@@ -170,6 +171,25 @@ def check_corpus_catalog(catalog: dict) -> None:
             f"raw_corpus is loaded with in_memory: false, so {' and '.join(wrong)} must be {ARROW_DATASET} in the catalog, "
             f"not {', '.join(sorted(set(map(str, wrong.values()))))} (see conf/hub/catalog.yml)"
         )
+
+
+# Set by launchers that start a program once per rank: torchrun, srun (in its job step), mpirun.
+LAUNCHER_WORLD_SIZES = ("WORLD_SIZE", "SLURM_STEP_NUM_TASKS", "OMPI_COMM_WORLD_SIZE")
+
+
+def check_not_one_of_several_ranks() -> None:
+    """A session started once per rank (``torchrun ... -m kedro run``) would run every node, open an MLflow
+    run and write the same outputs in each rank, and the first would hold the project lock while the
+    others wait for it and training waits for them. Several devices are started from inside training."""
+    for variable in LAUNCHER_WORLD_SIZES:
+        value = os.environ.get(variable, "1")
+        if value.isdigit() and int(value) > 1:
+            raise ConfigError(
+                f"this session was started as one of {value} ranks ({variable}={value}: torchrun, srun or mpirun): "
+                "every rank would run every node and open its own MLflow run. Start kedro once, with "
+                "pretraining.trainer.devices / finetuning.trainer.devices set to the number of devices: the ranks "
+                "start inside training. Training across several nodes is not supported by the pipelines"
+            )
 
 
 def check_tracking_settings(config: dict) -> None:

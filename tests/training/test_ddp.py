@@ -310,12 +310,12 @@ def test_ranks_started_by_a_launcher_keep_the_configured_strategy(monkeypatch, v
         (
             {"strategy": "fsdp"},
             "pretraining.trainer.strategy='fsdp' on 2 devices would start its ranks by running the whole command again "
-            "(every Kedro node, a second MLflow run). Use strategy ddp, or launch with torchrun or SLURM's srun",
+            "(every Kedro node, a second MLflow run). Use strategy ddp",
         ),
         (
             {"strategy": "ddp", "num_nodes": 2},
-            "pretraining.trainer.num_nodes=2 needs a launcher that starts the ranks on every node (torchrun or SLURM's srun); "
-            "none was detected. Launch with one, or set num_nodes: 1",
+            "pretraining.trainer.num_nodes=2 needs a launcher that starts the program once per rank on every node (torchrun "
+            "or SLURM's srun), and `kedro run` cannot be started that way (each rank would run every node): set num_nodes: 1",
         ),
     ],
     ids=["fsdp", "num_nodes"],

@@ -77,13 +77,14 @@ def launch_strategy(trainer: dict, processes: int, section: str, find_unused_par
         return trainer
     if trainer.get("num_nodes", 1) > 1:
         raise ConfigError(
-            f"{section}.num_nodes={trainer['num_nodes']} needs a launcher that starts the ranks on every node "
-            "(torchrun or SLURM's srun); none was detected. Launch with one, or set num_nodes: 1"
+            f"{section}.num_nodes={trainer['num_nodes']} needs a launcher that starts the program once per rank on every "
+            "node (torchrun or SLURM's srun), and `kedro run` cannot be started that way (each rank would run every node): "
+            "set num_nodes: 1"
         )
     if strategy not in IN_PROCESS_STRATEGIES:
         raise ConfigError(
             f"{section}.strategy={strategy!r} on {processes} devices would start its ranks by running the whole command "
-            "again (every Kedro node, a second MLflow run). Use strategy ddp, or launch with torchrun or SLURM's srun"
+            "again (every Kedro node, a second MLflow run). Use strategy ddp"
         )
     if strategy in ("ddp_spawn", "ddp_fork", "ddp_notebook"):
         return trainer  # already started from inside fit
