@@ -219,6 +219,8 @@ def test_airflow_dag_has_one_task_per_rung_after_the_shared_data_steps(project_c
             "namespace",
             "--env",
             "test",
+            "--jinja-file",
+            "conf/airflow/grouped_dag.j2",
             "--target-dir",
             "dags",
         ],

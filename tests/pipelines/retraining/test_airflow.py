@@ -56,7 +56,10 @@ def test_dag_is_weekly_with_retries_and_one_task(retraining_dag):
     assert 'schedule="@weekly"' in source
     assert "retries=2" in source and "retry_delay=timedelta(minutes=10)" in source and "max_active_runs=1" in source
     assert source.count("@task(task_id=") == 1  # one task: one decision, at most one MLflow run per retraining
-    assert "run_retraining(project_path, env=env, conf_source=conf_source)" in source  # what `kedro retrain` runs
+    assert "retrain(project_path, env=env, conf_source=conf_source)" in source  # what `kedro retrain` runs
+    # the workers' working directory is not the project: the folder `kedro airflow create` ran in is baked in
+    assert f'project_path = "{retraining_dag.parents[1]}"' in source
+    assert "import kedro" not in source and "from kedro" not in source  # Airflow parses the file often
 
 
 @pytest.mark.skipif(importlib.util.find_spec("airflow") is None, reason="Airflow is not installed (pip install -e '.[airflow]')")
@@ -68,7 +71,7 @@ def test_airflow_dagbag_loads_the_dag(retraining_dag, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    dag = report["dags"]["lmladder"]
+    dag = report["dags"]["lmladder-retraining"]  # not kedro-airflow's "lmladder": one id per pipeline and environment
     assert dag["tasks"] == ["retraining"]
     assert dag["schedule"] == "@weekly"
     assert dag["max_active_runs"] == 1 and dag["retries"] == 2
