@@ -98,13 +98,17 @@ def project_copy(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def no_mlflow_run_left_active():
-    """kedro-mlflow re-opens its run in every node; make sure no test leaks an active run into the next."""
+def no_mlflow_state_left_behind():
+    """kedro-mlflow re-opens its run in every node; make sure no test leaks an active run into the next.
+    Nor a registry URI: ``mlflow.set_registry_uri`` also exports MLFLOW_REGISTRY_URI, which every later
+    client of this process, and every subprocess, would take over the tracking store it is given."""
     yield
     import mlflow
 
     while mlflow.active_run() is not None:
         mlflow.end_run()
+    mlflow.set_registry_uri(None)
+    os.environ.pop("MLFLOW_REGISTRY_URI", None)
 
 
 def written(folder: Path) -> bool:

@@ -16,11 +16,10 @@ def test_team_tracking_differs_from_base_only_in_where_runs_and_artifacts_go():
     base, team = read("base"), read("team")
     assert team["server"]["mlflow_tracking_uri"].startswith("http://")
     assert team["server"]["credentials"] == "mlflow_team"  # exported from conf/team/credentials.yml when present
-    assert {**team["server"], "mlflow_tracking_uri": None, "credentials": None} == {
-        **base["server"],
-        "mlflow_tracking_uri": None,
-        "credentials": None,
-    }
+    assert team["server"]["mlflow_registry_uri"] == team["server"]["mlflow_tracking_uri"]  # one store, as in base
+    assert base["server"]["mlflow_registry_uri"] == base["server"]["mlflow_tracking_uri"]
+    where = {"mlflow_tracking_uri": None, "mlflow_registry_uri": None, "credentials": None}
+    assert {**team["server"], **where} == {**base["server"], **where}
     assert team["tracking"]["experiment"]["create_experiment_kwargs"]["artifact_location"] is None  # the server's store
     team["tracking"]["experiment"]["create_experiment_kwargs"]["artifact_location"] = base["tracking"]["experiment"][
         "create_experiment_kwargs"

@@ -50,7 +50,7 @@ def team_project(folder: Path, tracking_uri: str) -> tuple[Path, str]:
     (project / "conf" / env).mkdir()
     (project / "conf" / env / "parameters.yml").write_text((PROJECT_ROOT / "conf" / "test" / "parameters.yml").read_text())
     mlflow_conf = yaml.safe_load((PROJECT_ROOT / "conf" / "team" / "mlflow.yml").read_text())
-    mlflow_conf["server"]["mlflow_tracking_uri"] = tracking_uri
+    mlflow_conf["server"]["mlflow_tracking_uri"] = mlflow_conf["server"]["mlflow_registry_uri"] = tracking_uri
     mlflow_conf["tracking"]["experiment"]["name"] = f"lmladder-{env}"
     (project / "conf" / env / "mlflow.yml").write_text(yaml.safe_dump(mlflow_conf))
     return project, env
@@ -90,7 +90,7 @@ def test_two_default_runs_at_once_log_everything_and_register_through_the_server
     for returncode, output in finished:
         assert returncode == 0, output[-3000:]
 
-    client = MlflowClient(tracking_uri=TRACKING_URI)
+    client = MlflowClient(tracking_uri=TRACKING_URI, registry_uri=TRACKING_URI)
     for _, env in projects:
         [run] = runs(client, env)
         assert run.info.status == "FINISHED" and run.data.tags["kedro_env"] == env
@@ -111,8 +111,10 @@ def test_two_default_runs_at_once_log_everything_and_register_through_the_server
     import mlflow.pyfunc
     import pandas as pd
 
+    # the registry too (conftest's no_mlflow_state_left_behind resets it after the test)
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(TRACKING_URI)
+    mlflow.set_registry_uri(TRACKING_URI)
     try:
         model = mlflow.pyfunc.load_model(f"models:/lmladder-classifier-{projects[0][1]}@candidate")  # downloaded from the server
     finally:
@@ -162,7 +164,7 @@ def test_retraining_skips_rejects_promotes_through_the_server_and_survives_it_st
     try:
         project, env = team_project(tmp_path / "project", uri)
         model = f"lmladder-classifier-{env}"
-        client = MlflowClient(tracking_uri=uri)
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
 
         returncode, output = finish(kedro(project, env, "retrain"))
         assert returncode == 0, output[-3000:]

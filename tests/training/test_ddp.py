@@ -71,8 +71,10 @@ def tracking_store(folder: Path):
     """A scratch MLflow store (SQLite, as the project's), the tracking URI of this process while it lasts."""
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(f"sqlite:///{folder}/mlflow.db")
+    # an experiment of this store: the process's active one may be an earlier test's, in another store
+    mlflow.set_experiment("ddp")
     try:
-        yield MlflowClient()
+        yield MlflowClient(registry_uri=mlflow.get_tracking_uri())
     finally:
         mlflow.set_tracking_uri(previous)
 
@@ -145,7 +147,8 @@ def test_a_token_budget_counts_both_ranks(tmp_path):
 def test_only_rank_zero_writes_checkpoints_and_metrics(ddp_run, single_run, tracking):
     result, model, folder, run_id = ddp_run
     assert sorted(path.name for path in (folder / "ck").iterdir()) == ["best.ckpt", "last.ckpt"]
-    assert {run.info.run_id for run in tracking.search_runs(["0"])} == {run_id, single_run[1]}  # no run of a rank's own
+    experiment = tracking.get_experiment_by_name("ddp").experiment_id
+    assert {run.info.run_id for run in tracking.search_runs([experiment])} == {run_id, single_run[1]}  # no run of a rank's own
     # Every metric logged as often, at the same steps, as by one process (not once per rank).
     steps = metric_steps(tracking, run_id)
     assert {"train_loss", "val_loss", "tokens_seen", "tokens_per_s"} <= steps.keys()
