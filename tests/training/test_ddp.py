@@ -178,15 +178,21 @@ def _train_in_own_process_group(checkpoint_dir: Path) -> None:
     run_pretrain(build_model(), checkpoint_dir, max_steps=STEPS, data=PER_RANK, trainer=DDP, extra_callbacks=[Slow()])
 
 
-def test_resumes_after_the_whole_process_group_is_killed(tmp_path, ddp_run, caplog):
-    uninterrupted, _, _, _ = ddp_run
-    checkpoint_dir = tmp_path / "ck"
+def training_past_its_first_checkpoint(checkpoint_dir: Path) -> multiprocessing.Process:
+    """Two-rank pretraining in a process (group) of its own, once it has written its first ``last.ckpt``."""
     process = multiprocessing.get_context("fork").Process(target=_train_in_own_process_group, args=(checkpoint_dir,))
     process.start()
     deadline = time.monotonic() + 120
     while not (checkpoint_dir / "last.ckpt").exists() and process.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert process.is_alive(), f"training ended (exit code {process.exitcode}) before it could be killed"
+    return process
+
+
+def test_resumes_after_the_whole_process_group_is_killed(tmp_path, ddp_run, caplog):
+    uninterrupted, _, _, _ = ddp_run
+    checkpoint_dir = tmp_path / "ck"
+    process = training_past_its_first_checkpoint(checkpoint_dir)
     os.killpg(process.pid, signal.SIGKILL)
     process.join()
     assert process.exitcode == -signal.SIGKILL
@@ -208,12 +214,7 @@ def test_the_ranks_die_with_the_process_that_started_them(tmp_path):
     import psutil
 
     checkpoint_dir = tmp_path / "ck"
-    process = multiprocessing.get_context("fork").Process(target=_train_in_own_process_group, args=(checkpoint_dir,))
-    process.start()
-    deadline = time.monotonic() + 120
-    while not (checkpoint_dir / "last.ckpt").exists() and process.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert process.is_alive(), f"training ended (exit code {process.exitcode}) before it could be killed"
+    process = training_past_its_first_checkpoint(checkpoint_dir)
     ranks = psutil.Process(process.pid).children(recursive=True)
     assert len(ranks) >= RANKS - 1
     os.kill(process.pid, signal.SIGKILL)  # the caller only, not its group
