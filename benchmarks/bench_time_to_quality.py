@@ -56,6 +56,7 @@ from lmladder.model import Transformer, flops_per_token
 from lmladder.tracking.lightning import active_run_logger
 from lmladder.training.config import build_model_config, build_optimizer_and_schedule, choose_precision, device_peak_flops
 from lmladder.training.hardware import cpu_prefers_bf16, matmul_probe
+from lmladder.training.optim import weight_decay_groups
 from lmladder.training.pretrain import pretrain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,48 +104,65 @@ class PlainGPT(nn.Module):
         return self.head(self.ln_f(x))
 
 
-def plain_loop(tokens: np.ndarray, seed: int) -> dict:
-    """nanoGPT's train.py loop: random windows, AdamW (decay on matrices), warmup + cosine, clipping."""
-    torch.manual_seed(seed)
-    start = time.perf_counter()
-    c = PLAIN
-    model = PlainGPT(VOCAB_BYTES, c["block"], c["n_layer"], c["n_head"], c["n_embd"])
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    rest = [p for p in model.parameters() if p.dim() < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=c["lr"], betas=(0.9, 0.99)
-    )
-    data = torch.from_numpy(tokens.astype(np.int64))
-    generator = torch.Generator().manual_seed(seed)
-    step_times = []
-    first_step_at = None
-    for step in range(c["steps"]):
-        tick = time.perf_counter()
-        first_step_at = first_step_at or tick
+class PlainLoop:
+    """nanoGPT's train.py loop, one ``step()`` at a time: random windows, AdamW (decay on matrices), warmup +
+    cosine, clipping. ``model``/``optimizer``/``loss`` default to the plain ones; the interleaved throughput
+    measurement also runs the project's model and optimizer through it (the project without Lightning)."""
+
+    def __init__(self, tokens: np.ndarray, seed: int, model=None, optimizer=None, loss=None):
+        torch.manual_seed(seed)
+        c = PLAIN
+        self.model = model or PlainGPT(VOCAB_BYTES, c["block"], c["n_layer"], c["n_head"], c["n_embd"])
+        if optimizer is None:
+            decay = [p for p in self.model.parameters() if p.dim() >= 2]
+            rest = [p for p in self.model.parameters() if p.dim() < 2]
+            optimizer = torch.optim.AdamW(
+                [{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=c["lr"], betas=(0.9, 0.99)
+            )
+        self.optimizer = optimizer
+        self.loss = loss or (lambda model, x, y: F.cross_entropy(model(x).view(-1, VOCAB_BYTES), y.view(-1)))
+        self.data = torch.from_numpy(tokens.astype(np.int64))
+        self.generator = torch.Generator().manual_seed(seed)
+        self.step_index = 0
+
+    def step(self) -> None:
+        c, step = PLAIN, self.step_index
         if step < c["warmup"]:
             lr = c["lr"] * (step + 1) / c["warmup"]
         else:
-            progress = (step - c["warmup"]) / (c["steps"] - c["warmup"])
+            progress = min(1.0, (step - c["warmup"]) / (c["steps"] - c["warmup"]))
             lr = c["min_lr"] + 0.5 * (1 + math.cos(math.pi * progress)) * (c["lr"] - c["min_lr"])
-        for group in optimizer.param_groups:
+        for group in self.optimizer.param_groups:
             group["lr"] = lr
-        starts = torch.randint(len(data) - c["block"] - 1, (c["batch"],), generator=generator)
-        x = torch.stack([data[i : i + c["block"]] for i in starts])
-        y = torch.stack([data[i + 1 : i + 1 + c["block"]] for i in starts])
-        loss = F.cross_entropy(model(x).view(-1, VOCAB_BYTES), y.view(-1))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        starts = torch.randint(len(self.data) - c["block"] - 1, (c["batch"],), generator=self.generator)
+        x = torch.stack([self.data[i : i + c["block"]] for i in starts])
+        y = torch.stack([self.data[i + 1 : i + 1 + c["block"]] for i in starts])
+        self.loss(self.model, x, y).backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step_index += 1
+
+
+def plain_loop(tokens: np.ndarray, seed: int) -> dict:
+    """The plain loop for its config's steps, timed."""
+    start = time.perf_counter()
+    loop = PlainLoop(tokens, seed)
+    step_times = []
+    first_step_at = None
+    for _ in range(PLAIN["steps"]):
+        tick = time.perf_counter()
+        first_step_at = first_step_at or tick
+        loop.step()
         step_times.append(time.perf_counter() - tick)
     end = time.perf_counter()
     return {
-        "model": model,
+        "model": loop.model,
         "wall": end - start,
         "startup": first_step_at - start,
         "exit": 0.0,
         "step_times": step_times,
-        "steps": c["steps"],
+        "steps": PLAIN["steps"],
     }
 
 
@@ -224,6 +242,7 @@ def project_run(
     seed: int,
     log_to_mlflow: bool = True,
     budget: float | None = None,
+    callbacks: list[pl.Callback] | None = None,
 ) -> dict:
     """``lmladder.training.pretrain`` as the pretraining node calls it, timed from the model's construction
     to the return, with its checkpoints and, when ``log_to_mlflow``, its MLflow logging. With ``budget``
@@ -239,7 +258,7 @@ def project_run(
     ]
     optimizer, lr_schedule = build_optimizer_and_schedule(params, "pretraining")
     clock = StepClock()
-    callbacks = [clock]
+    callbacks = [clock, *(callbacks or [])]
     if budget is not None:
         timer = TimeBudget(budget)
         callbacks.append(timer)
@@ -313,6 +332,74 @@ class _nothing:
         return False
 
 
+class PlainStepsBetween(pl.Callback):
+    """Step times free of the machine's drift (its speed changes by more than 5% within minutes here): after
+    each of the project's steps, one step of each ``PlainLoop``, each timed, so every pair of steps sees the
+    same machine. The project's step is everything between the end of the last loop step and the end of its
+    own step: data, Lightning's hooks, forward, backward, clipping, optimizer, the project's callbacks. Steps
+    that include a validation pass are left out."""
+
+    def __init__(self, loops: dict[str, PlainLoop]):
+        self.loops = loops
+        self.times: dict[str, list[float]] = {"lmladder": [], **{name: [] for name in loops}}
+        self._since = None
+        self._validated = False
+
+    def on_validation_end(self, trainer, pl_module):
+        self._validated = True
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        now = time.perf_counter()
+        if self._since is not None and not self._validated:
+            self.times["lmladder"].append(now - self._since)
+            for name, loop in self.loops.items():
+                tick = time.perf_counter()
+                loop.step()
+                self.times[name].append(time.perf_counter() - tick)
+        self._validated = False
+        self._since = time.perf_counter()
+
+
+def interleaved_step_times(train: np.ndarray, val: np.ndarray, steps: int, seed: int) -> dict[str, list[float]]:
+    """The project's pretraining at the plain loop's config, with one step of the plain loop and one of the
+    project's own model and optimizer in the plain loop (no Lightning) after each of its steps."""
+    params = plain_config_params(steps)
+    vocab = VOCAB_BYTES + len(SPECIAL_TOKENS)
+    model = Transformer(build_model_config(params["model"], vocab_size=vocab))
+    optimizer = build_optimizer_and_schedule(params, "pretraining")[0](weight_decay_groups(model))
+    loops = {
+        "plain": PlainLoop(train, seed),
+        "bare": PlainLoop(train, seed, model, optimizer, loss=lambda model, x, y: model(x, y)[1]),
+    }
+    between = PlainStepsBetween(loops)
+    byte_ids = {role: VOCAB_BYTES + i for i, role in enumerate(SPECIAL_TOKENS)}
+    project_run(params, train, val, vocab, 1.0, byte_ids, seed, callbacks=[between])
+    return between.times
+
+
+def print_interleaved(times: dict[str, list[float]]) -> float:
+    """Median step times of the interleaved run and the ratio the project aims at (>= 1.05)."""
+    median = {name: statistics.median(values[10:]) for name, values in times.items()}
+    pairs = sorted(plain / ours for plain, ours in zip(times["plain"][10:], times["lmladder"][10:], strict=True))
+    quartiles = pairs[len(pairs) // 4], pairs[3 * len(pairs) // 4]
+    ratio = median["plain"] / median["lmladder"]
+    print(f"interleaved steps ({len(pairs)} of each, one of each in turn), median ms per step:")
+    print(f"  plain loop                                          {median['plain'] * 1e3:7.2f}")
+    print(
+        f"  lmladder's model and optimizer in the plain loop     {median['bare'] * 1e3:7.2f}  "
+        f"(loop / this {median['plain'] / median['bare']:.3f}: the project without Lightning)"
+    )
+    print(
+        f"  lmladder pretrain (Lightning)                        {median['lmladder'] * 1e3:7.2f}  "
+        f"(Lightning's per-step work: {(median['lmladder'] - median['bare']) * 1e3:+.2f} ms)"
+    )
+    print(
+        f"step throughput, plain config: lmladder / loop      {ratio:.2f}  (aim >= 1.05; interleaved, "
+        f"per-pair ratios' quartiles {quartiles[0]:.2f}-{quartiles[1]:.2f})"
+    )
+    return ratio
+
+
 def plain_config_params(steps: int) -> dict:
     """The project's parameters set to the plain loop's model (the GPT-2-style recipe of conf/gpt2, without
     biases as nanoGPT), data and optimizer (AdamW; fused, as the project's default)."""
@@ -354,7 +441,7 @@ def summary_row(name: str, run: dict, tokens_per_step: int, model_flops: int, pe
     )
 
 
-def compare(text: str, seed: int, held_out_bytes: int, steps: int, precision_steps: int) -> None:
+def compare(text: str, seed: int, held_out_bytes: int, steps: int, precision_steps: int, interleaved_steps: int) -> None:
     train_docs, held_out = load_text(text)
     held_out = held_out.encode("utf-8")[:held_out_bytes].decode("utf-8", errors="ignore")
     n_bytes = len(held_out.encode("utf-8"))
@@ -425,7 +512,8 @@ def compare(text: str, seed: int, held_out_bytes: int, steps: int, precision_ste
     same_step = statistics.median(ours_same["step_times"][10:])
     print(f"(BPE tokenizer for the recipe trained in {tokenize_seconds:.1f} s, not counted)")
     print(f"wall time, plain config: lmladder / loop            {ours_same['wall'] / plain['wall']:.2f}  (aim <= 1.1)")
-    print(f"step throughput, plain config: lmladder / loop      {plain_step / same_step:.2f}  (aim >= 1.05)")
+    print(f"step throughput, plain config, sequential runs: lmladder / loop {plain_step / same_step:.2f}  (machine drift included)")
+    print_interleaved(interleaved_step_times(train_bytes[:split], train_bytes[split:], interleaved_steps, seed))
     print(
         f"held-out bpb at equal wall-clock: recipe / loop      {recipe_bpb / plain_bpb:.2f}  (aim <= 0.85; recipe wall {ours_recipe['wall']:.1f} s vs {budget:.1f} s)"
     )
@@ -581,6 +669,8 @@ def main() -> None:
     parser.add_argument("--held-out-bytes", type=int, default=100_000)
     parser.add_argument("--precision-steps", type=int, default=200, help="steps of the default recipe in each precision")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--interleaved-steps", type=int, default=600, help="steps of the interleaved step-time measurement")
+    parser.add_argument("--throughput-only", action="store_true", help="only the interleaved step-time measurement, per text")
     parser.add_argument("--trials", action="store_true", help="train the recipe variants instead (MLflow experiment recipe_trials)")
     parser.add_argument("--only", nargs="*", default=list(TRIALS), help="with --trials: these trials")
     parser.add_argument("--seeds", type=int, default=1, help="with --trials: seeds per trial")
@@ -601,7 +691,13 @@ def main() -> None:
         return
     mlflow.set_experiment("time_to_quality")
     for text in texts:
-        compare(text, args.seed, args.held_out_bytes, args.steps, args.precision_steps)
+        if args.throughput_only:
+            train_bytes = byte_tokens("\n\n".join(load_text(text)[0]))
+            split = int(0.95 * len(train_bytes))
+            print(f"\n== {text}: {len(train_bytes) / 1e6:.2f} MB of training text ==")
+            print_interleaved(interleaved_step_times(train_bytes[:split], train_bytes[split:], args.interleaved_steps, args.seed))
+            continue
+        compare(text, args.seed, args.held_out_bytes, args.steps, args.precision_steps, args.interleaved_steps)
 
 
 if __name__ == "__main__":
