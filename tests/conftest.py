@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog
 
 from lmladder.settings import CONFIG_LOADER_ARGS, ProjectConfigLoader
@@ -109,6 +111,20 @@ def no_mlflow_state_left_behind():
         mlflow.end_run()
     mlflow.set_registry_uri(None)
     os.environ.pop("MLFLOW_REGISTRY_URI", None)
+
+
+@pytest.fixture(scope="session")
+def selection_run(tmp_path_factory) -> Path:
+    """One `model_selection` run on conf/test's ladder (15 rungs: 12 fine-tuned, 3 learning-rate sweep
+    points), shared by the pipeline's tests and by the Airflow DAG's test, which checks that the same
+    ladder run through Airflow recommends the same."""
+    project = copy_project(tmp_path_factory.mktemp("selection"))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.chdir(project)
+        bootstrap_project(project)
+        with KedroSession.create(project_path=project, env="test") as session:
+            session.run(pipeline_names=["model_selection"])
+    return project
 
 
 def written(folder: Path) -> bool:

@@ -10,6 +10,7 @@ Every task's state and duration is read back from Airflow's metadata database an
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sqlite3
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tests.conftest import PLAIN_LOGGING, copy_project, runs_of
+from tests.conftest import PLAIN_LOGGING, copy_project, outputs, runs_of
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("airflow") is None, reason="Airflow is not installed (pip install -e '.[airflow]')"
@@ -100,7 +101,7 @@ def airflow(tmp_path_factory) -> Airflow:
     return airflow
 
 
-def test_the_ladder_dag_runs_every_task_and_logs_every_rung_to_the_projects_mlflow(airflow):
+def test_the_ladder_dag_runs_every_task_and_logs_every_rung_to_the_projects_mlflow(airflow, selection_run):
     result = airflow("dags", "test", "lmladder-test-model-selection")
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
 
@@ -121,8 +122,15 @@ def test_the_ladder_dag_runs_every_task_and_logs_every_rung_to_the_projects_mlfl
         assert task_run.info.run_name == "model_selection" and task_run.data.tags["kedro_env"] == "test"
     selection = [run for run in by_name["model_selection"] if "model_selection_metrics.law.alpha" in run.data.metrics]
     assert len(selection) == 1 and selection[0].info.status == "FINISHED"
-    assert (airflow.project / "data" / "test" / "08_reporting" / "model_selection.json").exists()
     assert not (airflow.project / "data" / "local").exists()  # KEDRO_ENV=local on the worker changed nothing
+
+    # a second full run of the ladder, each rung in a session of its own, recommends what `kedro run` did
+    recommendation = [
+        json.loads((outputs(project) / "08_reporting" / "model_selection.json").read_text())["recommendation"]
+        for project in (airflow.project, selection_run)
+    ]
+    assert recommendation[0]["recommended"] == recommendation[1]["recommended"]
+    assert recommendation[0]["tied"] == recommendation[1]["tied"]
 
 
 def test_two_rung_tasks_run_at_once_in_separate_processes(airflow):

@@ -1,6 +1,7 @@
-"""The model_selection pipeline on conf/test's IsoFLOP ladder, run as a user runs it, then read back
-from MLflow; a second full run that must recommend the same; and the Airflow DAG that runs the rungs
-in parallel."""
+"""The model_selection pipeline on conf/test's IsoFLOP ladder, run as a user runs it (the session's
+``selection_run``, tests/conftest.py), then read back from MLflow; and the Airflow DAG that runs the
+rungs in parallel. (A second full run of the ladder, through Airflow, must recommend the same:
+tests/pipelines/test_airflow_dags.py.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,8 @@ import re
 import subprocess
 import sys
 
-import pytest
-from kedro.framework.session import KedroSession
-from kedro.framework.startup import bootstrap_project
-
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
-from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, outputs, runs_of, written
+from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of, written
 
 # conf/test: two budgets of d1, d2, d3; c1 with a second seed; a d2 encoder and encoder-decoder at c1; a three-point
 # learning-rate sweep at d1 (the first size of the smallest budget); a held-out explicit rung.
@@ -25,21 +22,6 @@ SEEDS = {f"c1_{size}_seed1": size for size in ("d1", "d2", "d3")}
 FINE_TUNED = {**ISOFLOP, **SEEDS, "c1_d2_encoder": "d2", "c1_d2_encoder_decoder": "d2", "default_model": "nano"}
 SWEEP = {f"lr_sweep_{index}": "d1" for index in (1, 2, 3)}
 RUNGS = {**FINE_TUNED, **SWEEP}
-
-
-def run_selection(project):
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.chdir(project)
-        bootstrap_project(project)
-        with KedroSession.create(project_path=project, env="test") as session:
-            session.run(pipeline_names=["model_selection"])
-    return project
-
-
-@pytest.fixture(scope="module")
-def selection_run(tmp_path_factory):
-    """One run of the pipeline for most assertions below (it trains 15 rungs: 12 fine-tuned, 3 learning-rate sweep points)."""
-    return run_selection(copy_project(tmp_path_factory.mktemp("selection")))
 
 
 def summary_of(project) -> dict:
@@ -180,13 +162,6 @@ def test_report_table_sections_plots_and_summary(selection_run):
     ):
         assert (reporting / f"{plot}.png").stat().st_size > 5_000, plot
         assert f"({plot}.png)" in report
-
-
-def test_a_second_full_run_recommends_the_same(selection_run, tmp_path):
-    again = run_selection(copy_project(tmp_path))
-    first, second = summary_of(selection_run)["recommendation"], summary_of(again)["recommendation"]
-    assert second["recommended"] == first["recommended"]
-    assert second["tied"] == first["tied"]
 
 
 def test_each_rung_is_a_namespace_after_one_shared_data_namespace():
