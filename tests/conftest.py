@@ -118,7 +118,11 @@ def selection_run(tmp_path_factory) -> Path:
     """One `model_selection` run on conf/test's ladder (15 rungs: 12 fine-tuned, 3 learning-rate sweep
     points), shared by the pipeline's tests and by the Airflow DAG's test, which checks that the same
     ladder run through Airflow recommends the same."""
-    project = copy_project(tmp_path_factory.mktemp("selection"))
+    return run_model_selection(copy_project(tmp_path_factory.mktemp("selection")))
+
+
+def run_model_selection(project: Path) -> Path:
+    """`model_selection` on conf/test in ``project``, in this process, as `kedro run` runs it."""
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.chdir(project)
         bootstrap_project(project)

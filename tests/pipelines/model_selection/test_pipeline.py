@@ -1,19 +1,22 @@
 """The model_selection pipeline on conf/test's IsoFLOP ladder, run as a user runs it (the session's
 ``selection_run``, tests/conftest.py), then read back from MLflow; and the Airflow DAG that runs the
-rungs in parallel. (A second full run of the ladder, through Airflow, must recommend the same:
-tests/pipelines/test_airflow_dags.py.)"""
+rungs in parallel. A second full run of the ladder must recommend the same: the Airflow DAG's run
+(tests/pipelines/test_airflow_dags.py) or, without Airflow installed, a second `kedro run` here."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import re
 import subprocess
 import sys
 
+import pytest
+
 from lmladder.pipelines.model_selection.pipeline import create_pipeline
-from tests.conftest import PROJECT_ROOT, kedro_run, outputs, runs_of, written
+from tests.conftest import PROJECT_ROOT, copy_project, kedro_run, outputs, run_model_selection, runs_of, written
 
 # conf/test: two budgets of d1, d2, d3; c1 with a second seed; a d2 encoder and encoder-decoder at c1; a three-point
 # learning-rate sweep at d1 (the first size of the smallest budget); a held-out explicit rung.
@@ -162,6 +165,16 @@ def test_report_table_sections_plots_and_summary(selection_run):
     ):
         assert (reporting / f"{plot}.png").stat().st_size > 5_000, plot
         assert f"({plot}.png)" in report
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("airflow") is not None, reason="the Airflow DAG test runs the ladder a second time and compares"
+)
+def test_a_second_full_run_recommends_the_same(selection_run, tmp_path):
+    again = run_model_selection(copy_project(tmp_path))
+    first, second = summary_of(selection_run)["recommendation"], summary_of(again)["recommendation"]
+    assert second["recommended"] == first["recommended"]
+    assert second["tied"] == first["tied"]
 
 
 def test_each_rung_is_a_namespace_after_one_shared_data_namespace():
